@@ -1,0 +1,50 @@
+# whistlegrid: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/whistlegrid
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
+
+.PHONY: run test build frontend setup setup-test lint bench clean db-stop
+
+## run: install what is missing, build, and serve the 延庆区 demo
+run: setup build
+	$(BIN) serve --demo
+
+## test: install what is missing, build, lint, and run every test (database and browser)
+test: setup-test build lint
+	$(GO) test -count=1 -timeout 30m ./...
+
+## bench: run the benchmarks that print tables against their baselines
+bench: setup build
+	$(BIN) bench
+
+build: frontend
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/whistlegrid
+
+frontend: frontend/node_modules/.installed
+	cd frontend && npm run build --silent
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	# keep node_modules out of ./... : a go.mod makes it another module
+	echo "module ignore_node_modules" > frontend/node_modules/go.mod
+	touch $@
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './frontend/node_modules/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+db-stop:
+	$(GO) run ./cmd/whistlegrid db stop
+
+clean:
+	rm -rf bin frontend/dist/assets frontend/dist/index.html

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"whistlegrid/auth"
+	"whistlegrid/grid"
+)
+
+const scopeKey = "whistlegrid.scope"
+
+// requireToken authenticates `Authorization: Bearer <token>` and puts the
+// caller's scope on the context; without a valid token it answers 401.
+func (s *Server) requireToken(c *gin.Context) {
+	tok := bearer(c.Request)
+	if tok == "" {
+		abort(c, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required; log in at POST /api/v1/auth/login")
+		return
+	}
+	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Set(scopeKey, sc)
+	c.Next()
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// scope is the authenticated caller's jurisdiction.
+func scope(c *gin.Context) grid.Scope {
+	v, _ := c.Get(scopeKey)
+	sc, _ := v.(grid.Scope)
+	return sc
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginUser struct {
+	auth.User
+	Jurisdiction auth.Jurisdiction `json:"jurisdiction"`
+}
+
+type loginResponse struct {
+	Token string    `json:"token"`
+	User  loginUser `json:"user"`
+}
+
+// login: POST /api/v1/auth/login {"username","password"} -> {"token","user"}
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		abort(c, http.StatusBadRequest, "bad_request", "body must be JSON {\"username\",\"password\"}")
+		return
+	}
+	if req.Username == "" {
+		abortField(c, "username", "username is required")
+		return
+	}
+	if req.Password == "" {
+		abortField(c, "password", "password is required")
+		return
+	}
+	tok, u, _, err := s.auth.Login(c.Request.Context(), req.Username, req.Password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, loginResponse{Token: tok, User: loginUser{User: u, Jurisdiction: u.Jurisdiction()}})
+}
+
+// logout: POST /api/v1/auth/logout (bearer) -> 204; the token is revoked.
+func (s *Server) logout(c *gin.Context) {
+	if err := s.auth.Logout(c.Request.Context(), bearer(c.Request)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// me: GET /api/v1/auth/me -> the caller's user and jurisdiction.
+func (s *Server) me(c *gin.Context) {
+	u, _, err := s.auth.Authenticate(c.Request.Context(), bearer(c.Request))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, loginUser{User: u, Jurisdiction: u.Jurisdiction()})
+}

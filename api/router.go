@@ -1,0 +1,134 @@
+// Package api serves whistlegrid over HTTP: the JSON API under /api/v1, the
+// health check, Prometheus metrics and the embedded frontend. Every route is
+// registered in this file.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"whistlegrid/auth"
+	"whistlegrid/grid"
+)
+
+// Config is what the server is built from.
+type Config struct {
+	Pool     *pgxpool.Pool
+	Logger   *slog.Logger
+	Frontend http.Handler // the built page; nil serves nothing at /
+	Version  string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	log     *slog.Logger
+	auth    *auth.Store
+	grid    *grid.Store
+	reg     *prometheus.Registry
+	reqs    *prometheus.HistogramVec
+	version string
+	handler http.Handler
+	engine  *gin.Engine
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		log:     cfg.Logger,
+		auth:    auth.NewStore(cfg.Pool),
+		grid:    grid.NewStore(cfg.Pool),
+		reg:     prometheus.NewRegistry(),
+		version: cfg.Version,
+	}
+	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "whistlegrid_http_request_duration_seconds",
+		Help:    "HTTP requests by route, method and status.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+	}, []string{"route", "method", "status"})
+	s.reg.MustRegister(s.reqs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), s.observe)
+	r.HandleMethodNotAllowed = true
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/login", s.login)
+
+	authed := v1.Group("", s.requireToken)
+	authed.POST("/auth/logout", s.logout)
+	authed.GET("/auth/me", s.me)
+	authed.GET("/grids", s.grids)
+	authed.GET("/grids/:code", s.gridOne)
+	authed.GET("/units", s.units)
+	authed.GET("/categories", s.categories)
+
+	r.NoRoute(func(c *gin.Context) {
+		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {
+			abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
+			return
+		}
+		if cfg.Frontend != nil && c.Request.Method == http.MethodGet {
+			cfg.Frontend.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		abort(c, http.StatusNotFound, "not_found", "not found")
+	})
+	s.handler = r
+	s.engine = r
+	return s
+}
+
+// Route is one registered route.
+type Route struct{ Method, Path string }
+
+// Routes lists every registered route, for tests that walk them all.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.engine.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Registry is the Prometheus registry the server reports to, for other
+// parts (the live hub, the sweeps) to add their metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// observe logs each request and records its duration.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	d := time.Since(start)
+	status := c.Writer.Status()
+	s.reqs.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(d.Seconds())
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	} else if status >= 400 {
+		level = slog.LevelInfo
+	}
+	s.log.Log(c.Request.Context(), level, "http", slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status), slog.Duration("took", d))
+}

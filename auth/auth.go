@@ -1,0 +1,239 @@
+// Package auth knows who a caller is: users, their passwords (bcrypt), the
+// bearer tokens they log in with (stored as SHA-256 hashes, revocable), and
+// the jurisdiction each user acts in, as a grid.Scope.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
+
+	"whistlegrid/grid"
+)
+
+// Errors the store returns, wrapped with %w.
+var (
+	ErrBadCredentials = errors.New("auth: wrong username or password")
+	ErrBadToken       = errors.New("auth: token missing, unknown, expired or revoked")
+	ErrConflict       = errors.New("auth: already exists")
+	ErrInvalid        = errors.New("auth: invalid")
+)
+
+// TokenTTL is how long a login token lasts.
+const TokenTTL = 7 * 24 * time.Hour
+
+// User is a platform account as clients see it.
+type User struct {
+	ID          int64  `json:"-"`
+	Username    string `json:"username"`
+	Role        string `json:"role"`
+	DisplayName string `json:"display_name"`
+	GridCode    string `json:"-"`
+	UnitCode    string `json:"-"`
+	GridName    string `json:"-"`
+	UnitName    string `json:"-"`
+}
+
+// Jurisdiction is where a user acts, for the client.
+type Jurisdiction struct {
+	GridCode string `json:"grid_code,omitempty"`
+	GridName string `json:"grid_name,omitempty"`
+	UnitCode string `json:"unit_code,omitempty"`
+	UnitName string `json:"unit_name,omitempty"`
+}
+
+// Store reads and writes users and tokens.
+type Store struct {
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	dummy []byte // a bcrypt hash to compare against for unknown users
+}
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+	return &Store{pool: pool, now: time.Now, dummy: dummy}
+}
+
+// HashPassword hashes a password with bcrypt at the default cost.
+func HashPassword(password string) (string, error) {
+	if len(password) < 4 || len(password) > 72 {
+		return "", fmt.Errorf("%w: a password has 4 to 72 bytes", ErrInvalid)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	return string(h), nil
+}
+
+const userColumns = `u.id, u.username, u.role, u.display_name, coalesce(g.code, ''), coalesce(un.code, ''),
+	coalesce(g.name, ''), coalesce(un.name, ''), u.unit_id,
+	CASE WHEN u.role = 'unit' AND un.kind <> 'department' THEN
+		ARRAY(SELECT t.code FROM unit_townships ut JOIN grids t ON t.id = ut.township_id WHERE ut.unit_id = u.unit_id ORDER BY t.code)
+	END`
+
+const loginQuery = `SELECT u.password_hash, ` + userColumns + `
+FROM users u
+LEFT JOIN grids g ON g.id = u.grid_id
+LEFT JOIN units un ON un.id = u.unit_id
+WHERE u.username = $1 AND u.disabled_at IS NULL`
+
+const insertToken = `INSERT INTO tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`
+
+// Login checks a username and password and issues a new token.
+func (s *Store) Login(ctx context.Context, username, password string) (string, User, grid.Scope, error) {
+	var hash string
+	var u User
+	var sc grid.Scope
+	row := s.pool.QueryRow(ctx, loginQuery, username)
+	if err := scanUser(row, &hash, &u, &sc); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			// spend the same time as a real check, so usernames can't be probed
+			_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
+			return "", User{}, grid.Scope{}, ErrBadCredentials
+		}
+		return "", User{}, grid.Scope{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return "", User{}, grid.Scope{}, ErrBadCredentials
+	}
+	token, sum, err := newToken()
+	if err != nil {
+		return "", User{}, grid.Scope{}, err
+	}
+	now := s.now()
+	if _, err := s.pool.Exec(ctx, insertToken, u.ID, sum, now, now.Add(TokenTTL)); err != nil {
+		return "", User{}, grid.Scope{}, fmt.Errorf("auth: login: %w", err)
+	}
+	return token, u, sc, nil
+}
+
+const tokenQuery = `SELECT '', ` + userColumns + `
+FROM tokens tk
+JOIN users u ON u.id = tk.user_id
+LEFT JOIN grids g ON g.id = u.grid_id
+LEFT JOIN units un ON un.id = u.unit_id
+WHERE tk.token_hash = $1 AND tk.revoked_at IS NULL AND tk.expires_at > $2 AND u.disabled_at IS NULL`
+
+// Authenticate resolves a bearer token to its user and scope.
+func (s *Store) Authenticate(ctx context.Context, token string) (User, grid.Scope, error) {
+	if token == "" {
+		return User{}, grid.Scope{}, ErrBadToken
+	}
+	sum := sha256.Sum256([]byte(token))
+	var hash string
+	var u User
+	var sc grid.Scope
+	if err := scanUser(s.pool.QueryRow(ctx, tokenQuery, sum[:], s.now()), &hash, &u, &sc); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return User{}, grid.Scope{}, ErrBadToken
+		}
+		return User{}, grid.Scope{}, fmt.Errorf("auth: authenticate: %w", err)
+	}
+	return u, sc, nil
+}
+
+// Logout revokes a token. Revoking an unknown or revoked token is ErrBadToken.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	sum := sha256.Sum256([]byte(token))
+	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL`, sum[:], s.now())
+	if err != nil {
+		return fmt.Errorf("auth: logout: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrBadToken
+	}
+	return nil
+}
+
+// NewUser is what AddUser needs.
+type NewUser struct {
+	Username    string
+	Password    string
+	Role        grid.Role
+	DisplayName string
+	GridCode    string // for command, screen (the district), township, grid_worker, party_member
+	UnitCode    string // for unit
+}
+
+const addUser = `INSERT INTO users (username, password_hash, role, display_name, grid_id, grid_level, unit_id)
+SELECT $1, $2, $3, $4, g.id, g.level, un.id
+FROM (SELECT 1) one
+LEFT JOIN grids g ON g.code = $5 AND g.valid_to IS NULL
+LEFT JOIN units un ON un.code = $6
+RETURNING id`
+
+// AddUser creates a user. A production database starts with none; this is
+// how they are made (whistlegrid user add).
+func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
+	if !nu.Role.Valid() {
+		return 0, fmt.Errorf("%w: unknown role %q", ErrInvalid, nu.Role)
+	}
+	if nu.Role == grid.RoleUnit && nu.UnitCode == "" {
+		return 0, fmt.Errorf("%w: a unit user needs a unit code", ErrInvalid)
+	}
+	if nu.Role != grid.RoleUnit && nu.GridCode == "" {
+		return 0, fmt.Errorf("%w: a %s user needs a grid code", ErrInvalid, nu.Role)
+	}
+	hash, err := HashPassword(nu.Password)
+	if err != nil {
+		return 0, err
+	}
+	var gridCode, unitCode any
+	if nu.GridCode != "" {
+		gridCode = nu.GridCode
+	}
+	if nu.UnitCode != "" {
+		unitCode = nu.UnitCode
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, addUser, nu.Username, hash, string(nu.Role), nu.DisplayName, gridCode, unitCode).Scan(&id)
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23505":
+		return 0, fmt.Errorf("%w: user %q", ErrConflict, nu.Username)
+	case errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23502"):
+		return 0, fmt.Errorf("%w: role %s does not fit grid %q / unit %q (unknown code, or the wrong level)", ErrInvalid, nu.Role, nu.GridCode, nu.UnitCode)
+	case err != nil:
+		return 0, fmt.Errorf("auth: add user: %w", err)
+	}
+	return id, nil
+}
+
+func scanUser(row pgx.Row, hash *string, u *User, sc *grid.Scope) error {
+	var unitID *int64
+	var townships []string
+	if err := row.Scan(hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships); err != nil {
+		return err
+	}
+	*sc = grid.Scope{UserID: u.ID, Username: u.Username, Role: grid.Role(u.Role), GridCode: u.GridCode, UnitCode: u.UnitCode, Townships: townships}
+	if unitID != nil {
+		sc.UnitID = *unitID
+	}
+	return nil
+}
+
+// Jurisdiction returns where u acts.
+func (u User) Jurisdiction() Jurisdiction {
+	return Jurisdiction{GridCode: u.GridCode, GridName: u.GridName, UnitCode: u.UnitCode, UnitName: u.UnitName}
+}
+
+func newToken() (string, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("auth: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(tok))
+	return tok, sum[:], nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+)
+
+// benchmark is one `whistlegrid bench NAME`: it prints a table with its
+// figures beside a baseline measured in the same run, and with --json ends
+// with one JSON line.
+type benchmark struct {
+	about string
+	run   func(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error
+}
+
+// benchmarks lists the benchmarks this build has.
+func benchmarks() map[string]benchmark {
+	return map[string]benchmark{}
+}
+
+func cmdBench(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	all := benchmarks()
+	if len(args) == 0 {
+		names := make([]string, 0, len(all))
+		for n := range all {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintln(stdout, "usage: whistlegrid bench NAME [--json]")
+		if len(names) == 0 {
+			fmt.Fprintln(stdout, "this build has no benchmarks yet")
+		}
+		for _, n := range names {
+			fmt.Fprintf(stdout, "  %-10s %s\n", n, all[n].about)
+		}
+		return nil
+	}
+	b, ok := all[args[0]]
+	if !ok {
+		return fmt.Errorf("bench: no benchmark %q (run `whistlegrid bench` for the list)", args[0])
+	}
+	return b.run(ctx, args[1:], c, log, stdout)
+}
+
+func lookupEnv(k string) string { return os.Getenv(k) }

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"whistlegrid/api"
+	"whistlegrid/auth"
+	"whistlegrid/demo"
+	"whistlegrid/frontend"
+	"whistlegrid/grid"
+	"whistlegrid/migrations"
+)
+
+func openPool(ctx context.Context, c config, log *slog.Logger) (*pgxpool.Pool, error) {
+	url, err := databaseURL(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database %s does not answer: %w", redact(url), err)
+	}
+	return pool, nil
+}
+
+// redact hides a password in a database URL for logs.
+func redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 {
+		return url
+	}
+	userinfo := url[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return url[:scheme+3] + userinfo[:i] + ":***" + url[at:]
+	}
+	return url
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	applied, err := migrations.Up(ctx, pool)
+	if err != nil {
+		return err
+	}
+	for _, a := range applied {
+		log.Info("migration applied", slog.String("file", a))
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations: up to date")
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
+	seed := fs.Int64("seed", 0, "random seed (0: the demo's default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo loaded: %+v\n", sum)
+	return nil
+}
+
+func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password string, log *slog.Logger) (demo.Summary, error) {
+	start := time.Now()
+	sum, err := demo.Load(ctx, pool, demo.Options{Seed: seed, Password: password, Logger: log})
+	if err != nil {
+		return sum, fmt.Errorf("demo: %w", err)
+	}
+	log.Info("demo loaded", slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	return sum, nil
+}
+
+func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", c.addr, "listen address")
+	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
+	withDemo := fs.Bool("demo", false, "load the 延庆区 demo first when the database is empty")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	if *withDemo {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			log.Info("empty database: loading the 延庆区 demo")
+			if _, err := loadDemo(ctx, pool, 0, c.demoPassword, log); err != nil {
+				return err
+			}
+		}
+	}
+
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Version: version})
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	printBanner(ctx, stdout, pool, ln.Addr().(*net.TCPAddr), *withDemo, c.demoPassword)
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("version", version))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// printBanner tells a person where the platform is and, on the demo, how to
+// log in.
+func printBanner(ctx context.Context, w io.Writer, pool *pgxpool.Pool, addr *net.TCPAddr, withDemo bool, password string) {
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	fmt.Fprintf(w, "\nwhistlegrid %s is serving at http://%s:%d/\n", version, host, addr.Port)
+	if !withDemo {
+		return
+	}
+	examples := []struct{ role, q string }{
+		{"command center (指挥中心)", `SELECT username, display_name FROM users WHERE role = 'command' ORDER BY username LIMIT 1`},
+		{"wall screen (大屏, read-only)", `SELECT username, display_name FROM users WHERE role = 'screen' ORDER BY username LIMIT 1`},
+		{"township (街乡镇)", `SELECT u.username, u.display_name FROM users u JOIN grids g ON g.id = u.grid_id WHERE u.role = 'township' ORDER BY g.code = '110119101' DESC, u.username LIMIT 1`},
+		{"unit (部门/站所/企业)", `SELECT username, display_name FROM users WHERE role = 'unit' ORDER BY username LIMIT 1`},
+		{"grid worker (网格员)", `SELECT username, display_name FROM users WHERE role = 'grid_worker' ORDER BY username LIMIT 1`},
+		{"party member (党员)", `SELECT username, display_name FROM users WHERE role = 'party_member' ORDER BY username LIMIT 1`},
+	}
+	fmt.Fprintf(w, "demo logins (password %q for every user):\n", password)
+	for _, e := range examples {
+		var u, name string
+		if err := pool.QueryRow(ctx, e.q).Scan(&u, &name); err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "  %-30s %-18s %s\n", e.role, u, name)
+	}
+	fmt.Fprintln(w, "  every township is t<township code>, every unit u<unit code>, every grid worker w<village code>,")
+	fmt.Fprintln(w, "  every party member p<household grid code>.")
+	fmt.Fprintln(w)
+}
+
+func cmdUser(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("usage: whistlegrid user add --username U --role ROLE [--grid CODE] [--unit CODE] [--name NAME] (password in WHISTLEGRID_PASSWORD or --password)")
+	}
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
+	var nu auth.NewUser
+	var role string
+	fs.StringVar(&nu.Username, "username", "", "login name")
+	fs.StringVar(&nu.Password, "password", "", "password (default: WHISTLEGRID_PASSWORD)")
+	fs.StringVar(&role, "role", "", "command, screen, township, unit, grid_worker or party_member")
+	fs.StringVar(&nu.GridCode, "grid", "", "the grid code of the jurisdiction (the district for command and screen)")
+	fs.StringVar(&nu.UnitCode, "unit", "", "the unit code, for unit users")
+	fs.StringVar(&nu.DisplayName, "name", "", "display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	nu.Role = grid.Role(role)
+	if nu.Password == "" {
+		nu.Password = lookupEnv("WHISTLEGRID_PASSWORD")
+	}
+	if nu.Username == "" || nu.Password == "" {
+		return errors.New("user add: --username and a password (--password or WHISTLEGRID_PASSWORD) are required")
+	}
+	pool, err := openPool(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	if _, err := auth.NewStore(pool).AddUser(ctx, nu); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "user %s (%s) created\n", nu.Username, nu.Role)
+	return nil
+}

@@ -1,0 +1,135 @@
+package grid
+
+import "strings"
+
+// Role is what a caller is to the platform. It decides the jurisdiction and
+// which personal data the caller may see.
+type Role string
+
+// The roles of DESIGN.md's Security section.
+const (
+	RoleCommand     Role = "command"      // command center: the whole district
+	RoleTownship    Role = "township"     // a township's operators: their township
+	RoleUnit        Role = "unit"         // a department, station or utility: the whistles it is summoned to
+	RoleGridWorker  Role = "grid_worker"  // a village's grid worker: their village
+	RolePartyMember Role = "party_member" // a party member: their household grid
+	RoleScreen      Role = "screen"       // the wall screen: read-only, the whole district, masked
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleCommand, RoleTownship, RoleUnit, RoleGridWorker, RolePartyMember, RoleScreen:
+		return true
+	}
+	return false
+}
+
+// Scope is a caller's jurisdiction, the one mechanism every query uses to
+// limit rows in SQL. Grid codes nest by prefix (a household grid's code
+// starts with its village's, a village's and a zone's with their
+// township's), so a jurisdiction is a set of code prefixes: nil means the
+// whole district.
+type Scope struct {
+	UserID   int64
+	Username string
+	Role     Role
+	GridCode string // the grid the user belongs to (district, township, village or household grid)
+	UnitID   int64  // for unit users
+	UnitCode string
+	// Townships are the township codes a unit serves; nil for a
+	// district-wide department.
+	Townships []string
+}
+
+// Prefixes returns the grid-code prefixes of the jurisdiction, nil for the
+// whole district. Bind it as a text[] and filter with
+// `($1::text[] IS NULL OR code LIKE ANY($1))`, see PrefixClause.
+func (s Scope) Prefixes() []string {
+	switch s.Role {
+	case RoleCommand, RoleScreen:
+		return nil
+	case RoleUnit:
+		if s.Townships == nil {
+			return nil
+		}
+		out := make([]string, len(s.Townships))
+		for i, t := range s.Townships {
+			out[i] = likeEscape(t) + "%"
+		}
+		return out
+	default:
+		if s.GridCode == "" {
+			return []string{} // matches nothing
+		}
+		return []string{likeEscape(s.GridCode) + "%"}
+	}
+}
+
+// PrefixClause is the SQL condition limiting a grid-code column to the
+// scope bound at placeholder n (a text[] from Prefixes).
+func PrefixClause(column, placeholder string) string {
+	return "(" + placeholder + "::text[] IS NULL OR " + column + " LIKE ANY(" + placeholder + "::text[]))"
+}
+
+// Covers reports whether a grid code lies in the jurisdiction, the same rule
+// as the SQL clause, for checks made in Go.
+func (s Scope) Covers(code string) bool {
+	p := s.Prefixes()
+	if p == nil {
+		return true
+	}
+	for _, q := range p {
+		if strings.HasPrefix(code, strings.TrimSuffix(q, "%")) {
+			return true
+		}
+	}
+	return false
+}
+
+// SeesDutyPhones reports whether the caller may see the phone numbers of
+// the people on duty: those who dispatch or go on site do; the wall screen
+// and party members see them masked.
+func (s Scope) SeesDutyPhones() bool {
+	switch s.Role {
+	case RoleCommand, RoleTownship, RoleGridWorker, RoleUnit:
+		return true
+	}
+	return false
+}
+
+// SeesResidents reports whether the caller may see residents' names and
+// phones: only those who look after the households in their own grid.
+func (s Scope) SeesResidents() bool {
+	switch s.Role {
+	case RoleTownship, RoleGridWorker, RolePartyMember:
+		return true
+	}
+	return false
+}
+
+// ReadOnly reports whether the caller may change nothing.
+func (s Scope) ReadOnly() bool { return s.Role == RoleScreen }
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// MaskPhone shows the first 3 and last 4 digits of a phone: 138****5678.
+func MaskPhone(p string) string {
+	r := []rune(p)
+	if len(r) <= 7 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+}
+
+// MaskName keeps a name's first character: 王** for 王小明.
+func MaskName(n string) string {
+	r := []rune(n)
+	if len(r) == 0 {
+		return ""
+	}
+	return string(r[:1]) + strings.Repeat("*", len(r)-1)
+}

@@ -1,0 +1,59 @@
+package grid
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestScopePrefixes(t *testing.T) {
+	tests := []struct {
+		name  string
+		scope Scope
+		want  []string
+		in    []string
+		out   []string
+	}{
+		{"command sees all", Scope{Role: RoleCommand, GridCode: "110119"}, nil, []string{"110119101001001", "110119"}, nil},
+		{"screen sees all", Scope{Role: RoleScreen, GridCode: "110119"}, nil, []string{"110119203"}, nil},
+		{"township", Scope{Role: RoleTownship, GridCode: "110119101"}, []string{"110119101%"},
+			[]string{"110119101", "110119101P01", "110119101001", "110119101001003"}, []string{"110119102001", "110119"}},
+		{"grid worker", Scope{Role: RoleGridWorker, GridCode: "110119101001"}, []string{"110119101001%"},
+			[]string{"110119101001", "110119101001007"}, []string{"110119101002", "110119101P01"}},
+		{"station serves two townships", Scope{Role: RoleUnit, Townships: []string{"110119101", "110119102"}},
+			[]string{"110119101%", "110119102%"}, []string{"110119102003"}, []string{"110119103001"}},
+		{"department is district-wide", Scope{Role: RoleUnit}, nil, []string{"110119103001"}, nil},
+		{"no grid sees nothing", Scope{Role: RoleTownship}, []string{}, nil, []string{"110119101"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.scope.Prefixes(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Prefixes() = %#v, want %#v", got, tt.want)
+			}
+			for _, c := range tt.in {
+				if !tt.scope.Covers(c) {
+					t.Errorf("Covers(%s) = false, want true", c)
+				}
+			}
+			for _, c := range tt.out {
+				if tt.scope.Covers(c) {
+					t.Errorf("Covers(%s) = true, want false", c)
+				}
+			}
+		})
+	}
+}
+
+func TestMask(t *testing.T) {
+	for _, tt := range []struct{ in, phone, name string }{
+		{"13812345678", "138****5678", "1**********"},
+		{"王小明", "***", "王**"},
+		{"", "", ""},
+	} {
+		if got := MaskPhone(tt.in); got != tt.phone {
+			t.Errorf("MaskPhone(%q) = %q, want %q", tt.in, got, tt.phone)
+		}
+		if got := MaskName(tt.in); got != tt.name {
+			t.Errorf("MaskName(%q) = %q, want %q", tt.in, got, tt.name)
+		}
+	}
+}
