@@ -24,6 +24,7 @@ type Config struct {
 	Pool     *pgxpool.Pool
 	Logger   *slog.Logger
 	Frontend http.Handler // the built page; nil serves nothing at /
+	Placer   *grid.Placer // the placement index; nil: the /place routes answer 503
 	Version  string
 }
 
@@ -35,6 +36,7 @@ type Server struct {
 	reg     *prometheus.Registry
 	reqs    *prometheus.HistogramVec
 	version string
+	placer  *grid.Placer
 	handler http.Handler
 	engine  *gin.Engine
 }
@@ -50,6 +52,7 @@ func New(cfg Config) *Server {
 		grid:    grid.NewStore(cfg.Pool),
 		reg:     prometheus.NewRegistry(),
 		version: cfg.Version,
+		placer:  cfg.Placer,
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -76,6 +79,8 @@ func New(cfg Config) *Server {
 	authed.GET("/grids/:code", s.gridOne)
 	authed.GET("/units", s.units)
 	authed.GET("/categories", s.categories)
+	authed.GET("/place", s.needPlacer, s.place)
+	authed.POST("/place", s.needPlacer, s.placeBatch)
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {

@@ -152,7 +152,13 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		}
 	}
 
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Version: version})
+	start := time.Now()
+	placer, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
+	if err != nil {
+		return fmt.Errorf("placement index: %w", err)
+	}
+	log.Info("placement index built", slog.Int("household_grids", placer.Index().Len()), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Version: version})
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"whistlegrid/api"
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
+	"whistlegrid/grid"
 	"whistlegrid/internal/dbtest"
 )
 
@@ -49,8 +50,9 @@ func DemoURL(t testing.TB) string {
 
 // Env is a running server under test.
 type Env struct {
-	URL  string        // base URL, e.g. http://127.0.0.1:34567
-	Pool *pgxpool.Pool // the server's database
+	URL    string        // base URL, e.g. http://127.0.0.1:34567
+	Pool   *pgxpool.Pool // the server's database
+	Placer *grid.Placer  // the server's placement index
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -69,8 +71,13 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Version: "test"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	placer, err := grid.NewPlacer(context.Background(), pool, grid.IndexOptions{})
+	if err != nil {
+		t.Fatalf("testenv: placement index: %v", err)
+	}
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Version: "test"})
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -81,7 +88,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer}
 }
 
 // Login logs username in with the demo password and returns the token.
