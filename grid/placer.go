@@ -98,12 +98,19 @@ func (p *Placer) Refresh(ctx context.Context) error {
 	for rows.Next() {
 		var g IndexGrid
 		var level string
-		var geom orb.Geometry
-		if err := rows.Scan(&g.ID, &g.Code, &g.Name, &level, &g.ParentID, wkb.Scanner(&geom)); err != nil {
+		var raw []byte
+		if err := rows.Scan(&g.ID, &g.Code, &g.Name, &level, &g.ParentID, &raw); err != nil {
 			rows.Close()
 			return fmt.Errorf("grid: refresh: %w", err)
 		}
 		g.Level = Level(level)
+		var geom orb.Geometry
+		if raw != nil {
+			if geom, err = wkb.Unmarshal(raw); err != nil {
+				rows.Close()
+				return fmt.Errorf("grid: refresh: grid %s: %w", g.Code, err)
+			}
+		}
 		switch m := geom.(type) {
 		case orb.MultiPolygon:
 			g.Geom = m
