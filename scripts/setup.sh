@@ -12,6 +12,7 @@ pkgs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] || pkgs+=(postgresql-15-postgis-3)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+  [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
 fi
 
 if [ ${#pkgs[@]} -gt 0 ]; then

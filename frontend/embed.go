@@ -1,0 +1,132 @@
+// Package frontend serves the wall map and the other browser pages: the files
+// that `npm run build` (run by `make build`) writes to frontend/dist, embedded
+// into the binary so one executable serves page and API on the same origin.
+package frontend
+
+import (
+	"embed"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// dist holds the built page. The empty dist/.gitkeep is committed so this
+// compiles before the build has run; Handler then answers 503.
+//
+//go:embed all:dist
+var dist embed.FS
+
+// NotBuiltMessage is the plain-text body of the 503 answer given when the
+// page has not been built (dist holds no index.html).
+const NotBuiltMessage = "前端页面尚未构建：请先运行 make build。\n" +
+	"The frontend has not been built: run `make build` first.\n"
+
+// Cache-Control values. Files under assets/ carry a content hash in their
+// names (Vite's output), so a browser may keep them for a year; index.html
+// names the current hashes and must be revalidated on every load.
+const (
+	cacheImmutable = "public, max-age=31536000, immutable"
+	cacheNoCache   = "no-cache"
+)
+
+// Handler serves the embedded build: index.html at "/", hashed files under
+// /assets/ with year-long cache headers, anything else in dist as is, and 404
+// for unknown paths. Mount it on the router's fallback, after /api. When the
+// frontend was not built it answers every request with 503 and
+// NotBuiltMessage.
+func Handler() http.Handler {
+	sub, err := fs.Sub(dist, "dist")
+	if err != nil {
+		// fs.Sub only fails on an invalid path, and "dist" is valid.
+		panic("frontend: " + err.Error())
+	}
+	return HandlerFS(sub)
+}
+
+// HandlerFS is Handler over any file system whose root is the build output
+// (index.html and assets/), e.g. os.DirFS("frontend/dist") while developing
+// or an fstest.MapFS in tests. It looks for index.html on each request, so a
+// build made while the server runs is picked up.
+func HandlerFS(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		if _, err := fs.Stat(fsys, "index.html"); err != nil {
+			h.Set("Cache-Control", "no-store")
+			h.Set("Retry-After", "30")
+			http.Error(w, NotBuiltMessage, http.StatusServiceUnavailable)
+			return
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		switch {
+		case name == "" || name == "index.html":
+			// http.FileServer redirects /index.html to /; serve both directly.
+			h.Set("Cache-Control", cacheNoCache)
+			serveFile(w, r, fsys, "index.html")
+			return
+		case strings.HasPrefix(name, "assets/"):
+			h.Set("Cache-Control", cacheImmutable)
+		default:
+			h.Set("Cache-Control", cacheNoCache)
+		}
+		if info, err := fs.Stat(fsys, name); err != nil || info.IsDir() || hidden(name) {
+			// No directory listings, and no dot files such as .gitkeep.
+			h.Del("Cache-Control")
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// hidden reports whether any element of the slash-separated name starts
+// with a dot.
+func hidden(name string) bool {
+	for _, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// serveFile writes one file of fsys with http.ServeContent, which sets the
+// content type from the name and answers Range and conditional requests.
+func serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			http.NotFound(w, r)
+			return
+		}
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	if rs, ok := f.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, name, info.ModTime(), rs)
+		return
+	}
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(data)
+}

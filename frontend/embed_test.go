@@ -1,0 +1,86 @@
+package frontend
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestHandlerFS(t *testing.T) {
+	built := fstest.MapFS{
+		"index.html":            {Data: []byte("<!doctype html><title>延庆区</title>")},
+		"assets/index-abc1.js":  {Data: []byte("console.log(1)")},
+		"assets/index-abc1.css": {Data: []byte("body{}")},
+		"favicon.svg":           {Data: []byte("<svg/>")},
+		".gitkeep":              {Data: nil},
+	}
+	notBuilt := fstest.MapFS{".gitkeep": {Data: nil}}
+
+	tests := []struct {
+		name        string
+		fsys        fstest.MapFS
+		method      string
+		path        string
+		status      int
+		cache       string
+		contentType string
+		body        string
+	}{
+		{"root serves index", built, http.MethodGet, "/", http.StatusOK, "no-cache", "text/html", "延庆区"},
+		{"index.html without redirect", built, http.MethodGet, "/index.html", http.StatusOK, "no-cache", "text/html", "延庆区"},
+		{"hashed js cached for a year", built, http.MethodGet, "/assets/index-abc1.js", http.StatusOK, "public, max-age=31536000, immutable", "text/javascript", "console.log(1)"},
+		{"hashed css cached for a year", built, http.MethodGet, "/assets/index-abc1.css", http.StatusOK, "public, max-age=31536000, immutable", "text/css", "body{}"},
+		{"other file revalidated", built, http.MethodGet, "/favicon.svg", http.StatusOK, "no-cache", "image/svg+xml", "<svg/>"},
+		{"head", built, http.MethodHead, "/", http.StatusOK, "no-cache", "text/html", ""},
+		{"unknown file", built, http.MethodGet, "/nope.js", http.StatusNotFound, "", "", ""},
+		{"unknown asset not cached", built, http.MethodGet, "/assets/gone-123.js", http.StatusNotFound, "", "", ""},
+		{"no directory listing", built, http.MethodGet, "/assets/", http.StatusNotFound, "", "", ""},
+		{"no dot files", built, http.MethodGet, "/.gitkeep", http.StatusNotFound, "", "", ""},
+		{"dot dot stays inside", built, http.MethodGet, "/assets/../../index.html", http.StatusOK, "no-cache", "text/html", "延庆区"},
+		{"post refused", built, http.MethodPost, "/", http.StatusMethodNotAllowed, "", "", ""},
+		{"not built root", notBuilt, http.MethodGet, "/", http.StatusServiceUnavailable, "no-store", "text/plain", "make build"},
+		{"not built asset", notBuilt, http.MethodGet, "/assets/index-abc1.js", http.StatusServiceUnavailable, "no-store", "text/plain", "前端页面尚未构建"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			HandlerFS(tt.fsys).ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			res := rec.Result()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d; body %q", res.StatusCode, tt.status, body)
+			}
+			if got := res.Header.Get("Cache-Control"); got != tt.cache {
+				t.Errorf("Cache-Control = %q, want %q", got, tt.cache)
+			}
+			if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, tt.contentType) {
+				t.Errorf("Content-Type = %q, want prefix %q", got, tt.contentType)
+			}
+			if !strings.Contains(string(body), tt.body) {
+				t.Errorf("body %q does not contain %q", body, tt.body)
+			}
+		})
+	}
+}
+
+// TestHandler checks the embedded build either way: served when `make build`
+// has run, 503 with the hint when it has not.
+func TestHandler(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	switch rec.Code {
+	case http.StatusOK:
+		if !strings.Contains(rec.Body.String(), "<html") {
+			t.Errorf("index.html body %q has no <html", rec.Body.String())
+		}
+	case http.StatusServiceUnavailable:
+		if !strings.Contains(rec.Body.String(), "make build") {
+			t.Errorf("503 body %q does not mention make build", rec.Body.String())
+		}
+	default:
+		t.Fatalf("status = %d, want 200 (built) or 503 (not built)", rec.Code)
+	}
+}

@@ -1,0 +1,112 @@
+// The whistlegrid HTTP API on the same origin: login, logout and grids.
+// Every /api/v1 call carries the bearer token kept in localStorage; a 401 from
+// any call clears it and tells the page (onUnauthorized) to show the login form.
+
+export const TOKEN_KEY = 'whistlegrid.token';
+const USER_KEY = 'whistlegrid.user';
+
+/** ApiError is a non-2xx answer: status, the API's error code and message. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || `HTTP ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function getToken() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+/** getUser returns the user saved at login, or null. */
+export function getUser() {
+  try {
+    return JSON.parse(localStorage.getItem(USER_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+export function clearSession() {
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(USER_KEY);
+}
+
+let unauthorizedHandler = () => {};
+
+/** onUnauthorized sets what happens after any call answers 401. */
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
+}
+
+async function request(method, path, { body, auth = true, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth) {
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+  }
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  if (res.ok) {
+    return res.status === 204 ? null : res.json();
+  }
+  let code = '';
+  let message = '';
+  try {
+    const data = await res.json();
+    code = data?.error?.code || '';
+    message = data?.error?.message || '';
+  } catch {
+    // Not JSON (a proxy's page, say): keep the status only.
+  }
+  const err = new ApiError(res.status, code, message);
+  if (res.status === 401 && auth) {
+    clearSession();
+    unauthorizedHandler(err);
+  }
+  throw err;
+}
+
+/**
+ * login posts the credentials; on success it saves the token and the user and
+ * returns the user. A wrong password throws an ApiError with status 401.
+ */
+export async function login(username, password) {
+  const data = await request('POST', '/api/v1/auth/login', {
+    body: { username, password },
+    auth: false,
+  });
+  localStorage.setItem(TOKEN_KEY, data.token);
+  localStorage.setItem(USER_KEY, JSON.stringify(data.user || null));
+  return data.user;
+}
+
+/** logout ends the session on the server (best effort) and forgets it here. */
+export async function logout() {
+  try {
+    if (getToken()) await request('POST', '/api/v1/auth/logout', { auth: true });
+  } catch {
+    // A network error or an already expired token: forget the session anyway.
+  } finally {
+    clearSession();
+  }
+}
+
+/**
+ * grids fetches one level of the grid hierarchy as an RFC 7946
+ * FeatureCollection (WGS-84 lon/lat). Options: parent (a grid code) and bbox
+ * ([minLon, minLat, maxLon, maxLat]). The server scopes it to the caller's
+ * jurisdiction.
+ */
+export function grids(level, { parent, bbox, signal } = {}) {
+  const q = new URLSearchParams({ level });
+  if (parent) q.set('parent', parent);
+  if (bbox) q.set('bbox', bbox.join(','));
+  return request('GET', `/api/v1/grids?${q}`, { signal });
+}
