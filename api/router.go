@@ -17,6 +17,7 @@ import (
 
 	"whistlegrid/auth"
 	"whistlegrid/grid"
+	"whistlegrid/live"
 )
 
 // Config is what the server is built from.
@@ -25,6 +26,7 @@ type Config struct {
 	Logger   *slog.Logger
 	Frontend http.Handler // the built page; nil serves nothing at /
 	Placer   *grid.Placer // the placement index; nil: the /place routes answer 503
+	Live     *live.Hub    // the event stream; nil: /api/v1/live answers 503
 	Version  string
 }
 
@@ -37,6 +39,7 @@ type Server struct {
 	reqs    *prometheus.HistogramVec
 	version string
 	placer  *grid.Placer
+	live    *live.Hub
 	handler http.Handler
 	engine  *gin.Engine
 }
@@ -53,6 +56,7 @@ func New(cfg Config) *Server {
 		reg:     prometheus.NewRegistry(),
 		version: cfg.Version,
 		placer:  cfg.Placer,
+		live:    cfg.Live,
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -81,6 +85,7 @@ func New(cfg Config) *Server {
 	authed.GET("/categories", s.categories)
 	authed.GET("/place", s.needPlacer, s.place)
 	authed.POST("/place", s.needPlacer, s.placeBatch)
+	s.liveRoutes(r, v1, authed)
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {
