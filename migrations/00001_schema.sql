@@ -25,10 +25,10 @@ CREATE TABLE grids (
     CHECK (ST_IsValid(geom) AND NOT ST_IsEmpty(geom)),
     -- the hierarchy: district > township > zone > village > household grid
     CHECK ((level = 'district'  AND parent_id IS NULL AND parent_level IS NULL)
-        OR (level = 'township'  AND parent_level = 'district')
-        OR (level = 'zone'      AND parent_level = 'township')
-        OR (level = 'village'   AND parent_level = 'zone')
-        OR (level = 'household' AND parent_level = 'village')),
+        OR (level = 'township'  AND parent_id IS NOT NULL AND parent_level = 'district')
+        OR (level = 'zone'      AND parent_id IS NOT NULL AND parent_level = 'township')
+        OR (level = 'village'   AND parent_id IS NOT NULL AND parent_level = 'zone')
+        OR (level = 'household' AND parent_id IS NOT NULL AND parent_level = 'village')),
     CHECK ((level = 'district'  AND length(code) = 6)
         OR (level = 'township'  AND length(code) = 9)
         OR (level = 'zone'      AND code ~ 'P[0-9]{2}$')
@@ -55,6 +55,28 @@ CREATE TABLE grid_versions (
     EXCLUDE USING gist (grid_id WITH =, tstzrange(valid_from, valid_to) WITH &&)
 );
 CREATE INDEX grid_versions_geom_idx ON grid_versions USING gist (geom);
+
+-- Every outline a grid has had, the current one included, is kept in
+-- grid_versions by trigger. grids.valid_from is when the current outline
+-- took effect: an update that moves valid_from forward closes the open
+-- version there and opens the next; an update of geom alone corrects the
+-- open version in place; setting valid_to retires the grid.
+-- +goose StatementBegin
+CREATE FUNCTION grid_versions_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO grid_versions (grid_id, geom, valid_from, valid_to) VALUES (NEW.id, NEW.geom, NEW.valid_from, NEW.valid_to);
+    ELSIF NEW.valid_from > OLD.valid_from THEN
+        UPDATE grid_versions SET valid_to = NEW.valid_from WHERE grid_id = NEW.id AND valid_to IS NULL;
+        INSERT INTO grid_versions (grid_id, geom, valid_from, valid_to) VALUES (NEW.id, NEW.geom, NEW.valid_from, NEW.valid_to);
+    ELSE
+        UPDATE grid_versions SET geom = NEW.geom, valid_to = NEW.valid_to WHERE grid_id = NEW.id AND valid_from = OLD.valid_from;
+    END IF;
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER grid_versions_keep AFTER INSERT OR UPDATE OF geom, valid_from, valid_to ON grids
+    FOR EACH ROW EXECUTE FUNCTION grid_versions_keep();
 
 -- units: departments, field stations and utilities.
 CREATE TABLE units (
@@ -172,10 +194,10 @@ CREATE TABLE users (
     disabled_at   timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     FOREIGN KEY (grid_id, grid_level) REFERENCES grids (id, level),
-    CHECK ((role IN ('command', 'screen') AND grid_level = 'district' AND unit_id IS NULL)
-        OR (role = 'township' AND grid_level = 'township' AND unit_id IS NULL)
-        OR (role = 'grid_worker' AND grid_level = 'village' AND unit_id IS NULL)
-        OR (role = 'party_member' AND grid_level = 'household' AND unit_id IS NULL)
+    CHECK ((role IN ('command', 'screen') AND grid_id IS NOT NULL AND grid_level = 'district' AND unit_id IS NULL)
+        OR (role = 'township' AND grid_id IS NOT NULL AND grid_level = 'township' AND unit_id IS NULL)
+        OR (role = 'grid_worker' AND grid_id IS NOT NULL AND grid_level = 'village' AND unit_id IS NULL)
+        OR (role = 'party_member' AND grid_id IS NOT NULL AND grid_level = 'household' AND unit_id IS NULL)
         OR (role = 'unit' AND grid_id IS NULL AND unit_id IS NOT NULL))
 );
 
@@ -232,7 +254,8 @@ CREATE TABLE clues (
     h3                  bigint,
     grid_id             bigint      NOT NULL,
     grid_level          text        NOT NULL DEFAULT 'household' CHECK (grid_level = 'household'),
-    township_id         bigint      NOT NULL REFERENCES grids (id),
+    township_id         bigint      NOT NULL,
+    township_level      text        NOT NULL DEFAULT 'township' CHECK (township_level = 'township'),
     boundary_distance_m double precision CHECK (boundary_distance_m >= 0),
     near_edge           boolean     NOT NULL DEFAULT false,
     reported_at         timestamptz NOT NULL,
@@ -241,6 +264,7 @@ CREATE TABLE clues (
     reporter_phone      text,
     whistle_id          bigint      REFERENCES whistles (id),
     FOREIGN KEY (grid_id, grid_level) REFERENCES grids (id, level),
+    FOREIGN KEY (township_id, township_level) REFERENCES grids (id, level),
     UNIQUE (source, external_id),
     CHECK (received_lon BETWEEN -180 AND 180 AND received_lat BETWEEN -90 AND 90)
 );
@@ -322,4 +346,4 @@ CREATE TRIGGER events_notify AFTER INSERT ON events
 DROP TABLE events, whistle_events, summons, clues, whistles, tokens, users,
     duty_assists, duties, categories, households, assignments, people,
     unit_townships, units, grid_versions, grids CASCADE;
-DROP FUNCTION IF EXISTS events_notify, whistle_events_append_only;
+DROP FUNCTION IF EXISTS events_notify, whistle_events_append_only, grid_versions_keep;

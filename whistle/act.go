@@ -1,0 +1,426 @@
+package whistle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"whistlegrid/grid"
+)
+
+// StepInput is the body of a step; each step reads its own fields.
+type StepInput struct {
+	Person     string   `json:"person"`      // report-in: who goes on site
+	Phone      string   `json:"phone"`       // report-in
+	Note       string   `json:"note"`        // report-in, resolve, close
+	Outcome    string   `json:"outcome"`     // resolve: resolved, partly, unresolved
+	Reason     string   `json:"reason"`      // return, escalate, rule, contest
+	Unit       string   `json:"unit"`        // rate: the unit rated; report-in/resolve by the command center: the unit acted for
+	ReportedIn int      `json:"reported_in"` // rate, 1–5
+	Resolved   int      `json:"resolved"`    // rate, 1–5
+	Satisfied  int      `json:"satisfied"`   // rate, 1–5
+	Grade      string   `json:"grade"`       // escalate
+	Attendees  []string `json:"attendees"`   // consult
+	Minutes    string   `json:"minutes"`     // consult
+	LeadUnit   string   `json:"lead_unit"`   // rule
+}
+
+// validateInput checks a step's own fields (422), before the status is
+// looked at.
+func validateInput(step Step, in StepInput) error {
+	long := func(field, v string, n int) error {
+		if utf8.RuneCountInString(v) > n {
+			return invalid(field, "%s is at most %d characters", field, n)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		name, v string
+	}{{"note", in.Note}, {"reason", in.Reason}, {"person", in.Person}, {"minutes", in.Minutes}} {
+		if err := long(f.name, f.v, 4000); err != nil {
+			return err
+		}
+	}
+	switch step {
+	case StepReportIn:
+		if strings.TrimSpace(in.Person) == "" {
+			return invalid("person", "person (who goes on site) is required")
+		}
+		if in.Phone != "" && !validPhone(in.Phone) {
+			return invalid("phone", "a phone has 7 to 20 digits, '+' or '-'")
+		}
+	case StepResolve:
+		if !Outcome(in.Outcome).Valid() {
+			return invalid("outcome", "outcome must be resolved, partly or unresolved")
+		}
+	case StepReturn:
+		if strings.TrimSpace(in.Reason) == "" {
+			return invalid("reason", "a return needs a reason")
+		}
+	case StepRate:
+		if in.Unit == "" {
+			return invalid("unit", "unit (the unit rated) is required")
+		}
+		for _, r := range []struct {
+			name string
+			v    int
+		}{{"reported_in", in.ReportedIn}, {"resolved", in.Resolved}, {"satisfied", in.Satisfied}} {
+			if r.v < 1 || r.v > 5 {
+				return invalid(r.name, "%s must be 1 to 5", r.name)
+			}
+		}
+	case StepEscalate:
+		if Grade(in.Grade).Rank() == 0 {
+			return invalid("grade", "grade must be routine, priority or hard")
+		}
+		if strings.TrimSpace(in.Reason) == "" {
+			return invalid("reason", "an escalation needs a reason")
+		}
+	case StepConsult:
+		if len(in.Attendees) == 0 {
+			return invalid("attendees", "a consultation has attendees")
+		}
+		if strings.TrimSpace(in.Minutes) == "" {
+			return invalid("minutes", "minutes are required")
+		}
+	case StepRule:
+		if in.LeadUnit == "" {
+			return invalid("lead_unit", "lead_unit is required")
+		}
+		if strings.TrimSpace(in.Reason) == "" {
+			return invalid("reason", "a ruling needs a reason")
+		}
+	case StepContest:
+		if strings.TrimSpace(in.Reason) == "" {
+			return invalid("reason", "a contest needs a reason")
+		}
+	}
+	return nil
+}
+
+func loadState(ctx context.Context, tx pgx.Tx, id int64) (*State, error) {
+	st := &State{ID: id}
+	err := tx.QueryRow(ctx, `
+		SELECT t.code, coalesce(g.code, ''), w.status, w.grade, coalesce(w.ruled_unit_id, 0), w.contested_at IS NOT NULL
+		FROM whistles w JOIN grids t ON t.id = w.township_id LEFT JOIN grids g ON g.id = w.grid_id
+		WHERE w.id = $1 FOR UPDATE OF w`, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: whistle %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("whistle: %w", err)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT s.unit_id, u.code, u.name, s.role, s.reported_in_at IS NOT NULL, s.resolved_at IS NOT NULL, s.rated_at IS NOT NULL
+		FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = $1 ORDER BY s.role DESC, u.code`, id)
+	if err != nil {
+		return nil, fmt.Errorf("whistle: %w", err)
+	}
+	st.Summons, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summons, error) {
+		var s Summons
+		err := r.Scan(&s.UnitID, &s.UnitCode, &s.UnitName, &s.Role, &s.ReportedIn, &s.Resolved, &s.Rated)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("whistle: %w", err)
+	}
+	return st, nil
+}
+
+func (st *State) unitByCode(code string) int64 {
+	for _, s := range st.Summons {
+		if s.UnitCode == code {
+			return s.UnitID
+		}
+	}
+	return 0
+}
+
+// Act takes one step on a whistle for the caller, checked in this order:
+// jurisdiction (ErrNotFound), role (ErrForbidden), the body (ErrInvalid),
+// the status (ErrConflict). Each step appends to the trail and writes an
+// events row in the same transaction. It returns the whistle after the step.
+func (s *Store) Act(ctx context.Context, sc grid.Scope, id int64, step Step, in StepInput) (Detail, error) {
+	now := s.now()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return Detail{}, fmt.Errorf("whistle: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	st, err := loadState(ctx, tx, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	if !Visible(sc, st) {
+		return Detail{}, fmt.Errorf("%w: whistle %d (or outside your jurisdiction)", ErrNotFound, id)
+	}
+	acting := int64(0)
+	if sc.Role == grid.RoleCommand && (step == StepReportIn || step == StepResolve) {
+		acting = st.unitByCode(in.Unit)
+	}
+	unitID, err := Authorize(sc, step, st, acting)
+	if err != nil {
+		return Detail{}, err
+	}
+	if err := validateInput(step, in); err != nil {
+		return Detail{}, err
+	}
+	arg := in.Grade
+	if step == StepRate {
+		if unitID = st.unitByCode(in.Unit); unitID == 0 {
+			return Detail{}, invalid("unit", "unit %q is not summoned to whistle %d", in.Unit, id)
+		}
+	}
+	if err := Allowed(step, st, unitID, arg); err != nil {
+		return Detail{}, err
+	}
+	ev := events{}
+	if err := s.apply(ctx, tx, &ev, st, sc, step, unitID, in, now); err != nil {
+		return Detail{}, err
+	}
+	if err := ev.write(ctx, tx, now); err != nil {
+		return Detail{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Detail{}, fmt.Errorf("whistle: %w", err)
+	}
+	return s.Get(ctx, sc, id)
+}
+
+// apply changes the database for one allowed step.
+func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc grid.Scope, step Step, unitID int64, in StepInput, now time.Time) error {
+	id, actor, actorID := st.ID, sc.Username, sc.UserID
+	exec := func(sql string, args ...any) error {
+		if _, err := tx.Exec(ctx, sql, args...); err != nil {
+			return fmt.Errorf("whistle: %s: %w", step, err)
+		}
+		return nil
+	}
+	touch := func(status Status) error {
+		return exec(`UPDATE whistles SET status = $2, updated_at = $3 WHERE id = $1`, id, string(status), now)
+	}
+	unitRef := func() map[string]any {
+		if sm := st.summons(unitID); sm != nil {
+			return map[string]any{"code": sm.UnitCode, "name": sm.UnitName}
+		}
+		return nil
+	}
+	switch step {
+	case StepReportIn:
+		if err := exec(`UPDATE summons SET reported_in_at = $3, person = $4, phone = $5 WHERE whistle_id = $1 AND unit_id = $2`,
+			id, unitID, now, in.Person, nullable(in.Phone)); err != nil {
+			return err
+		}
+		if st.Status == Raised {
+			if err := touch(InProgress); err != nil {
+				return err
+			}
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "report_in", unitID, in.Note, map[string]any{"person": in.Person}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.reported_in", id, map[string]any{"unit": unitRef(), "person": in.Person, "phone": in.Phone, "actor": actor})
+	case StepResolve:
+		if err := exec(`UPDATE summons SET resolved_at = $3, outcome = $4 WHERE whistle_id = $1 AND unit_id = $2`, id, unitID, now, in.Outcome); err != nil {
+			return err
+		}
+		st.summons(unitID).Resolved = true
+		if st.leadsResolved() {
+			if err := touch(AwaitingApproval); err != nil {
+				return err
+			}
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "resolve", unitID, in.Note, map[string]any{"outcome": in.Outcome}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.resolved", id, map[string]any{"unit": unitRef(), "outcome": in.Outcome, "actor": actor})
+	case StepClose:
+		rows, err := tx.Query(ctx, `SELECT outcome FROM summons WHERE whistle_id = $1 AND role = 'lead'`, id)
+		if err != nil {
+			return fmt.Errorf("whistle: close: %w", err)
+		}
+		outs, err := pgx.CollectRows(rows, pgx.RowTo[Outcome])
+		if err != nil {
+			return fmt.Errorf("whistle: close: %w", err)
+		}
+		out := closeOutcome(outs)
+		if err := exec(`UPDATE whistles SET status = 'closed', closed_at = $2, outcome = $3, updated_at = $2 WHERE id = $1`, id, now, string(out)); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "close", 0, in.Note, map[string]any{"outcome": out}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.closed", id, map[string]any{"outcome": out, "actor": actor})
+	case StepReturn:
+		if err := exec(`UPDATE summons SET resolved_at = NULL, outcome = NULL WHERE whistle_id = $1 AND role = 'lead'`, id); err != nil {
+			return err
+		}
+		if err := exec(`UPDATE whistles SET status = 'in_progress', returns = returns + 1, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "return", 0, in.Reason, nil, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.returned", id, map[string]any{"reason": in.Reason, "actor": actor})
+	case StepRate:
+		if err := exec(`UPDATE summons SET rating_reported_in = $3, rating_resolved = $4, rating_satisfied = $5, rated_at = $6 WHERE whistle_id = $1 AND unit_id = $2`,
+			id, unitID, in.ReportedIn, in.Resolved, in.Satisfied, now); err != nil {
+			return err
+		}
+		r := map[string]any{"reported_in": in.ReportedIn, "resolved": in.Resolved, "satisfied": in.Satisfied}
+		if err := trail(ctx, tx, id, actorID, actor, "rate", unitID, in.Note, r, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.rated", id, map[string]any{"unit": unitRef(), "ratings": r, "actor": actor})
+	case StepEscalate:
+		return escalate(ctx, tx, ev, id, Grade(in.Grade), actor, actorID, in.Reason, now, true)
+	case StepConsult:
+		if err := exec(`UPDATE whistles SET consultations = consultations + 1, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "consult", 0, in.Minutes, map[string]any{"attendees": in.Attendees}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.consulted", id, map[string]any{"attendees": in.Attendees, "actor": actor})
+	case StepRule:
+		var lead int64
+		var name string
+		if err := tx.QueryRow(ctx, `SELECT id, name FROM units WHERE code = $1`, in.LeadUnit).Scan(&lead, &name); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return invalid("lead_unit", "unknown unit %q", in.LeadUnit)
+			}
+			return fmt.Errorf("whistle: rule: %w", err)
+		}
+		// the ruled unit leads; every other lead becomes an assistant
+		if err := exec(`UPDATE summons SET role = 'assist' WHERE whistle_id = $1 AND unit_id <> $2 AND role = 'lead'`, id, lead); err != nil {
+			return err
+		}
+		if err := exec(`INSERT INTO summons (whistle_id, unit_id, role, summoned_at) VALUES ($1, $2, 'lead', $3)
+			ON CONFLICT (whistle_id, unit_id) DO UPDATE SET role = 'lead'`, id, lead, now); err != nil {
+			return err
+		}
+		if err := exec(`UPDATE whistles SET ruled_unit_id = $2, ruled_at = $3, contested_at = NULL, updated_at = $3,
+			status = CASE WHEN status = 'awaiting_approval' THEN 'in_progress' ELSE status END WHERE id = $1`, id, lead, now); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "rule", lead, in.Reason, map[string]any{"lead_unit": in.LeadUnit}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.ruled", id, map[string]any{"unit": map[string]any{"code": in.LeadUnit, "name": name}, "reason": in.Reason, "actor": actor})
+	case StepContest:
+		if err := exec(`UPDATE whistles SET contested_at = $2, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "contest", unitID, in.Reason, nil, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.contested", id, map[string]any{"unit": unitRef(), "reason": in.Reason, "actor": actor})
+	}
+	return fmt.Errorf("%w: unknown step %q", ErrInvalid, step)
+}
+
+// RaiseInput is the body of POST /api/v1/whistles: a township raises a
+// whistle by hand from clues it selected.
+type RaiseInput struct {
+	ClueIDs []int64 `json:"clue_ids"`
+	Grade   string  `json:"grade"`
+	Note    string  `json:"note"`
+}
+
+// Raise opens a whistle from clues that are in the caller's township and in
+// no whistle yet, summoning the units on the duty list of the first clue's
+// category (the township itself answers where the list names nobody, and
+// then there is nobody to summon: ErrConflict).
+func (s *Store) Raise(ctx context.Context, sc grid.Scope, in RaiseInput) (Detail, error) {
+	if sc.Role != grid.RoleTownship && sc.Role != grid.RoleCommand {
+		return Detail{}, fmt.Errorf("%w: only a township (or the command center) raises whistles", ErrForbidden)
+	}
+	if len(in.ClueIDs) == 0 || len(in.ClueIDs) > 100 {
+		return Detail{}, invalid("clue_ids", "give 1 to 100 clue ids")
+	}
+	if in.Grade != "" && Grade(in.Grade).Rank() == 0 {
+		return Detail{}, invalid("grade", "grade must be routine, priority or hard")
+	}
+	if utf8.RuneCountInString(in.Note) > 4000 {
+		return Detail{}, invalid("note", "note is at most 4000 characters")
+	}
+	now := s.now()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return Detail{}, fmt.Errorf("whistle: raise: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	type clueRow struct {
+		id, gridID, townshipID, whistleID int64
+		township, gridCode, category      string
+		lon, lat                          float64
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT c.id, c.grid_id, c.township_id, coalesce(c.whistle_id, 0), t.code, g.code, cat.code, ST_X(c.location), ST_Y(c.location)
+		FROM clues c JOIN grids t ON t.id = c.township_id JOIN grids g ON g.id = c.grid_id JOIN categories cat ON cat.id = c.category_id
+		WHERE c.id = ANY($1) ORDER BY array_position($1, c.id) FOR UPDATE OF c`, in.ClueIDs)
+	if err != nil {
+		return Detail{}, fmt.Errorf("whistle: raise: %w", err)
+	}
+	clues, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (clueRow, error) {
+		var c clueRow
+		err := r.Scan(&c.id, &c.gridID, &c.townshipID, &c.whistleID, &c.township, &c.gridCode, &c.category, &c.lon, &c.lat)
+		return c, err
+	})
+	if err != nil {
+		return Detail{}, fmt.Errorf("whistle: raise: %w", err)
+	}
+	found := map[int64]bool{}
+	for _, c := range clues {
+		found[c.id] = true
+	}
+	for _, id := range in.ClueIDs {
+		if !found[id] {
+			return Detail{}, fmt.Errorf("%w: clue %d", ErrNotFound, id)
+		}
+	}
+	first := clues[0]
+	for _, c := range clues {
+		if !sc.Covers(c.gridCode) {
+			return Detail{}, fmt.Errorf("%w: clue %d", ErrNotFound, c.id)
+		}
+		if c.township != first.township {
+			return Detail{}, invalid("clue_ids", "the clues lie in different townships")
+		}
+		if c.whistleID != 0 {
+			return Detail{}, fmt.Errorf("%w: clue %d is already in whistle %d", ErrConflict, c.id, c.whistleID)
+		}
+	}
+	chain, ok := s.placer.Index().Chain(first.gridID)
+	if !ok {
+		return Detail{}, fmt.Errorf("%w: clue %d's grid is no longer current", ErrConflict, first.id)
+	}
+	_, units, err := s.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
+	if err != nil {
+		return Detail{}, err
+	}
+	if len(units) == 0 || units[0].Kind == "township" {
+		return Detail{}, fmt.Errorf("%w: the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", ErrConflict, first.category)
+	}
+	ev := events{}
+	id, err := s.raise(ctx, tx, &ev, raiseArgs{
+		townshipID: first.townshipID, gridID: first.gridID, category: first.category, grade: Grade(in.Grade),
+		location: [2]float64{first.lon, first.lat}, units: units, clueIDs: in.ClueIDs, actorID: sc.UserID, actor: sc.Username,
+		note: in.Note, now: now,
+	})
+	if err != nil {
+		return Detail{}, err
+	}
+	if err := ev.write(ctx, tx, now); err != nil {
+		return Detail{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Detail{}, fmt.Errorf("whistle: raise: %w", err)
+	}
+	return s.Get(ctx, sc, id)
+}

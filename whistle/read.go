@@ -1,0 +1,485 @@
+package whistle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whistlegrid/grid"
+)
+
+// Clue is a stored clue as the API answers it.
+type Clue struct {
+	ID            int64      `json:"id"`
+	Source        string     `json:"source"`
+	ExternalID    string     `json:"external_id"`
+	Category      string     `json:"category"`
+	CategoryName  string     `json:"category_name"`
+	Text          string     `json:"text"`
+	Lon           float64    `json:"lon"` // WGS-84
+	Lat           float64    `json:"lat"`
+	Received      [2]float64 `json:"received"` // as sent, in Datum
+	Datum         string     `json:"datum"`
+	H3            string     `json:"h3"`
+	Chain         []Link     `json:"chain"`
+	EdgeDistanceM float64    `json:"edge_distance_m"`
+	NearEdge      bool       `json:"near_edge"`
+	ReportedAt    time.Time  `json:"reported_at"`
+	ReceivedAt    time.Time  `json:"received_at"`
+	Reporter      *Reporter  `json:"reporter"`
+	WhistleID     *int64     `json:"whistle_id"`
+}
+
+// Link is one level of a clue's chain.
+type Link struct {
+	Level string `json:"level"`
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+}
+
+const clueColumns = `c.id, c.source, c.external_id, cat.code, cat.name, c.text, ST_X(c.location), ST_Y(c.location),
+	c.received_lon, c.received_lat, c.datum, coalesce(to_hex(c.h3), ''), hg.code, hg.name, v.code, v.name, z.code, z.name, t.code, t.name, d.code, d.name,
+	coalesce(c.boundary_distance_m, 0), c.near_edge, c.reported_at, c.received_at, coalesce(c.reporter_name, ''), coalesce(c.reporter_phone, ''), c.whistle_id`
+
+const clueFrom = `
+FROM clues c
+JOIN categories cat ON cat.id = c.category_id
+JOIN grids hg ON hg.id = c.grid_id
+JOIN grids v ON v.id = hg.parent_id
+JOIN grids z ON z.id = v.parent_id
+JOIN grids t ON t.id = c.township_id
+JOIN grids d ON d.id = t.parent_id`
+
+func scanClue(sc grid.Scope, r pgx.Row) (Clue, error) {
+	var c Clue
+	var l [5]Link
+	var name, phone string
+	err := r.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Category, &c.CategoryName, &c.Text, &c.Lon, &c.Lat,
+		&c.Received[0], &c.Received[1], &c.Datum, &c.H3, &l[0].Code, &l[0].Name, &l[1].Code, &l[1].Name, &l[2].Code, &l[2].Name,
+		&l[3].Code, &l[3].Name, &l[4].Code, &l[4].Name, &c.EdgeDistanceM, &c.NearEdge, &c.ReportedAt, &c.ReceivedAt, &name, &phone, &c.WhistleID)
+	if err != nil {
+		return c, err
+	}
+	for i, lv := range []string{"household", "village", "zone", "township", "district"} {
+		l[i].Level = lv
+	}
+	c.Chain = l[:]
+	c.Lon, c.Lat = round6(c.Lon), round6(c.Lat)
+	if name != "" || phone != "" {
+		if !seesReporter(sc) {
+			name, phone = grid.MaskName(name), grid.MaskPhone(phone)
+		}
+		c.Reporter = &Reporter{Name: name, Phone: phone}
+	}
+	return c, nil
+}
+
+// seesReporter: those who call a reporter back (the command center, the
+// township, the grid worker) see the reporter; the others see it masked.
+func seesReporter(sc grid.Scope) bool {
+	switch sc.Role {
+	case grid.RoleCommand, grid.RoleTownship, grid.RoleGridWorker:
+		return true
+	}
+	return false
+}
+
+func (s *Store) clueByID(ctx context.Context, sc grid.Scope, id int64) (Clue, error) {
+	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("%w: clue %d", ErrNotFound, id)
+	}
+	return c, err
+}
+
+func (s *Store) clueByKey(ctx context.Context, sc grid.Scope, source, ext string) (Clue, error) {
+	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.source = $1 AND c.external_id = $2`, source, ext))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("%w: clue %s/%s", ErrNotFound, source, ext)
+	}
+	return c, err
+}
+
+// ClueFilter selects clues for Clues. Zero fields select everything.
+type ClueFilter struct {
+	Township, Source, Category string
+	From, To                   time.Time
+	WhistleID                  int64
+	Limit, Offset              int
+}
+
+// Clues lists clues in the caller's jurisdiction, newest first.
+func (s *Store) Clues(ctx context.Context, sc grid.Scope, f ClueFilter) ([]Clue, int, error) {
+	if f.Source != "" && !ValidSource(f.Source) {
+		return nil, 0, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+	}
+	f.Limit = clampLimit(f.Limit)
+	where, args := clueWhere(sc, f)
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+clueFrom+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.pool.Query(ctx, `SELECT `+clueColumns+clueFrom+where+
+		fmt.Sprintf(" ORDER BY c.reported_at DESC, c.id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
+	}
+	if out == nil {
+		out = []Clue{}
+	}
+	return out, total, nil
+}
+
+func clueWhere(sc grid.Scope, f ClueFilter) (string, []any) {
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if sc.Role == grid.RoleUnit {
+		conds = append(conds, "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = c.whistle_id AND sm.unit_id = "+arg(sc.UnitID)+")")
+	} else {
+		conds = append(conds, grid.PrefixClause("hg.code", arg(sc.Prefixes())))
+	}
+	if f.Township != "" {
+		conds = append(conds, "t.code = "+arg(f.Township))
+	}
+	if f.Source != "" {
+		conds = append(conds, "c.source = "+arg(f.Source))
+	}
+	if f.Category != "" {
+		conds = append(conds, "cat.code LIKE "+arg(f.Category+"%"))
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "c.reported_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "c.reported_at < "+arg(f.To))
+	}
+	if f.WhistleID != 0 {
+		conds = append(conds, "c.whistle_id = "+arg(f.WhistleID))
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// Summary is a whistle in lists and events.
+type Summary struct {
+	ID           int64      `json:"id"`
+	Township     string     `json:"township"`
+	TownshipName string     `json:"township_name"`
+	Grid         string     `json:"grid"`
+	Grade        Grade      `json:"grade"`
+	Status       Status     `json:"status"`
+	Category     string     `json:"category"`
+	CategoryName string     `json:"category_name"`
+	Lon          float64    `json:"lon"`
+	Lat          float64    `json:"lat"`
+	RaisedAt     time.Time  `json:"raised_at"`
+	ReportInDue  time.Time  `json:"report_in_due"`
+	ResolveDue   time.Time  `json:"resolve_due"`
+	ClosedAt     *time.Time `json:"closed_at"`
+	Outcome      *string    `json:"outcome"`
+	ClueCount    int        `json:"clue_count"`
+	Overdue      bool       `json:"overdue"`
+	Units        []string   `json:"units"` // codes of the lead units
+}
+
+const summaryColumns = `w.id, t.code, t.name, coalesce(g.code, ''), w.grade, w.status, cat.code, cat.name,
+	coalesce(ST_X(w.location), 0), coalesce(ST_Y(w.location), 0), w.raised_at, w.report_in_due, w.resolve_due, w.closed_at, w.outcome, w.clue_count,
+	(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
+		OR (w.status <> 'closed' AND (w.resolve_due < now()
+			OR (w.report_in_due < now() AND EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.reported_in_at IS NULL))))),
+	ARRAY(SELECT u.code FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = w.id AND s.role = 'lead' ORDER BY u.code)`
+
+const summaryFrom = `
+FROM whistles w
+JOIN grids t ON t.id = w.township_id
+LEFT JOIN grids g ON g.id = w.grid_id
+JOIN categories cat ON cat.id = w.category_id`
+
+func scanSummary(r pgx.Row) (Summary, error) {
+	var w Summary
+	err := r.Scan(&w.ID, &w.Township, &w.TownshipName, &w.Grid, &w.Grade, &w.Status, &w.Category, &w.CategoryName,
+		&w.Lon, &w.Lat, &w.RaisedAt, &w.ReportInDue, &w.ResolveDue, &w.ClosedAt, &w.Outcome, &w.ClueCount, &w.Overdue, &w.Units)
+	w.Lon, w.Lat = round6(w.Lon), round6(w.Lat)
+	return w, err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
+	w, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+summaryFrom+` WHERE w.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return w, fmt.Errorf("%w: whistle %d", ErrNotFound, id)
+	}
+	if err != nil {
+		return w, fmt.Errorf("whistle: %w", err)
+	}
+	return w, nil
+}
+
+func summaryTx(ctx context.Context, tx pgx.Tx, id int64) (Summary, error) {
+	return summaryOf(ctx, tx, id)
+}
+
+func (s *Store) summary(ctx context.Context, id int64) (Summary, error) {
+	return summaryOf(ctx, s.pool, id)
+}
+
+// Filter selects whistles for List. Zero fields select everything.
+type Filter struct {
+	Township, Unit, Status, Grade, Category string
+	Overdue                                 *bool
+	From, To                                time.Time
+	Limit, Offset                           int
+}
+
+// whistleScope limits whistles to the caller's jurisdiction.
+func whistleScope(sc grid.Scope, arg func(any) string) string {
+	switch sc.Role {
+	case grid.RoleCommand, grid.RoleScreen:
+		return "true"
+	case grid.RoleTownship:
+		return "t.code = " + arg(sc.GridCode)
+	case grid.RoleUnit:
+		return "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = w.id AND sm.unit_id = " + arg(sc.UnitID) + ")"
+	default:
+		return grid.PrefixClause("coalesce(g.code, '')", arg(sc.Prefixes()))
+	}
+}
+
+// List lists the whistles in the caller's jurisdiction that match f,
+// newest first, with the total count.
+func (s *Store) List(ctx context.Context, sc grid.Scope, f Filter) ([]Summary, int, error) {
+	if f.Status != "" {
+		switch Status(f.Status) {
+		case Raised, InProgress, AwaitingApproval, Closed:
+		default:
+			return nil, 0, invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
+		}
+	}
+	if f.Grade != "" && Grade(f.Grade).Rank() == 0 {
+		return nil, 0, invalid("grade", "grade must be routine, priority or hard")
+	}
+	f.Limit = clampLimit(f.Limit)
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	conds := []string{whistleScope(sc, arg)}
+	if f.Township != "" {
+		conds = append(conds, "t.code = "+arg(f.Township))
+	}
+	if f.Unit != "" {
+		conds = append(conds, "EXISTS (SELECT 1 FROM summons su JOIN units uu ON uu.id = su.unit_id WHERE su.whistle_id = w.id AND uu.code = "+arg(f.Unit)+")")
+	}
+	if f.Status != "" {
+		conds = append(conds, "w.status = "+arg(f.Status))
+	}
+	if f.Grade != "" {
+		conds = append(conds, "w.grade = "+arg(f.Grade))
+	}
+	if f.Category != "" {
+		conds = append(conds, "cat.code LIKE "+arg(f.Category+"%"))
+	}
+	if f.Overdue != nil {
+		cond := "(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL)"
+		if !*f.Overdue {
+			cond = "NOT " + cond
+		}
+		conds = append(conds, cond)
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "w.raised_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "w.raised_at < "+arg(f.To))
+	}
+	where := " WHERE " + strings.Join(conds, " AND ")
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+summaryFrom+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+	}
+	q := `SELECT ` + summaryColumns + summaryFrom + where + " ORDER BY w.raised_at DESC, w.id DESC LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) { return scanSummary(r) })
+	if err != nil {
+		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+	}
+	if out == nil {
+		out = []Summary{}
+	}
+	return out, total, nil
+}
+
+// Detail is one whistle in full.
+type Detail struct {
+	Summary
+	Deadlines struct {
+		ReportIn time.Time `json:"report_in"`
+		Resolve  time.Time `json:"resolve"`
+	} `json:"deadlines"`
+	Note        string        `json:"note"`
+	Escalations int           `json:"escalations"`
+	RuledUnit   *string       `json:"ruled_unit"`
+	Contested   bool          `json:"contested"`
+	Summons     []SummonsView `json:"summons"`
+	Clues       []Clue        `json:"clues"`
+	Trail       []TrailEntry  `json:"trail"`
+	Notices     []NoticeView  `json:"supervision_notices"`
+}
+
+// SummonsView is a summoned unit as the API shows it.
+type SummonsView struct {
+	Unit            UnitView   `json:"unit"`
+	Role            string     `json:"role"`
+	SummonedAt      time.Time  `json:"summoned_at"`
+	ReportedInAt    *time.Time `json:"reported_in_at"`
+	Person          string     `json:"person"`
+	Phone           string     `json:"phone"`
+	ResolvedAt      *time.Time `json:"resolved_at"`
+	Outcome         *string    `json:"outcome"`
+	Ratings         *Ratings   `json:"ratings"`
+	ReportInOverdue bool       `json:"report_in_overdue"`
+	ResolveOverdue  bool       `json:"resolve_overdue"`
+}
+
+// UnitView names a unit.
+type UnitView struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// Ratings are the three ratings (一哨三评) a township gives a unit, 1–5.
+type Ratings struct {
+	ReportedIn int `json:"reported_in"`
+	Resolved   int `json:"resolved"`
+	Satisfied  int `json:"satisfied"`
+}
+
+// TrailEntry is one step of a whistle's trail.
+type TrailEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Unit   *string   `json:"unit"`
+	Note   string    `json:"note"`
+}
+
+// NoticeView is a supervision notice (督办).
+type NoticeView struct {
+	Unit string    `json:"unit"`
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+}
+
+// Get returns one whistle in full, if it lies in the caller's jurisdiction.
+func (s *Store) Get(ctx context.Context, sc grid.Scope, id int64) (Detail, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	cond := "w.id = " + arg(id) + " AND " + whistleScope(sc, arg)
+	var d Detail
+	var ruled *string
+	row := s.pool.QueryRow(ctx, `SELECT `+summaryColumns+`, w.note, w.escalations, ru.code, w.contested_at IS NOT NULL`+summaryFrom+
+		` LEFT JOIN units ru ON ru.id = w.ruled_unit_id WHERE `+cond, args...)
+	err := row.Scan(&d.ID, &d.Township, &d.TownshipName, &d.Grid, &d.Grade, &d.Status, &d.Category, &d.CategoryName,
+		&d.Lon, &d.Lat, &d.RaisedAt, &d.ReportInDue, &d.ResolveDue, &d.ClosedAt, &d.Outcome, &d.ClueCount, &d.Overdue, &d.Units,
+		&d.Note, &d.Escalations, &ruled, &d.Contested)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, fmt.Errorf("%w: whistle %d (or outside your jurisdiction)", ErrNotFound, id)
+	}
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Lon, d.Lat = round6(d.Lon), round6(d.Lat)
+	d.RuledUnit = ruled
+	d.Deadlines.ReportIn, d.Deadlines.Resolve = d.ReportInDue, d.ResolveDue
+
+	rows, err := s.pool.Query(ctx, `
+		SELECT u.code, u.name, u.kind, s.role, s.summoned_at, s.reported_in_at, coalesce(s.person, ''), coalesce(s.phone, ''),
+			s.resolved_at, s.outcome, s.rating_reported_in, s.rating_resolved, s.rating_satisfied,
+			s.report_in_overdue_at IS NOT NULL, s.resolve_overdue_at IS NOT NULL
+		FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = $1 ORDER BY s.role DESC, u.code`, id)
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Summons, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SummonsView, error) {
+		var v SummonsView
+		var a, b, c *int
+		err := r.Scan(&v.Unit.Code, &v.Unit.Name, &v.Unit.Kind, &v.Role, &v.SummonedAt, &v.ReportedInAt, &v.Person, &v.Phone,
+			&v.ResolvedAt, &v.Outcome, &a, &b, &c, &v.ReportInOverdue, &v.ResolveOverdue)
+		if a != nil && b != nil && c != nil {
+			v.Ratings = &Ratings{*a, *b, *c}
+		}
+		if !sc.SeesDutyPhones() {
+			v.Person, v.Phone = grid.MaskName(v.Person), grid.MaskPhone(v.Phone)
+		}
+		return v, err
+	})
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Clues, _, err = s.Clues(ctx, grid.Scope{Role: grid.RoleCommand}, ClueFilter{WhistleID: id, Limit: 1000})
+	if err != nil {
+		return d, err
+	}
+	if !seesReporter(sc) {
+		for i := range d.Clues {
+			if r := d.Clues[i].Reporter; r != nil {
+				r.Name, r.Phone = grid.MaskName(r.Name), grid.MaskPhone(r.Phone)
+			}
+		}
+	}
+	rows, err = s.pool.Query(ctx, `
+		SELECT e.at, e.actor, e.action, u.code, e.note FROM whistle_events e LEFT JOIN units u ON u.id = e.unit_id
+		WHERE e.whistle_id = $1 ORDER BY e.at, e.id`, id)
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Trail, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TrailEntry, error) {
+		var t TrailEntry
+		err := r.Scan(&t.At, &t.Actor, &t.Action, &t.Unit, &t.Note)
+		return t, err
+	})
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	rows, err = s.pool.Query(ctx, `SELECT u.code, n.kind, n.at FROM supervision_notices n JOIN units u ON u.id = n.unit_id WHERE n.whistle_id = $1 ORDER BY n.at, n.id`, id)
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Notices, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (NoticeView, error) {
+		var n NoticeView
+		err := r.Scan(&n.Unit, &n.Kind, &n.At)
+		return n, err
+	})
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	if d.Notices == nil {
+		d.Notices = []NoticeView{}
+	}
+	return d, nil
+}

@@ -1,0 +1,248 @@
+package whistle
+
+import (
+	"fmt"
+	"strings"
+
+	"whistlegrid/grid"
+)
+
+// Step is one action on a whistle.
+type Step string
+
+// The steps of GLOSSARY.md.
+const (
+	StepRaise    Step = "raise"
+	StepReportIn Step = "report_in"
+	StepResolve  Step = "resolve"
+	StepClose    Step = "close"
+	StepReturn   Step = "return"
+	StepRate     Step = "rate"
+	StepEscalate Step = "escalate"
+	StepConsult  Step = "consult"
+	StepRule     Step = "rule"
+	StepContest  Step = "contest"
+)
+
+// Steps lists every step, for tests that walk them all.
+func Steps() []Step {
+	return []Step{StepReportIn, StepResolve, StepClose, StepReturn, StepRate, StepEscalate, StepConsult, StepRule, StepContest}
+}
+
+// Summons is a unit summoned to a whistle, as the decisions need it.
+type Summons struct {
+	UnitID     int64
+	UnitCode   string
+	UnitName   string
+	Role       string // lead or assist
+	ReportedIn bool
+	Resolved   bool
+	Rated      bool
+}
+
+// State is what the decisions read of a whistle.
+type State struct {
+	ID           int64
+	TownshipCode string
+	GridCode     string // the household grid of its first clue, "" if none
+	Status       Status
+	Grade        Grade
+	Summons      []Summons
+	RuledUnitID  int64
+	Contested    bool
+}
+
+// summons returns the unit's summons, or nil.
+func (s *State) summons(unitID int64) *Summons {
+	for i := range s.Summons {
+		if s.Summons[i].UnitID == unitID {
+			return &s.Summons[i]
+		}
+	}
+	return nil
+}
+
+// Visible reports whether the caller may see the whistle at all: the
+// command center and the wall screen everywhere, a township its own, a unit
+// the whistles it is summoned to, a grid worker or party member those in
+// their grid.
+func Visible(sc grid.Scope, s *State) bool {
+	switch sc.Role {
+	case grid.RoleCommand, grid.RoleScreen:
+		return true
+	case grid.RoleTownship:
+		return sc.GridCode != "" && s.TownshipCode == sc.GridCode
+	case grid.RoleUnit:
+		return s.summons(sc.UnitID) != nil
+	case grid.RoleGridWorker, grid.RolePartyMember:
+		return sc.GridCode != "" && s.GridCode != "" && strings.HasPrefix(s.GridCode, sc.GridCode)
+	}
+	return false
+}
+
+// Authorize decides whether the caller may take step on the whistle:
+// ErrNotFound when the whistle is outside the caller's jurisdiction,
+// ErrForbidden when the caller's role may not take the step (or, for a
+// unit step taken by the command center, actingUnit names no summoned
+// unit). It returns the unit the step acts for (0 for township steps).
+func Authorize(sc grid.Scope, step Step, s *State, actingUnit int64) (int64, error) {
+	if !Visible(sc, s) {
+		return 0, fmt.Errorf("%w: whistle %d is outside your jurisdiction", ErrNotFound, s.ID)
+	}
+	if sc.ReadOnly() {
+		return 0, fmt.Errorf("%w: the wall screen is read-only", ErrForbidden)
+	}
+	switch step {
+	case StepReportIn, StepResolve:
+		switch sc.Role {
+		case grid.RoleUnit:
+			return sc.UnitID, nil
+		case grid.RoleCommand:
+			if actingUnit == 0 || s.summons(actingUnit) == nil {
+				return 0, fmt.Errorf("%w: the command center must name a summoned unit (\"unit\") to act for", ErrForbidden)
+			}
+			return actingUnit, nil
+		}
+		return 0, fmt.Errorf("%w: only a summoned unit may %s", ErrForbidden, step)
+	case StepClose, StepReturn, StepRate:
+		if sc.Role == grid.RoleTownship || sc.Role == grid.RoleCommand {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%w: only the township (or the command center) may %s", ErrForbidden, step)
+	case StepEscalate, StepConsult:
+		if sc.Role == grid.RoleTownship || sc.Role == grid.RoleCommand {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%w: only the township or the command center may %s", ErrForbidden, step)
+	case StepRule:
+		if sc.Role == grid.RoleCommand {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%w: only the command center rules on responsibility", ErrForbidden)
+	case StepContest:
+		if sc.Role == grid.RoleUnit && s.RuledUnitID != 0 && sc.UnitID == s.RuledUnitID {
+			return sc.UnitID, nil
+		}
+		return 0, fmt.Errorf("%w: only the unit a ruling named may contest it", ErrForbidden)
+	}
+	return 0, fmt.Errorf("%w: unknown step %q", ErrInvalid, step)
+}
+
+// Allowed decides whether step may be taken now, from the whistle's status
+// and the acting unit's summons: ErrConflict with the reason when not.
+func Allowed(step Step, s *State, unitID int64, arg string) error {
+	if s.Status == Closed && step != StepRate {
+		return fmt.Errorf("%w: whistle %d is closed", ErrConflict, s.ID)
+	}
+	switch step {
+	case StepReportIn:
+		sm := s.summons(unitID)
+		if sm == nil {
+			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrForbidden, s.ID)
+		}
+		if sm.ReportedIn {
+			return fmt.Errorf("%w: %s has already reported in", ErrConflict, sm.UnitName)
+		}
+		if s.Status == AwaitingApproval && sm.Role == "lead" {
+			return fmt.Errorf("%w: the whistle awaits the township's approval", ErrConflict)
+		}
+	case StepResolve:
+		sm := s.summons(unitID)
+		if sm == nil {
+			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrForbidden, s.ID)
+		}
+		if !sm.ReportedIn {
+			return fmt.Errorf("%w: %s must report in before resolving", ErrConflict, sm.UnitName)
+		}
+		if sm.Resolved {
+			return fmt.Errorf("%w: %s has already resolved its part", ErrConflict, sm.UnitName)
+		}
+		if s.Status != InProgress {
+			return fmt.Errorf("%w: a whistle %s cannot be resolved", ErrConflict, s.Status)
+		}
+	case StepClose:
+		if s.Status != AwaitingApproval {
+			return fmt.Errorf("%w: only a whistle awaiting approval can be closed (every lead unit must resolve first); this one is %s", ErrConflict, s.Status)
+		}
+	case StepReturn:
+		if s.Status != AwaitingApproval {
+			return fmt.Errorf("%w: only a whistle awaiting approval can be returned; this one is %s", ErrConflict, s.Status)
+		}
+	case StepRate:
+		if s.Status != Closed {
+			return fmt.Errorf("%w: units are rated after the whistle is closed", ErrConflict)
+		}
+		sm := s.summons(unitID)
+		if sm == nil {
+			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrInvalid, s.ID)
+		}
+		if sm.Rated {
+			return fmt.Errorf("%w: %s has already been rated on this whistle", ErrConflict, sm.UnitName)
+		}
+	case StepEscalate:
+		g := Grade(arg)
+		if g.Rank() == 0 {
+			return fmt.Errorf("%w: grade must be routine, priority or hard", ErrInvalid)
+		}
+		if g.Rank() <= s.Grade.Rank() {
+			return fmt.Errorf("%w: the whistle is already %s; escalation must raise the grade", ErrConflict, s.Grade)
+		}
+	case StepConsult:
+		if s.Grade != Hard {
+			return fmt.Errorf("%w: a second consultation is for hard whistles; escalate first", ErrConflict)
+		}
+	case StepRule:
+		if s.Grade != Hard {
+			return fmt.Errorf("%w: a responsibility ruling is for hard whistles", ErrConflict)
+		}
+		if s.RuledUnitID != 0 && !s.Contested {
+			return fmt.Errorf("%w: the whistle is already ruled; a new ruling follows only a contest", ErrConflict)
+		}
+	case StepContest:
+		if s.RuledUnitID == 0 {
+			return fmt.Errorf("%w: there is no ruling to contest", ErrConflict)
+		}
+		if s.Contested {
+			return fmt.Errorf("%w: a ruling may be contested once", ErrConflict)
+		}
+	}
+	return nil
+}
+
+// leadsResolved reports whether every lead unit has resolved.
+func (s *State) leadsResolved() bool {
+	n := 0
+	for _, sm := range s.Summons {
+		if sm.Role == "lead" {
+			n++
+			if !sm.Resolved {
+				return false
+			}
+		}
+	}
+	return n > 0
+}
+
+// closeOutcome is the whistle's outcome from its lead units' outcomes:
+// resolved when all resolved, unresolved when none did, partly otherwise.
+func closeOutcome(outcomes []Outcome) Outcome {
+	if len(outcomes) == 0 {
+		return Unresolved
+	}
+	res, unres := 0, 0
+	for _, o := range outcomes {
+		switch o {
+		case Resolved:
+			res++
+		case Unresolved:
+			unres++
+		}
+	}
+	switch {
+	case res == len(outcomes):
+		return Resolved
+	case unres == len(outcomes):
+		return Unresolved
+	}
+	return Partly
+}

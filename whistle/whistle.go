@@ -1,0 +1,103 @@
+// Package whistle runs 吹哨 → 报到 → 办结 → 评价: clue intake and placement,
+// the rules that keep a clue in its village or raise a whistle (or join an
+// open one: 哨随事动), the whistle's lifecycle with the actor checked at every
+// step, deadlines and their sweep, and the reads. The pure decisions (who may
+// take which step, which step is allowed from which status) live in
+// steps.go and are tested without a database; store.go holds the SQL.
+package whistle
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors, wrapped with %w and a reason. The API maps them to statuses:
+// ErrNotFound 404, ErrForbidden 403, ErrConflict 409, ErrInvalid 422.
+var (
+	ErrNotFound  = errors.New("whistle: not found")
+	ErrForbidden = errors.New("whistle: forbidden")
+	ErrConflict  = errors.New("whistle: not allowed now")
+	ErrInvalid   = errors.New("whistle: invalid")
+)
+
+// Grade is a whistle's grade: 普通哨, 重点哨, 疑难哨.
+type Grade string
+
+// The grades, lowest first.
+const (
+	Routine  Grade = "routine"
+	Priority Grade = "priority"
+	Hard     Grade = "hard"
+)
+
+// Rank orders grades: 1 routine, 2 priority, 3 hard; 0 for an unknown grade.
+func (g Grade) Rank() int {
+	switch g {
+	case Routine:
+		return 1
+	case Priority:
+		return 2
+	case Hard:
+		return 3
+	}
+	return 0
+}
+
+// Next is the grade one step up; hard stays hard.
+func (g Grade) Next() Grade {
+	switch g {
+	case Routine:
+		return Priority
+	default:
+		return Hard
+	}
+}
+
+// Status is where a whistle is in its lifecycle.
+type Status string
+
+// The statuses: raised → in_progress (a unit reported in) →
+// awaiting_approval (every lead unit resolved) → closed; a return takes
+// awaiting_approval back to in_progress.
+const (
+	Raised           Status = "raised"
+	InProgress       Status = "in_progress"
+	AwaitingApproval Status = "awaiting_approval"
+	Closed           Status = "closed"
+)
+
+// Outcome is what a unit, or on close the whistle, achieved.
+type Outcome string
+
+// The outcomes.
+const (
+	Resolved   Outcome = "resolved"
+	Partly     Outcome = "partly"
+	Unresolved Outcome = "unresolved"
+)
+
+// Valid reports whether o is an outcome.
+func (o Outcome) Valid() bool { return o == Resolved || o == Partly || o == Unresolved }
+
+// ValidSource reports whether s is a clue source: patrol, hotline, app,
+// forum, hotspot, sensor.
+func ValidSource(s string) bool {
+	switch s {
+	case "patrol", "hotline", "app", "forum", "hotspot", "sensor":
+		return true
+	}
+	return false
+}
+
+// Deadlines are the default report-in and resolve durations of each grade
+// (DESIGN.md); the database's grade_policies table is what runs.
+func Deadlines(g Grade) (reportIn, resolve time.Duration) {
+	switch g {
+	case Priority:
+		return 2 * time.Hour, 3 * 24 * time.Hour
+	case Hard:
+		return 30 * time.Minute, 15 * 24 * time.Hour
+	default:
+		return 24 * time.Hour, 7 * 24 * time.Hour
+	}
+}
