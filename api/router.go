@@ -18,6 +18,7 @@ import (
 	"whistlegrid/auth"
 	"whistlegrid/grid"
 	"whistlegrid/live"
+	"whistlegrid/whistle"
 )
 
 // Config is what the server is built from.
@@ -32,16 +33,17 @@ type Config struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	log     *slog.Logger
-	auth    *auth.Store
-	grid    *grid.Store
-	reg     *prometheus.Registry
-	reqs    *prometheus.HistogramVec
-	version string
-	placer  *grid.Placer
-	live    *live.Hub
-	handler http.Handler
-	engine  *gin.Engine
+	log      *slog.Logger
+	auth     *auth.Store
+	grid     *grid.Store
+	reg      *prometheus.Registry
+	reqs     *prometheus.HistogramVec
+	version  string
+	placer   *grid.Placer
+	live     *live.Hub
+	whistles *whistle.Store
+	handler  http.Handler
+	engine   *gin.Engine
 }
 
 // New builds the server and its routes.
@@ -57,6 +59,9 @@ func New(cfg Config) *Server {
 		version: cfg.Version,
 		placer:  cfg.Placer,
 		live:    cfg.Live,
+	}
+	if cfg.Placer != nil {
+		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -85,7 +90,15 @@ func New(cfg Config) *Server {
 	authed.GET("/categories", s.categories)
 	authed.GET("/place", s.needPlacer, s.place)
 	authed.POST("/place", s.needPlacer, s.placeBatch)
+	authed.POST("/clues", s.needWhistles, s.postClue)
+	authed.GET("/clues", s.needWhistles, s.clues)
+	authed.POST("/whistles", s.needWhistles, s.raiseWhistle)
+	authed.GET("/whistles", s.needWhistles, s.listWhistles)
+	authed.GET("/whistles/:id", s.needWhistles, s.getWhistle)
+	authed.POST("/whistles/:id/:step", s.needWhistles, s.whistleStep)
 	s.liveRoutes(r, v1, authed)
+	s.statsRoutes(authed)
+	s.open311Routes(r)
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {

@@ -30,7 +30,7 @@ CREATE TABLE rules (
     CHECK ((township_id IS NULL) = (township_level IS NULL)),
     UNIQUE NULLS NOT DISTINCT (category_id, township_id)
 );
-INSERT INTO rules (category_id, township_id, action) VALUES (NULL, NULL, 'whistle');
+INSERT INTO rules (category_id, township_id, action) VALUES (NULL, NULL, 'village');
 
 ALTER TABLE whistles
     ADD COLUMN clue_count      int         NOT NULL DEFAULT 0 CHECK (clue_count >= 0),
