@@ -499,11 +499,11 @@ type raiseArgs struct {
 const insertWhistle = `
 INSERT INTO whistles (township_id, grid_id, category_id, grade, status, location, note, raised_by, raised_at,
 	report_in_due, resolve_due, clue_count, updated_at)
-SELECT $1, $2, c.id, g.grade, 'raised', ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8,
-	$8 + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.report_in_minutes ELSE g.report_in_minutes END),
-	$8 + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.resolve_minutes ELSE g.resolve_minutes END),
-	$9, $8
-FROM categories c JOIN grade_policies g ON g.grade = coalesce($10, c.default_grade)
+SELECT $1, $2, c.id, g.grade, 'raised', ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8::timestamptz,
+	$8::timestamptz + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.report_in_minutes ELSE g.report_in_minutes END),
+	$8::timestamptz + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.resolve_minutes ELSE g.resolve_minutes END),
+	$9, $8::timestamptz
+FROM categories c JOIN grade_policies g ON g.grade = coalesce($10::text, c.default_grade)
 WHERE c.code = $3
 RETURNING id`
 

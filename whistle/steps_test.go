@@ -1,0 +1,192 @@
+package whistle
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"whistlegrid/grid"
+)
+
+// The permission matrix: each role × each step × own and other
+// jurisdiction, on a whistle of 康庄镇 (110119101) with unit 11 leading,
+// unit 12 assisting, unit 13 ruled.
+func TestAuthorizeMatrix(t *testing.T) {
+	st := &State{
+		ID: 7, TownshipCode: "110119101", GridCode: "110119101001003", Status: InProgress, Grade: Hard,
+		Summons: []Summons{
+			{UnitID: 11, UnitCode: "S001", Role: "lead"},
+			{UnitID: 12, UnitCode: "D001", Role: "assist"},
+			{UnitID: 13, UnitCode: "D002", Role: "assist"},
+		},
+		RuledUnitID: 13,
+	}
+	callers := map[string]grid.Scope{
+		"command":         {Role: grid.RoleCommand, GridCode: "110119"},
+		"screen":          {Role: grid.RoleScreen, GridCode: "110119"},
+		"township own":    {Role: grid.RoleTownship, GridCode: "110119101"},
+		"township other":  {Role: grid.RoleTownship, GridCode: "110119102"},
+		"unit lead":       {Role: grid.RoleUnit, UnitID: 11},
+		"unit assist":     {Role: grid.RoleUnit, UnitID: 12},
+		"unit ruled":      {Role: grid.RoleUnit, UnitID: 13},
+		"unit other":      {Role: grid.RoleUnit, UnitID: 99},
+		"worker own":      {Role: grid.RoleGridWorker, GridCode: "110119101001"},
+		"worker other":    {Role: grid.RoleGridWorker, GridCode: "110119101002"},
+		"party own":       {Role: grid.RolePartyMember, GridCode: "110119101001003"},
+		"party other":     {Role: grid.RolePartyMember, GridCode: "110119101001004"},
+		"no jurisdiction": {Role: grid.RoleTownship},
+	}
+	// "ok", "403" or "404" for each caller and step, in Steps() order:
+	// report_in resolve close return rate escalate consult rule contest
+	want := map[string][9]string{
+		"command":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "403"},
+		"screen":          {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"township own":    {"403", "403", "ok", "ok", "ok", "ok", "ok", "403", "403"},
+		"township other":  {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"unit lead":       {"ok", "ok", "403", "403", "403", "403", "403", "403", "403"},
+		"unit assist":     {"ok", "ok", "403", "403", "403", "403", "403", "403", "403"},
+		"unit ruled":      {"ok", "ok", "403", "403", "403", "403", "403", "403", "ok"},
+		"unit other":      {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"worker own":      {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"worker other":    {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"party own":       {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"party other":     {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"no jurisdiction": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+	}
+	for name, sc := range callers {
+		for i, step := range Steps() {
+			t.Run(fmt.Sprintf("%s/%s", name, step), func(t *testing.T) {
+				_, err := Authorize(sc, step, st, 11) // the command center acts for unit 11
+				got := "ok"
+				switch {
+				case errors.Is(err, ErrNotFound):
+					got = "404"
+				case errors.Is(err, ErrForbidden):
+					got = "403"
+				case err != nil:
+					got = err.Error()
+				}
+				if got != want[name][i] {
+					t.Errorf("got %s, want %s (%v)", got, want[name][i], err)
+				}
+			})
+		}
+	}
+	// the command center must name a summoned unit for a unit's step
+	if _, err := Authorize(callers["command"], StepReportIn, st, 0); !errors.Is(err, ErrForbidden) {
+		t.Errorf("command without a unit: %v, want forbidden", err)
+	}
+}
+
+// Every transition and every refusal, from each status.
+func TestAllowedTransitions(t *testing.T) {
+	base := func(status Status, grade Grade) *State {
+		return &State{ID: 1, Status: status, Grade: grade, Summons: []Summons{
+			{UnitID: 1, UnitName: "甲", Role: "lead"},
+			{UnitID: 2, UnitName: "乙", Role: "assist"},
+		}}
+	}
+	reported := func(s *State) *State { s.Summons[0].ReportedIn = true; return s }
+	resolved := func(s *State) *State { s.Summons[0].ReportedIn, s.Summons[0].Resolved = true, true; return s }
+	rated := func(s *State) *State { s.Summons[0].Rated = true; return s }
+	ruled := func(s *State) *State { s.RuledUnitID = 1; return s }
+	contested := func(s *State) *State { s.RuledUnitID, s.Contested = 1, true; return s }
+	tests := []struct {
+		name string
+		st   *State
+		step Step
+		unit int64
+		arg  string
+		want error
+	}{
+		{"report in when raised", base(Raised, Routine), StepReportIn, 1, "", nil},
+		{"report in twice", reported(base(InProgress, Routine)), StepReportIn, 1, "", ErrConflict},
+		{"assist reports in while awaiting approval", resolved(base(AwaitingApproval, Routine)), StepReportIn, 2, "", nil},
+		{"report in when closed", base(Closed, Routine), StepReportIn, 1, "", ErrConflict},
+		{"resolve before report in", base(Raised, Routine), StepResolve, 1, "", ErrConflict},
+		{"resolve after report in", reported(base(InProgress, Routine)), StepResolve, 1, "", nil},
+		{"resolve twice", resolved(base(InProgress, Routine)), StepResolve, 1, "", ErrConflict},
+		{"resolve while awaiting approval", reported(base(AwaitingApproval, Routine)), StepResolve, 1, "", ErrConflict},
+		{"close in progress", base(InProgress, Routine), StepClose, 0, "", ErrConflict},
+		{"close awaiting approval", resolved(base(AwaitingApproval, Routine)), StepClose, 0, "", nil},
+		{"close closed", base(Closed, Routine), StepClose, 0, "", ErrConflict},
+		{"return awaiting approval", resolved(base(AwaitingApproval, Routine)), StepReturn, 0, "", nil},
+		{"return in progress", base(InProgress, Routine), StepReturn, 0, "", ErrConflict},
+		{"return closed", base(Closed, Routine), StepReturn, 0, "", ErrConflict},
+		{"rate before close", base(AwaitingApproval, Routine), StepRate, 1, "", ErrConflict},
+		{"rate after close", base(Closed, Routine), StepRate, 1, "", nil},
+		{"rate twice", rated(base(Closed, Routine)), StepRate, 1, "", ErrConflict},
+		{"rate a unit not summoned", base(Closed, Routine), StepRate, 9, "", ErrInvalid},
+		{"escalate up", base(InProgress, Routine), StepEscalate, 0, "priority", nil},
+		{"escalate to the same grade", base(InProgress, Priority), StepEscalate, 0, "priority", ErrConflict},
+		{"escalate down", base(InProgress, Hard), StepEscalate, 0, "routine", ErrConflict},
+		{"escalate to nonsense", base(InProgress, Routine), StepEscalate, 0, "urgent", ErrInvalid},
+		{"escalate closed", base(Closed, Routine), StepEscalate, 0, "hard", ErrConflict},
+		{"consult hard", base(InProgress, Hard), StepConsult, 0, "", nil},
+		{"consult routine", base(InProgress, Routine), StepConsult, 0, "", ErrConflict},
+		{"rule hard", base(InProgress, Hard), StepRule, 0, "", nil},
+		{"rule priority", base(InProgress, Priority), StepRule, 0, "", ErrConflict},
+		{"rule again without contest", ruled(base(InProgress, Hard)), StepRule, 0, "", ErrConflict},
+		{"rule again after contest", contested(base(InProgress, Hard)), StepRule, 0, "", nil},
+		{"contest without ruling", base(InProgress, Hard), StepContest, 1, "", ErrConflict},
+		{"contest a ruling", ruled(base(InProgress, Hard)), StepContest, 1, "", nil},
+		{"contest twice", contested(base(InProgress, Hard)), StepContest, 1, "", ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Allowed(tt.step, tt.st, tt.unit, tt.arg)
+			if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Errorf("Allowed = %v, want %v", err, tt.want)
+			}
+			if err != nil && len(err.Error()) < 20 {
+				t.Errorf("reason %q is too thin", err)
+			}
+		})
+	}
+}
+
+func TestCloseOutcome(t *testing.T) {
+	for _, tt := range []struct {
+		in   []Outcome
+		want Outcome
+	}{
+		{[]Outcome{Resolved}, Resolved},
+		{[]Outcome{Resolved, Resolved}, Resolved},
+		{[]Outcome{Resolved, Unresolved}, Partly},
+		{[]Outcome{Partly}, Partly},
+		{[]Outcome{Unresolved, Unresolved}, Unresolved},
+		{nil, Unresolved},
+	} {
+		if got := closeOutcome(tt.in); got != tt.want {
+			t.Errorf("closeOutcome(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestValidateInput(t *testing.T) {
+	for _, tt := range []struct {
+		step  Step
+		in    StepInput
+		field string
+	}{
+		{StepReportIn, StepInput{}, "person"},
+		{StepReportIn, StepInput{Person: "王强", Phone: "call me"}, "phone"},
+		{StepResolve, StepInput{Outcome: "done"}, "outcome"},
+		{StepReturn, StepInput{}, "reason"},
+		{StepRate, StepInput{Unit: "D001", ReportedIn: 5, Resolved: 6, Satisfied: 5}, "resolved"},
+		{StepRate, StepInput{ReportedIn: 5, Resolved: 5, Satisfied: 5}, "unit"},
+		{StepEscalate, StepInput{Grade: "hard"}, "reason"},
+		{StepConsult, StepInput{Minutes: "x"}, "attendees"},
+		{StepRule, StepInput{Reason: "x"}, "lead_unit"},
+		{StepContest, StepInput{}, "reason"},
+	} {
+		err := validateInput(tt.step, tt.in)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != tt.field || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s %+v: %v, want invalid %s", tt.step, tt.in, err, tt.field)
+		}
+	}
+	if err := validateInput(StepReportIn, StepInput{Person: "王强", Phone: "010-69101234"}); err != nil {
+		t.Errorf("valid report-in refused: %v", err)
+	}
+}
