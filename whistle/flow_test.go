@@ -142,7 +142,7 @@ func TestWhistleLifecycle(t *testing.T) {
 	if len(d.Summons) != 1+len(f.assists) || d.Summons[0].Unit.Code != f.lead || d.Summons[0].Role != "lead" {
 		t.Fatalf("summons %+v, want %s leading with %v", d.Summons, f.lead, f.assists)
 	}
-	if got := d.Deadlines.ReportIn.Sub(time.Now()); got < 23*time.Hour || got > 25*time.Hour {
+	if got := time.Until(d.Deadlines.ReportIn); got < 23*time.Hour || got > 25*time.Hour {
 		t.Errorf("routine report-in deadline in %v, want 24 h", got)
 	}
 	for _, tt := range []struct {
