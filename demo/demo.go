@@ -137,6 +137,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Summary, error
 		{"people", l.insertPeople},
 		{"households", l.insertHouseholds},
 		{"categories", l.insertCategories},
+		{"rules", l.insertRules},
 		{"users", l.insertUsers},
 	}
 	for _, s := range steps {

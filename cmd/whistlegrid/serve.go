@@ -20,6 +20,7 @@ import (
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
 	"whistlegrid/migrations"
+	"whistlegrid/whistle"
 )
 
 func openPool(ctx context.Context, c config, log *slog.Logger) (*pgxpool.Pool, error) {
@@ -128,6 +129,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address")
 	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
 	withDemo := fs.Bool("demo", false, "load the 延庆区 demo first when the database is empty")
+	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -159,6 +161,9 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	}
 	log.Info("placement index built", slog.Int("household_grids", placer.Index().Len()), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Version: version})
+	if *sweepEvery > 0 {
+		go whistle.NewStore(pool, placer, whistle.Options{}).RunSweeps(ctx, *sweepEvery, log)
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
