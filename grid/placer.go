@@ -28,6 +28,7 @@ type directory struct {
 	ix      *Index
 	duty    map[int64][]assignment // grid id -> assignments, any time
 	cats    map[string]int64       // category code -> id
+	names   map[string]string      // category code -> name
 	duties  map[dutyKey]dutyUnits  // (category, township; 0 = district-wide)
 	builtAt time.Time
 }
@@ -81,6 +82,7 @@ func (p *Placer) Refresh(ctx context.Context) error {
 	d := &directory{
 		duty:    map[int64][]assignment{},
 		cats:    map[string]int64{},
+		names:   map[string]string{},
 		duties:  map[dutyKey]dutyUnits{},
 		builtAt: time.Now(),
 	}
@@ -140,18 +142,19 @@ func (p *Placer) Refresh(ctx context.Context) error {
 		return fmt.Errorf("grid: refresh: %w", err)
 	}
 
-	rows, err = tx.Query(ctx, `SELECT code, id FROM categories`)
+	rows, err = tx.Query(ctx, `SELECT code, id, name FROM categories`)
 	if err != nil {
 		return fmt.Errorf("grid: refresh: %w", err)
 	}
 	for rows.Next() {
-		var code string
+		var code, name string
 		var id int64
-		if err := rows.Scan(&code, &id); err != nil {
+		if err := rows.Scan(&code, &id, &name); err != nil {
 			rows.Close()
 			return fmt.Errorf("grid: refresh: %w", err)
 		}
 		d.cats[code] = id
+		d.names[code] = name
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("grid: refresh: %w", err)
@@ -196,6 +199,9 @@ func (p *Placer) KnownCategory(code string) bool {
 	_, ok := p.cur.Load().cats[code]
 	return ok
 }
+
+// CategoryName is the name of a category, "" for an unknown code.
+func (p *Placer) CategoryName(code string) string { return p.cur.Load().names[code] }
 
 // Responsible lists the people on duty along the chain at time at, from
 // the household grid up (包户 party member, 包村 cadre, 巡查 grid worker,

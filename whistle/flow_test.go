@@ -37,7 +37,8 @@ func setup(t *testing.T) *fixture {
 	f := &fixture{env: testenv.Start(t)}
 	ctx := context.Background()
 	pool := f.env.Pool
-	if _, err := pool.Exec(ctx, `INSERT INTO rules (category_id, action) SELECT id, 'whistle' FROM categories WHERE code = $1`, category); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO rules (category_id, action) SELECT id, 'whistle' FROM categories WHERE code = $1
+		ON CONFLICT (category_id, township_id) DO UPDATE SET action = 'whistle', join_radius_m = 100, escalate_after = 3`, category); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.env.Placer.Refresh(ctx); err != nil {
@@ -479,4 +480,3 @@ func TestSweepTwoInstancesNoDoubleEscalation(t *testing.T) {
 		t.Errorf("no report-in supervision notice on whistle %d: %s", ids[1], b)
 	}
 }
-

@@ -247,7 +247,7 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)
-	now := s.now()
+	now := s.now().Round(time.Microsecond) // as PostgreSQL keeps it
 	var rep Reporter
 	if v.in.Reporter != nil {
 		rep = *v.in.Reporter
@@ -334,16 +334,26 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 		return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
 	}
 
-	c, err := s.clueByID(ctx, sc, clueID)
-	if err != nil {
-		return IntakeResult{}, err
+	c := Clue{
+		ID: clueID, Source: v.in.Source, ExternalID: v.in.ExternalID, Category: v.in.Category, CategoryName: s.placer.CategoryName(v.in.Category),
+		Text: v.in.Text, Lon: round6(v.wgs[0]), Lat: round6(v.wgs[1]), Received: [2]float64{*v.in.Lon, *v.in.Lat}, Datum: string(v.datum),
+		H3: fmt.Sprintf("%x", geo.H3Cell(v.wgs, geo.DefaultH3Res)), EdgeDistanceM: v.placement.EdgeDistanceM, NearEdge: v.placement.NearEdge,
+		ReportedAt: v.reportedAt, ReceivedAt: now,
+	}
+	for _, l := range chain {
+		c.Chain = append(c.Chain, Link{Level: string(l.Level), Code: l.Code, Name: l.Name})
+	}
+	if rep.Name != "" || rep.Phone != "" {
+		if !seesReporter(sc) {
+			rep.Name, rep.Phone = grid.MaskName(rep.Name), grid.MaskPhone(rep.Phone)
+		}
+		c.Reporter = &rep
 	}
 	res := IntakeResult{Clue: c}
 	if whistleID != 0 {
-		w, err := s.summary(ctx, whistleID)
-		if err != nil {
-			return IntakeResult{}, err
-		}
+		c.WhistleID = &whistleID
+		res.Clue.WhistleID = &whistleID
+		w := ev.summaries[whistleID]
 		res.Whistle = &w
 	}
 	return res, nil
@@ -369,6 +379,7 @@ const joinableQuery = `
 SELECT w.id FROM whistles w JOIN categories c ON c.id = w.category_id
 WHERE c.code = $1 AND w.status <> 'closed'
   AND w.raised_at BETWEEN $4::timestamptz - $5 * interval '1 second' AND $4::timestamptz + $5 * interval '1 second'
+  AND w.location && ST_Expand(ST_SetSRID(ST_MakePoint($2, $3), 4326), $7::float8)
   AND ST_DWithin(w.location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $6)
 ORDER BY ST_Distance(w.location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography), w.id
 LIMIT 1
@@ -381,7 +392,11 @@ func (s *Store) findJoinable(ctx context.Context, tx pgx.Tx, v *validated, r rul
 		return 0, nil
 	}
 	var id int64
-	err := tx.QueryRow(ctx, joinableQuery, v.in.Category, v.wgs[0], v.wgs[1], v.reportedAt, r.window.Seconds(), r.radiusM).Scan(&id)
+	// the bounding box in degrees that surely holds the radius: a degree of
+	// longitude is shortest, 111,320 m × cos(lat), and 40.8° is the north of
+	// the district; the geography test after it is exact
+	deg := r.radiusM / (111320 * math.Cos(v.wgs[1]*math.Pi/180)) * 1.01
+	err := tx.QueryRow(ctx, joinableQuery, v.in.Category, v.wgs[0], v.wgs[1], v.reportedAt, r.window.Seconds(), r.radiusM, deg).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -419,7 +434,8 @@ func (s *Store) join(ctx context.Context, tx pgx.Tx, ev *events, whistleID, clue
 
 // events collects the outbox rows of one transaction.
 type events struct {
-	rows []eventRow
+	rows      []eventRow
+	summaries map[int64]Summary // the latest summary of each whistle the events carry
 }
 
 type eventRow struct {
@@ -438,6 +454,10 @@ func (e *events) whistle(ctx context.Context, tx pgx.Tx, kind string, id int64, 
 	if err != nil {
 		return err
 	}
+	if e.summaries == nil {
+		e.summaries = map[int64]Summary{}
+	}
+	e.summaries[id] = w
 	p := map[string]any{"whistle": w}
 	for k, v := range extra {
 		p[k] = v
@@ -447,14 +467,27 @@ func (e *events) whistle(ctx context.Context, tx pgx.Tx, kind string, id int64, 
 }
 
 func (e *events) write(ctx context.Context, tx pgx.Tx, now time.Time) error {
-	for _, r := range e.rows {
+	if len(e.rows) == 0 {
+		return nil
+	}
+	kinds := make([]string, len(e.rows))
+	towns := make([]*string, len(e.rows))
+	payloads := make([]string, len(e.rows))
+	for i, r := range e.rows {
 		b, err := json.Marshal(r.payload)
 		if err != nil {
 			return fmt.Errorf("whistle: event: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO events (at, kind, township, payload) VALUES ($1, $2, $3, $4)`, now, r.kind, nullable(r.township), b); err != nil {
-			return fmt.Errorf("whistle: event: %w", err)
+		kinds[i], payloads[i] = r.kind, string(b)
+		if r.township != "" {
+			towns[i] = &r.township
 		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO events (at, kind, township, payload)
+		SELECT $1, k, t, p::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(k, t, p, n) ORDER BY n`,
+		now, kinds, towns, payloads)
+	if err != nil {
+		return fmt.Errorf("whistle: event: %w", err)
 	}
 	return nil
 }
@@ -523,16 +556,19 @@ func (s *Store) raise(ctx context.Context, tx pgx.Tx, ev *events, a raiseArgs) (
 	if err != nil {
 		return 0, fmt.Errorf("whistle: raise: %w", err)
 	}
+	var codes, roles []string
 	seen := map[string]bool{}
 	for _, u := range a.units {
 		if seen[u.Code] || u.Kind == "township" {
 			continue
 		}
 		seen[u.Code] = true
-		if _, err := tx.Exec(ctx, `INSERT INTO summons (whistle_id, unit_id, role, summoned_at) SELECT $1, id, $3, $4 FROM units WHERE code = $2`,
-			id, u.Code, u.Role, a.now); err != nil {
-			return 0, fmt.Errorf("whistle: summon: %w", err)
-		}
+		codes, roles = append(codes, u.Code), append(roles, u.Role)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO summons (whistle_id, unit_id, role, summoned_at)
+		SELECT $1, u.id, x.role, $4 FROM unnest($2::text[], $3::text[]) AS x(code, role) JOIN units u ON u.code = x.code`,
+		id, codes, roles, a.now); err != nil {
+		return 0, fmt.Errorf("whistle: summon: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE clues SET whistle_id = $1 WHERE id = ANY($2)`, id, a.clueIDs); err != nil {
 		return 0, fmt.Errorf("whistle: raise: %w", err)

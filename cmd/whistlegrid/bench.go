@@ -19,7 +19,9 @@ type benchmark struct {
 
 // benchmarks lists the benchmarks this build has.
 func benchmarks() map[string]benchmark {
-	return map[string]benchmark{}
+	return map[string]benchmark{
+		"clues": {"clue intake over HTTP from concurrent clients, beside bare INSERTs", benchClues},
+	}
 }
 
 func cmdBench(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
