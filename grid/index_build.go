@@ -1,0 +1,630 @@
+package grid
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/paulmach/orb"
+)
+
+// How the build stays exact.
+//
+// A household grid's answer at a point p depends on the signs PostGIS's
+// float determinant gives for the segments whose y-range holds p.y. For a
+// segment that stays at least delta away from a cell (delta = 1e-9 degrees,
+// about 0.1 mm, four orders of magnitude above the rounding error of the
+// determinant and of the cell lookup), that sign is the exact one and the
+// same for every point of the cell: the segment is left or right of the
+// whole cell. Such a segment's share of the winding number therefore only
+// depends on p.y, through the two comparisons lo <= p.y < hi PostGIS
+// makes, and is folded into a base count plus, rarely, "events" at the
+// y-values where a segment right of the cell starts or ends. Only the
+// segments passing within delta of a cell are stored with it and evaluated
+// per point with PostGIS's arithmetic. A grid none of whose segments come
+// near a cell covers all of it or none of it, decided once at build time.
+
+type ixRect struct{ x0, y0, x1, y1 float64 }
+
+type ixSeg struct{ ax, ay, bx, by float64 }
+
+type ixEvent struct {
+	y float64
+	d int32
+}
+
+func (r ixRect) grow(d float64) ixRect { return ixRect{r.x0 - d, r.y0 - d, r.x1 + d, r.y1 + d} }
+
+// ixBuilder holds the household geometry flattened for the build.
+type ixBuilder struct {
+	segs    []ixSeg   // every segment of non-zero length, ring by ring
+	ringSeg []int32   // ring r's segments are segs[ringSeg[r]:ringSeg[r+1]]
+	ringN   []int32   // rings of the polygon for an exterior ring, 0 for a hole
+	house   []ixHouse // by rank
+
+	tune       ixTuning
+	delta      float64
+	ox, oy     float64 // origin of the top grid
+	cw, ch     float64 // top cell size
+	nx, ny     int
+	cellStart  []int32 // the households near top cell c are cellH[cellStart[c]:cellStart[c+1]], by rank
+	cellH      []int32
+	topEntries []uint32
+}
+
+// ixHouse is one household grid: its rings, bounding box and, for each top
+// row its box spans, the segments whose y-range comes near that row.
+type ixHouse struct {
+	ringFirst, ringEnd int32
+	box                ixRect
+	row0               int
+	bandOff            []int32 // row row0+k: band[bandOff[k]:bandOff[k+1]]
+	band               []int32
+}
+
+// Scratch programs: a candidate's rings restricted to a cell, kept in
+// per-worker arenas while a top cell and its children are built.
+type ixSRing struct {
+	base           int32
+	n              int32
+	first, end     int32 // scratch.ids
+	evFirst, evEnd int32 // scratch.evs
+}
+
+type ixSCand struct{ h, first, end int32 } // rings in scratch.rings
+
+type ixScratch struct {
+	rings []ixSRing
+	ids   []int32
+	evs   []ixEvent
+	cands []ixSCand
+}
+
+func (w *ixScratch) reset() {
+	w.rings, w.ids, w.evs, w.cands = w.rings[:0], w.ids[:0], w.evs[:0], w.cands[:0]
+}
+
+type ixMark struct{ rings, ids, evs int }
+
+func (w *ixScratch) mark() ixMark { return ixMark{len(w.rings), len(w.ids), len(w.evs)} }
+
+func (w *ixScratch) undo(m ixMark) {
+	w.rings, w.ids, w.evs = w.rings[:m.rings], w.ids[:m.ids], w.evs[:m.evs]
+}
+
+// ixChunk is what one chunk of top rows builds: its part of the blob, with
+// offsets local to it, and where its nodes are (their child entries hold
+// offsets too).
+type ixChunk struct {
+	blob   []uint64
+	nodeAt []int
+	stats  ixStats
+}
+
+// Results of refining a candidate to a cell.
+const (
+	ixOutside = iota // covers no point of the cell
+	ixCovered        // covers every point of the cell
+	ixProgram        // depends on the point: a program was appended
+)
+
+// Segment classes relative to a cell.
+const (
+	ixNone  = iota // contributes nothing to any point of the cell
+	ixRight        // wholly right of the cell where it meets the cell's rows
+	ixLocal        // passes near the cell: evaluated per point
+)
+
+// ixParallel runs fn(w, i) for i in [0, n) on at most workers goroutines,
+// w being the goroutine's number.
+func ixParallel(workers, n int, fn func(w, i int)) {
+	workers = max(1, min(workers, n))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// build fills the acceleration structure of ix from ix.geoms.
+func (ix *Index) build(tune ixTuning) error {
+	b := ixFlatten(ix.geoms)
+	b.tune = tune
+	if len(ix.geoms) == 0 {
+		ix.minX, ix.minY, ix.maxX, ix.maxY = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		return nil
+	}
+	b.layout(len(ix.geoms))
+	ix.minX, ix.minY = b.ox, b.oy
+	ix.maxX, ix.maxY = b.ox+b.cw*float64(b.nx), b.oy+b.ch*float64(b.ny)
+	ix.invW, ix.invH = 1/b.cw, 1/b.ch
+	ix.nx, ix.ny = b.nx, b.ny
+
+	workers := runtime.GOMAXPROCS(0)
+	ixParallel(workers, len(b.house), func(_, h int) { b.bands(h) })
+	b.cells()
+
+	rowsPerChunk := max(1, b.ny/(8*workers))
+	nChunks := (b.ny + rowsPerChunk - 1) / rowsPerChunk
+	chunks := make([]ixChunk, nChunks)
+	scratch := make([]ixScratch, workers)
+	b.topEntries = make([]uint32, b.nx*b.ny)
+	ixParallel(workers, nChunks, func(w, c int) {
+		for j := c * rowsPerChunk; j < min(b.ny, (c+1)*rowsPerChunk); j++ {
+			for i := range b.nx {
+				b.topEntries[j*b.nx+i] = b.topCell(&scratch[w], &chunks[c], i, j)
+			}
+		}
+	})
+	return ix.merge(b, chunks, rowsPerChunk)
+}
+
+// ixFlatten copies the household rings into flat arrays, dropping
+// zero-length segments as PostGIS ignores them.
+func ixFlatten(geoms []orb.MultiPolygon) *ixBuilder {
+	b := &ixBuilder{house: make([]ixHouse, len(geoms))}
+	for h, mp := range geoms {
+		hs := &b.house[h]
+		hs.ringFirst = int32(len(b.ringN))
+		hs.box = ixRect{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		for _, poly := range mp {
+			for ri, ring := range poly {
+				if ri == 0 {
+					b.ringN = append(b.ringN, int32(len(poly)))
+				} else {
+					b.ringN = append(b.ringN, 0)
+				}
+				b.ringSeg = append(b.ringSeg, int32(len(b.segs)))
+				for k, p := range ring {
+					hs.box.x0, hs.box.y0 = min(hs.box.x0, p[0]), min(hs.box.y0, p[1])
+					hs.box.x1, hs.box.y1 = max(hs.box.x1, p[0]), max(hs.box.y1, p[1])
+					if k > 0 && ring[k-1] != p {
+						b.segs = append(b.segs, ixSeg{ring[k-1][0], ring[k-1][1], p[0], p[1]})
+					}
+				}
+			}
+		}
+		hs.ringEnd = int32(len(b.ringN))
+	}
+	b.ringSeg = append(b.ringSeg, int32(len(b.segs)))
+	return b
+}
+
+// layout chooses delta and the top grid: about tune.cellsPerHousehold cells
+// per household grid over the households' extent grown by 4·delta.
+func (b *ixBuilder) layout(n int) {
+	all := ixRect{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	for _, hs := range b.house {
+		all.x0, all.y0 = min(all.x0, hs.box.x0), min(all.y0, hs.box.y0)
+		all.x1, all.y1 = max(all.x1, hs.box.x1), max(all.y1, hs.box.y1)
+	}
+	scale := max(math.Abs(all.x0), math.Abs(all.y0), math.Abs(all.x1), math.Abs(all.y1))
+	b.delta = 1e-9 * max(1, scale/100)
+	all = all.grow(4 * b.delta)
+	w, h := all.x1-all.x0, all.y1-all.y0
+	target := float64(min(ixMaxTopCells, max(1, b.tune.cellsPerHousehold*n)))
+	size := math.Sqrt(w * h / target)
+	b.nx = int(min(4096*4, max(1, math.Ceil(w/size))))
+	b.ny = int(min(4096*4, max(1, math.Ceil(h/size))))
+	for b.nx*b.ny > ixMaxTopCells {
+		b.nx, b.ny = max(1, b.nx/2), max(1, b.ny/2)
+	}
+	b.ox, b.oy = all.x0, all.y0
+	b.cw, b.ch = w/float64(b.nx), h/float64(b.ny)
+}
+
+func (b *ixBuilder) col(x float64) int {
+	return max(0, min(b.nx-1, int(math.Floor((x-b.ox)/b.cw))))
+}
+
+func (b *ixBuilder) row(y float64) int {
+	return max(0, min(b.ny-1, int(math.Floor((y-b.oy)/b.ch))))
+}
+
+// bands lists, for every top row household h's box spans, the segments of
+// h whose y-range comes within 2·delta of the row. A segment left out
+// cannot touch a point of the row nor count in its winding number.
+func (b *ixBuilder) bands(h int) {
+	hs := &b.house[h]
+	m := 2 * b.delta
+	hs.row0 = b.row(hs.box.y0 - m)
+	rows := b.row(hs.box.y1+m) - hs.row0 + 1
+	hs.bandOff = make([]int32, rows+1)
+	first, end := b.ringSeg[hs.ringFirst], b.ringSeg[hs.ringEnd]
+	for _, s := range b.segs[first:end] {
+		for r := b.row(min(s.ay, s.by) - m); r <= b.row(max(s.ay, s.by)+m); r++ {
+			hs.bandOff[r-hs.row0+1]++
+		}
+	}
+	for k := 1; k <= rows; k++ {
+		hs.bandOff[k] += hs.bandOff[k-1]
+	}
+	hs.band = make([]int32, hs.bandOff[rows])
+	fill := slices.Clone(hs.bandOff[:rows])
+	for id := first; id < end; id++ {
+		s := &b.segs[id]
+		for r := b.row(min(s.ay, s.by) - m); r <= b.row(max(s.ay, s.by)+m); r++ {
+			hs.band[fill[r-hs.row0]] = id
+			fill[r-hs.row0]++
+		}
+	}
+}
+
+// cells lists, for every top cell, the household grids whose box comes
+// within 2·delta of it, by rank.
+func (b *ixBuilder) cells() {
+	m := 2 * b.delta
+	b.cellStart = make([]int32, b.nx*b.ny+1)
+	each := func(fn func(c int32, h int)) {
+		for h := range b.house {
+			box := b.house[h].box
+			c0, c1 := b.col(box.x0-m), b.col(box.x1+m)
+			for r := b.row(box.y0 - m); r <= b.row(box.y1+m); r++ {
+				for c := c0; c <= c1; c++ {
+					fn(int32(r*b.nx+c), h)
+				}
+			}
+		}
+	}
+	each(func(c int32, _ int) { b.cellStart[c+1]++ })
+	for c := 1; c < len(b.cellStart); c++ {
+		b.cellStart[c] += b.cellStart[c-1]
+	}
+	b.cellH = make([]int32, b.cellStart[len(b.cellStart)-1])
+	fill := slices.Clone(b.cellStart[:len(b.cellStart)-1])
+	each(func(c int32, h int) {
+		b.cellH[fill[c]] = int32(h)
+		fill[c]++
+	})
+}
+
+// topCell builds top cell (i, j) and returns its entry, with indices local
+// to chunk out.
+func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
+	rect := ixRect{
+		b.ox + float64(i)*b.cw, b.oy + float64(j)*b.ch,
+		b.ox + float64(i+1)*b.cw, b.oy + float64(j+1)*b.ch,
+	}
+	c := j*b.nx + i
+	w.reset()
+	fallback := int32(-1)
+	for _, h := range b.cellH[b.cellStart[c]:b.cellStart[c+1]] {
+		hs := &b.house[h]
+		k := j - hs.row0
+		band := hs.band[hs.bandOff[k]:hs.bandOff[k+1]]
+		if len(band) == 0 {
+			continue // no segment near the row: the grid is outside it
+		}
+		in := ixSCand{h: h, first: int32(len(w.rings))}
+		p := 0
+		for r := hs.ringFirst; r < hs.ringEnd; r++ {
+			sr := ixSRing{n: b.ringN[r], first: int32(len(w.ids)), evFirst: int32(len(w.evs)), evEnd: int32(len(w.evs))}
+			for end := b.ringSeg[r+1]; p < len(band) && band[p] < end; p++ {
+				w.ids = append(w.ids, band[p])
+			}
+			sr.end = int32(len(w.ids))
+			w.rings = append(w.rings, sr)
+		}
+		in.end = int32(len(w.rings))
+		if b.refine(w, in, rect) == ixCovered {
+			fallback = h
+			break
+		}
+	}
+	return b.finish(w, out, 0, len(w.cands), fallback, rect, 0)
+}
+
+// finish turns the candidates w.cands[cf:ce] (in rank order, all ranked
+// before fallback) of cell rect into an entry: empty, one household grid,
+// a leaf, or a node whose children are refined from these candidates.
+func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int32, rect ixRect, depth int) uint32 {
+	if cf == ce {
+		if fallback < 0 {
+			return ixTagEmpty << ixTagShift
+		}
+		return ixTagHousehold<<ixTagShift | uint32(fallback)
+	}
+	cost := 0
+	for _, sc := range w.cands[cf:ce] {
+		for _, r := range w.rings[sc.first:sc.end] {
+			cost += int(r.end-r.first) + int(r.evEnd-r.evFirst)
+		}
+	}
+	cw, ch := (rect.x1-rect.x0)/ixSplit, (rect.y1-rect.y0)/ixSplit
+	if cost > b.tune.maxLeafCost && depth < b.tune.maxDepth && min(cw, ch) > 1000*b.delta {
+		o := len(out.blob)
+		out.nodeAt = append(out.nodeAt, o)
+		out.stats.nodes++
+		out.blob = append(out.blob, math.Float64bits(rect.x0), math.Float64bits(rect.y0), math.Float64bits(1/cw), math.Float64bits(1/ch))
+		out.blob = append(out.blob, make([]uint64, ixNodeWords-4)...)
+		for cj := range ixSplit {
+			for ci := range ixSplit {
+				child := ixRect{
+					rect.x0 + float64(ci)*cw, rect.y0 + float64(cj)*ch,
+					rect.x0 + float64(ci+1)*cw, rect.y0 + float64(cj+1)*ch,
+				}
+				m, mc := w.mark(), len(w.cands)
+				childFallback := fallback
+				for k := cf; k < ce; k++ {
+					if b.refine(w, w.cands[k], child) == ixCovered {
+						childFallback = w.cands[k].h
+						break
+					}
+				}
+				e := b.finish(w, out, mc, len(w.cands), childFallback, child, depth+1)
+				k := cj*ixSplit + ci
+				out.blob[o+4+k/2] |= uint64(e) << (32 * (k & 1))
+				w.cands = w.cands[:mc]
+				w.undo(m)
+			}
+		}
+		return ixTagNode<<ixTagShift | uint32(o)
+	}
+	o := len(out.blob)
+	out.stats.leaves++
+	out.blob = append(out.blob, uint64(uint32(fallback+1))<<32|uint64(ce-cf))
+	for _, sc := range w.cands[cf:ce] {
+		out.stats.cands++
+		c := len(out.blob)
+		out.blob = append(out.blob, uint64(uint32(sc.h))<<32)
+		for _, sr := range w.rings[sc.first:sc.end] {
+			out.stats.rings++
+			r := len(out.blob)
+			out.blob = append(out.blob, uint64(uint32(sr.base))<<32|uint64(uint32(sr.n)), 0)
+			for _, ev := range w.evs[sr.evFirst:sr.evEnd] {
+				out.blob = append(out.blob, math.Float64bits(ev.y), uint64(int64(ev.d)))
+			}
+			pts := len(out.blob)
+			for k, id := range w.ids[sr.first:sr.end] {
+				s := &b.segs[id]
+				if k > 0 {
+					if prev := &b.segs[w.ids[int(sr.first)+k-1]]; prev.bx != s.ax || prev.by != s.ay {
+						nan := math.Float64bits(math.NaN())
+						out.blob = append(out.blob, nan, nan)
+						out.blob = append(out.blob, math.Float64bits(s.ax), math.Float64bits(s.ay))
+					}
+				} else {
+					out.blob = append(out.blob, math.Float64bits(s.ax), math.Float64bits(s.ay))
+				}
+				out.blob = append(out.blob, math.Float64bits(s.bx), math.Float64bits(s.by))
+			}
+			nev, npts := int(sr.evEnd-sr.evFirst), (len(out.blob)-pts)/2
+			out.stats.events += nev
+			out.stats.points += npts
+			out.blob[r+1] = uint64(nev)<<32 | uint64(npts)
+		}
+		out.blob[c] |= uint64(len(out.blob) - c - 1)
+	}
+	return ixTagLeaf<<ixTagShift | uint32(o)
+}
+
+// refine restricts candidate in (a program valid on a cell containing rect)
+// to rect. It mirrors PostGIS's polygon logic: a polygon whose exterior
+// ring is outside is dropped; a polygon inside its exterior ring and whose
+// holes all leave the point outside covers; a hole leaving the point
+// outside is dropped; a hole surely containing the point ends the list.
+func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
+	e := rect.grow(b.delta)
+	cx := (rect.x0 + rect.x1) / 2
+	start := w.mark()
+	kept := false
+	for i := in.first; i < in.end; {
+		n := w.rings[i].n
+		poly := w.mark()
+		ext := b.refineRing(w, i, e, cx)
+		if ext < 0 {
+			w.undo(poly)
+			i += n
+			continue
+		}
+		nk, firstHole := int32(1), 0
+		for k := i + 1; k < i+n; k++ {
+			hole := w.mark()
+			r := b.refineRing(w, k, e, cx)
+			if r < 0 {
+				w.undo(hole)
+				continue
+			}
+			nk++
+			if nk == 2 {
+				firstHole = r
+			}
+			if r == 1 {
+				break
+			}
+		}
+		if ext == 1 && nk == 1 {
+			w.undo(start)
+			return ixCovered
+		}
+		if ext == 1 && firstHole == 1 {
+			w.undo(poly)
+			i += n
+			continue
+		}
+		w.rings[poly.rings].n = nk
+		kept = true
+		i += n
+	}
+	if !kept {
+		w.undo(start)
+		return ixOutside
+	}
+	w.cands = append(w.cands, ixSCand{h: in.h, first: int32(start.rings), end: int32(len(w.rings))})
+	return ixProgram
+}
+
+// refineRing restricts scratch ring k to the cell e (grown by delta) and
+// appends the result. It returns 1 or -1 when the ring surely holds, or
+// surely does not hold, every point of the cell, and 2 when the answer
+// depends on the point.
+func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64) int {
+	in := w.rings[k]
+	out := ixSRing{base: in.base, n: in.n, first: int32(len(w.ids)), evFirst: int32(len(w.evs))}
+	event := func(y float64, d int32) {
+		switch {
+		case y <= e.y0:
+			out.base += d // every point of the cell has p.y > y
+		case y <= e.y1:
+			w.evs = append(w.evs, ixEvent{y, d})
+		}
+	}
+	for q := in.evFirst; q < in.evEnd; q++ {
+		event(w.evs[q].y, w.evs[q].d)
+	}
+	for q := in.first; q < in.end; q++ {
+		id := w.ids[q]
+		s := &b.segs[id]
+		switch b.classify(s, e, cx) {
+		case ixLocal:
+			w.ids = append(w.ids, id)
+		case ixRight:
+			// PostGIS counts +1 for an upward segment right of the point when
+			// ay <= p.y < by, -1 for a downward one when by <= p.y < ay.
+			if s.ay < s.by {
+				event(s.ay, 1)
+				event(s.by, -1)
+			} else {
+				event(s.by, -1)
+				event(s.ay, 1)
+			}
+		}
+	}
+	out.end = int32(len(w.ids))
+	if evs := w.evs[out.evFirst:]; len(evs) > 1 {
+		slices.SortFunc(evs, func(a, b ixEvent) int { return cmp.Compare(a.y, b.y) })
+		m := 0
+		for _, ev := range evs {
+			if m > 0 && evs[m-1].y == ev.y {
+				evs[m-1].d += ev.d
+			} else {
+				evs[m] = ev
+				m++
+			}
+		}
+		n := 0
+		for _, ev := range evs[:m] {
+			if ev.d != 0 {
+				evs[n] = ev
+				n++
+			}
+		}
+		w.evs = w.evs[:int(out.evFirst)+n]
+	} else if len(evs) == 1 && evs[0].d == 0 {
+		w.evs = w.evs[:out.evFirst]
+	}
+	out.evEnd = int32(len(w.evs))
+	w.rings = append(w.rings, out)
+	if out.first == out.end && out.evFirst == out.evEnd {
+		if out.base != 0 {
+			return 1
+		}
+		return -1
+	}
+	return 2
+}
+
+// classify says how segment s matters to the points of the cell e (already
+// grown by delta; cx is the cell's centre x). It errs towards ixLocal.
+func (b *ixBuilder) classify(s *ixSeg, e ixRect, cx float64) int {
+	ymin, ymax := min(s.ay, s.by), max(s.ay, s.by)
+	if ymax < e.y0 || ymin > e.y1 {
+		return ixNone // p.y is never in [ymin, ymax]
+	}
+	xmin, xmax := min(s.ax, s.bx), max(s.ax, s.bx)
+	if xmax < e.x0 {
+		return ixNone // left of every point: never counted
+	}
+	if xmin > e.x1 {
+		if ymin == ymax {
+			return ixNone // horizontal: never counted
+		}
+		return ixRight
+	}
+	// Does the segment come within delta/2 of the cell? (Liang–Barsky
+	// clipping against the cell grown by delta/2.)
+	g := e.grow(b.delta / 2)
+	dx, dy := s.bx-s.ax, s.by-s.ay
+	t0, t1 := 0.0, 1.0
+	clip := func(p, q float64) bool { // keeps the t with p·t <= q
+		switch {
+		case p == 0:
+			return q >= 0
+		case p < 0:
+			if r := q / p; r > t0 {
+				t0 = r
+			}
+		default:
+			if r := q / p; r < t1 {
+				t1 = r
+			}
+		}
+		return t0 <= t1
+	}
+	if clip(-dx, s.ax-g.x0) && clip(dx, g.x1-s.ax) && clip(-dy, s.ay-g.y0) && clip(dy, g.y1-s.ay) {
+		return ixLocal
+	}
+	if ymin == ymax {
+		return ixNone // horizontal: never counted
+	}
+	// Where the segment crosses the cell's rows it is wholly left or right.
+	ym := (max(ymin, e.y0) + min(ymax, e.y1)) / 2
+	if xm := s.ax + dx*(ym-s.ay)/dy; xm > cx {
+		return ixRight
+	}
+	return ixNone
+}
+
+// merge concatenates the chunks' blobs into ix, shifting the offsets in
+// the top entries and in the nodes' child entries.
+func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
+	words := 0
+	for _, c := range chunks {
+		words += len(c.blob)
+	}
+	if words > ixPayload {
+		return fmt.Errorf("grid: index: %d words of leaves and nodes overflow the index", words)
+	}
+	ix.entries = b.topEntries
+	ix.blob = make([]uint64, 0, words)
+	for ci := range chunks {
+		c := &chunks[ci]
+		off := uint32(len(ix.blob))
+		shift := func(e uint32) uint32 {
+			if e>>ixTagShift >= ixTagLeaf {
+				return e + off
+			}
+			return e
+		}
+		for k := ci * rowsPerChunk * b.nx; k < min(b.ny, (ci+1)*rowsPerChunk)*b.nx; k++ {
+			ix.entries[k] = shift(ix.entries[k])
+		}
+		ix.blob = append(ix.blob, c.blob...)
+		for _, o := range c.nodeAt {
+			kids := ix.blob[int(off)+o+4 : int(off)+o+ixNodeWords]
+			for k, wd := range kids {
+				kids[k] = uint64(shift(uint32(wd>>32)))<<32 | uint64(shift(uint32(wd)))
+			}
+		}
+		st := &ix.stats
+		st.nodes, st.leaves, st.cands = st.nodes+c.stats.nodes, st.leaves+c.stats.leaves, st.cands+c.stats.cands
+		st.rings, st.points, st.events = st.rings+c.stats.rings, st.points+c.stats.points, st.events+c.stats.events
+		*c = ixChunk{}
+	}
+	return nil
+}
