@@ -98,6 +98,7 @@ func New(cfg Config) *Server {
 	authed.POST("/whistles/:id/:step", s.needWhistles, s.whistleStep)
 	s.liveRoutes(r, v1, authed)
 	s.statsRoutes(authed)
+	s.coverageRoutes(authed)
 	s.open311Routes(r)
 
 	r.NoRoute(func(c *gin.Context) {
