@@ -15,9 +15,10 @@ run: setup build
 test: setup-test build lint
 	$(GO) test -count=1 -timeout 30m ./...
 
-## bench: run the benchmarks that print tables against their baselines
+## bench: run the benchmarks; each prints a table beside a baseline measured in the same run
+BENCHES ?= place clues
 bench: setup build
-	$(BIN) bench
+	@for b in $(BENCHES); do echo "== whistlegrid bench $$b"; $(BIN) bench $$b || exit 1; done
 
 build: frontend
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/whistlegrid
