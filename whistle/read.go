@@ -88,14 +88,6 @@ func seesReporter(sc grid.Scope) bool {
 	return false
 }
 
-func (s *Store) clueByID(ctx context.Context, sc grid.Scope, id int64) (Clue, error) {
-	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, fmt.Errorf("%w: clue %d", ErrNotFound, id)
-	}
-	return c, err
-}
-
 func (s *Store) clueByKey(ctx context.Context, sc grid.Scope, source, ext string) (Clue, error) {
 	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.source = $1 AND c.external_id = $2`, source, ext))
 	if errors.Is(err, pgx.ErrNoRows) {
