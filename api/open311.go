@@ -1,6 +1,288 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// open311Routes registers Open311 GeoReport v2 at /open311/v2/.
-func (s *Server) open311Routes(r *gin.Engine) {}
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"whistlegrid/ingest"
+)
+
+// open311Prefix is where Open311 GeoReport v2 is served.
+const open311Prefix = "/open311/v2"
+
+// open311Routes registers Open311 GeoReport v2 at /open311/v2/, reading and
+// writing through pool. Open311 is public read; posting needs an api_key. Every
+// resource answers .json or .xml by its suffix; errors come in the spec's
+// format, [{"code":404,"description":"..."}].
+func (s *Server) open311Routes(r *gin.Engine, pool *pgxpool.Pool) {
+	h := &open311API{o: ingest.NewOpen311(pool, s.whistles, ingest.Open311Options{}), log: s.log}
+	g := r.Group(open311Prefix)
+	g.GET("/:doc", h.document)
+	g.POST("/:doc", h.postRequest)
+	g.GET("/services/:service", h.serviceDefinition)
+	g.GET("/requests/:request", h.request)
+	g.GET("/tokens/:token", h.token)
+}
+
+// open311API serves Open311 through ingest.Open311.
+type open311API struct {
+	o   *ingest.Open311
+	log *slog.Logger
+}
+
+// format is the answer's format, from the resource's suffix.
+type format int
+
+const (
+	formatJSON format = iota
+	formatXML
+)
+
+// splitFormat splits "services.json" into "services" and JSON. A service
+// code may hold dots: the suffix is what follows the last one.
+func splitFormat(file string) (string, format, bool) {
+	i := strings.LastIndexByte(file, '.')
+	if i <= 0 {
+		return file, formatJSON, false
+	}
+	switch file[i+1:] {
+	case "json":
+		return file[:i], formatJSON, true
+	case "xml":
+		return file[:i], formatXML, true
+	}
+	return file[:i], formatJSON, false
+}
+
+// render answers v in format f. root names the XML element around a list
+// (services, service_requests, errors); a single document has its own.
+func (h *open311API) render(c *gin.Context, f format, status int, root string, v any) {
+	if f == formatJSON {
+		c.JSON(status, v)
+		return
+	}
+	doc := v
+	if root != "" {
+		doc = xmlList{XMLName: xml.Name{Local: root}, Items: v}
+	}
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		h.log.ErrorContext(c.Request.Context(), "open311: xml", slog.Any("err", err))
+		c.Status(http.StatusInternalServerError)
+		return
+	}
+	c.Data(status, "text/xml; charset=utf-8", append([]byte(xml.Header), b...))
+}
+
+// xmlList wraps a list in its root element; each item names its own
+// element (service, request, error).
+type xmlList struct {
+	XMLName xml.Name
+	Items   any
+}
+
+// abort answers one error in the spec's format and stops the chain.
+func (h *open311API) abort(c *gin.Context, f format, status int, description string) {
+	h.render(c, f, status, "errors", []ingest.Open311Error{{Code: status, Description: description}})
+	c.Abort()
+}
+
+// fail answers an error: a field error or ErrInvalid 400 naming the
+// field, ErrForbidden 403, ErrNotFound 404, ErrUnavailable 503; anything
+// else is logged and answered 500 without detail.
+func (h *open311API) fail(c *gin.Context, f format, err error) {
+	var fe *ingest.FieldError
+	switch {
+	case errors.As(err, &fe):
+		h.abort(c, f, http.StatusBadRequest, fe.Field+": "+fe.Reason)
+	case errors.Is(err, ingest.ErrInvalid):
+		h.abort(c, f, http.StatusBadRequest, reason(err))
+	case errors.Is(err, ingest.ErrForbidden):
+		h.abort(c, f, http.StatusForbidden, reason(err))
+	case errors.Is(err, ingest.ErrNotFound):
+		h.abort(c, f, http.StatusNotFound, reason(err))
+	case errors.Is(err, ingest.ErrUnavailable):
+		h.abort(c, f, http.StatusServiceUnavailable, reason(err))
+	case errors.Is(err, context.Canceled):
+		c.Abort() // the client went away
+	default:
+		h.log.ErrorContext(c.Request.Context(), "open311 request failed", slog.String("path", c.Request.URL.Path), slog.Any("err", err))
+		h.abort(c, f, http.StatusInternalServerError, "internal error")
+	}
+}
+
+// reason is a sentinel-wrapped error's message without the package
+// prefix: "ingest: not found: service_code X not found" → "service_code X not found".
+func reason(err error) string {
+	msg := err.Error()
+	for _, s := range []error{ingest.ErrInvalid, ingest.ErrForbidden, ingest.ErrNotFound, ingest.ErrUnavailable} {
+		if p := s.Error() + ": "; strings.HasPrefix(msg, p) {
+			return msg[len(p):]
+		}
+	}
+	return msg
+}
+
+// document: GET /open311/v2/{discovery|services|requests}.{json|xml}
+//
+//	discovery: the service discovery document, its endpoint URL built from the request's host.
+//	services:  the leaf categories as services.
+//	requests:  ?service_request_id=1,2&service_code=A,B&start_date=&end_date=&status=open,closed&extensions=
+//	           clues as service requests, newest first, at most 1000, 90 days by default.
+func (h *open311API) document(c *gin.Context) {
+	name, f, ok := splitFormat(c.Param("doc"))
+	if !ok {
+		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("doc")+": resources end in .json or .xml")
+		return
+	}
+	ctx := c.Request.Context()
+	switch name {
+	case "discovery":
+		h.render(c, f, http.StatusOK, "", ingest.NewDiscovery(endpointURL(c.Request)))
+	case "services":
+		out, err := h.o.Services(ctx)
+		if err != nil {
+			h.fail(c, f, err)
+			return
+		}
+		h.render(c, f, http.StatusOK, "services", out)
+	case "requests":
+		filter, err := ingest.ParseRequestQuery(c.Request.URL.Query(), time.Now())
+		if err != nil {
+			h.fail(c, f, err)
+			return
+		}
+		out, err := h.o.Requests(ctx, filter)
+		if err != nil {
+			h.fail(c, f, err)
+			return
+		}
+		if !filter.Extensions {
+			for i := range out {
+				out[i].Extended = nil
+			}
+		}
+		h.render(c, f, http.StatusOK, "service_requests", out)
+	default:
+		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("doc")+": use discovery, services or requests")
+	}
+}
+
+// endpointURL is this endpoint's base URL as the client reached it; behind
+// a proxy that ends TLS, X-Forwarded-Proto gives the scheme.
+func endpointURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + open311Prefix
+}
+
+// serviceDefinition: GET /open311/v2/services/{service_code}.{json|xml}
+// -> {"service_code","attributes":[]}: no service has attributes (metadata
+// is false), so every service answers an empty list; an unknown code or a
+// group's code -> 404.
+func (h *open311API) serviceDefinition(c *gin.Context) {
+	code, f, ok := splitFormat(c.Param("service"))
+	if !ok {
+		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("service")+": resources end in .json or .xml")
+		return
+	}
+	d, err := h.o.ServiceDefinition(c.Request.Context(), code)
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	h.render(c, f, http.StatusOK, "", d)
+}
+
+// request: GET /open311/v2/requests/{service_request_id}.{json|xml}?extensions=
+// -> the request as a one-element list; an unknown id -> 404.
+func (h *open311API) request(c *gin.Context) {
+	idText, f, ok := splitFormat(c.Param("request"))
+	if !ok {
+		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("request")+": resources end in .json or .xml")
+		return
+	}
+	ext, err := ingest.Extensions(c.Request.URL.Query())
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		h.abort(c, f, http.StatusNotFound, "service_request_id "+idText+" not found")
+		return
+	}
+	sr, err := h.o.Request(c.Request.Context(), id)
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	if !ext {
+		sr.Extended = nil
+	}
+	h.render(c, f, http.StatusOK, "service_requests", []ingest.ServiceRequest{sr})
+}
+
+// token: GET /open311/v2/tokens/{token}.{json|xml} -> 404: every service
+// is realtime, POST answers the service_request_id and no token is issued.
+func (h *open311API) token(c *gin.Context) {
+	_, f, _ := splitFormat(c.Param("token"))
+	h.abort(c, f, http.StatusNotFound, "token not found: services here are realtime and POST requests answers the service_request_id")
+}
+
+// postRequest: POST /open311/v2/requests.{json|xml}, application/x-www-form-urlencoded:
+// api_key, service_code, lat, long (WGS-84), description, first_name, last_name, phone,
+// email, device_id, account_id (address_string, address_id, media_url, attribute[...] not used)
+// -> 201 [{"service_request_id","service_notice","account_id"}]; the same form again -> 200, the same id.
+func (h *open311API) postRequest(c *gin.Context) {
+	name, f, ok := splitFormat(c.Param("doc"))
+	if !ok || name != "requests" {
+		h.abort(c, f, http.StatusNotFound, "no such resource to POST "+c.Param("doc")+": POST requests.json or requests.xml")
+		return
+	}
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		h.abort(c, f, http.StatusBadRequest, "the body must be application/x-www-form-urlencoded")
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+	if err := c.Request.ParseForm(); err != nil {
+		h.abort(c, f, http.StatusBadRequest, "the form cannot be read: "+err.Error())
+		return
+	}
+	ctx := c.Request.Context()
+	key, err := h.o.CheckKey(ctx, c.Request.Form.Get("api_key"))
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	sub, err := ingest.ParseSubmission(c.Request.Form)
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	res, created, err := h.o.Submit(ctx, key, sub)
+	if err != nil {
+		h.fail(c, f, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.render(c, f, status, "service_requests", []ingest.RequestCreated{res})
+}

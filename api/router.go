@@ -99,7 +99,7 @@ func New(cfg Config) *Server {
 	s.liveRoutes(r, v1, authed)
 	s.statsRoutes(authed)
 	s.coverageRoutes(authed)
-	s.open311Routes(r)
+	s.open311Routes(r, cfg.Pool)
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {

@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
+
+	"whistlegrid/ingest"
 )
 
 // DefaultSeed is the seed Load uses when Options.Seed is 0.
@@ -38,6 +40,9 @@ var ErrNotEmpty = errors.New("demo: database is not empty (grids has rows)")
 
 // validFrom is when every demo grid and assignment starts: 2024-01-01 00:00
 // Beijing time.
+// DemoAPIKey is the Open311 api_key of the demo's app client.
+const DemoAPIKey = "demo"
+
 func validFrom() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 
 // Options tune Load; the zero value is the standard demo.
@@ -138,6 +143,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Summary, error
 		{"households", l.insertHouseholds},
 		{"categories", l.insertCategories},
 		{"rules", l.insertRules},
+		{"api keys", func(ctx context.Context) error { return ingest.AddAPIKey(ctx, l.tx, "demo", DemoAPIKey) }},
 		{"users", l.insertUsers},
 	}
 	for _, s := range steps {

@@ -1,0 +1,275 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"whistlegrid/geo"
+)
+
+// Errors, wrapped with %w and a reason. The API answers them in the
+// Open311 error format: ErrInvalid 400, ErrForbidden 403, ErrNotFound 404,
+// ErrUnavailable 503.
+var (
+	ErrInvalid     = errors.New("ingest: invalid")
+	ErrForbidden   = errors.New("ingest: forbidden")
+	ErrNotFound    = errors.New("ingest: not found")
+	ErrUnavailable = errors.New("ingest: unavailable")
+)
+
+// FieldError is an invalid argument, named as the client sent it; it
+// wraps ErrInvalid.
+type FieldError struct {
+	Field, Reason string
+}
+
+func (e *FieldError) Error() string { return "ingest: " + e.Field + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, a ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
+}
+
+// Limits of GET requests: the spec's "90 days or first 1000 requests,
+// whichever is smallest".
+const (
+	MaxRequests = 1000
+	MaxSpan     = 90 * 24 * time.Hour
+)
+
+// beijing is China Standard Time, the district's clock (UTC+8, no DST).
+var beijing = time.FixedZone("CST", 8*3600)
+
+// w3Time writes t in the W3C date-time profile of ISO 8601 the spec
+// requires, in Beijing time with its offset: 2026-11-25T09:30:00+08:00.
+func w3Time(t time.Time) string { return t.In(beijing).Format("2006-01-02T15:04:05-07:00") }
+
+// ParseW3Time reads a date-time of the W3C profile of ISO 8601 with its
+// time zone (2010-01-01T00:00:00Z, 2010-01-01T08:00:00.5+08:00,
+// 2010-01-01T08:00+08:00) or a bare date, taken as that day in Beijing.
+// dateOnly reports a bare date, which names the whole day.
+func ParseW3Time(s string) (t time.Time, dateOnly bool, err error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, false, nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, beijing); err == nil {
+		return t, true, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not a W3C date-time with a time zone, e.g. 2010-01-01T00:00:00Z", s)
+}
+
+// RequestFilter selects service requests for GET requests.
+type RequestFilter struct {
+	// IDs, when given, override every other argument (the date range
+	// included).
+	IDs          []int64
+	ServiceCodes []string
+	// Start and End bound requested_datetime, both inclusive.
+	Start, End time.Time
+	Statuses   []string // open, closed; empty for both
+	// Extensions keeps extended_attributes in the answer.
+	Extensions bool
+}
+
+// list reads an argument that may be declared several times, each time a
+// comma-separated list; empty items are dropped.
+func list(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// Extensions reads the extensions argument: extended_attributes are
+// answered unless it is false.
+func Extensions(q url.Values) (bool, error) {
+	v := strings.TrimSpace(q.Get("extensions"))
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalid("extensions", "extensions must be true or false")
+	}
+	return b, nil
+}
+
+// ParseRequestQuery reads the arguments of GET requests. Without dates the
+// range is the 90 days before now; with one date it is the 90 days after
+// start_date or before end_date; a range longer than 90 days is refused.
+// A bare end_date includes its whole day. jurisdiction_id is ignored: the
+// endpoint serves one jurisdiction.
+func ParseRequestQuery(q url.Values, now time.Time) (RequestFilter, error) {
+	var f RequestFilter
+	var err error
+	if f.Extensions, err = Extensions(q); err != nil {
+		return f, err
+	}
+	for _, s := range list(q, "service_request_id") {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return f, invalid("service_request_id", "service_request_id must be request ids separated by commas, got %q", s)
+		}
+		f.IDs = append(f.IDs, id)
+	}
+	if len(f.IDs) > MaxRequests {
+		return f, invalid("service_request_id", "at most %d service_request_id at once", MaxRequests)
+	}
+	f.ServiceCodes = list(q, "service_code")
+	for _, s := range list(q, "status") {
+		if s != "open" && s != "closed" {
+			return f, invalid("status", "status must be open or closed, got %q", s)
+		}
+		f.Statuses = append(f.Statuses, s)
+	}
+	start, end := strings.TrimSpace(q.Get("start_date")), strings.TrimSpace(q.Get("end_date"))
+	if start != "" {
+		t, _, err := ParseW3Time(start)
+		if err != nil {
+			return f, invalid("start_date", "%v", err)
+		}
+		f.Start = t
+	}
+	if end != "" {
+		t, dateOnly, err := ParseW3Time(end)
+		if err != nil {
+			return f, invalid("end_date", "%v", err)
+		}
+		if dateOnly {
+			t = t.AddDate(0, 0, 1).Add(-time.Microsecond)
+		}
+		f.End = t
+	}
+	switch {
+	case start == "" && end == "":
+		f.Start, f.End = now.Add(-MaxSpan), now
+	case end == "":
+		f.End = f.Start.Add(MaxSpan)
+	case start == "":
+		f.Start = f.End.Add(-MaxSpan)
+	case f.End.Before(f.Start):
+		return f, invalid("end_date", "end_date is before start_date")
+	case f.End.Sub(f.Start) > MaxSpan:
+		return f, invalid("end_date", "start_date to end_date may not span more than 90 days")
+	}
+	return f, nil
+}
+
+// Submission is a POST requests form, checked.
+type Submission struct {
+	ServiceCode string
+	Lat, Long   float64 // WGS-84
+	Description string
+	FirstName   string
+	LastName    string
+	Phone       string
+	Email       string // not stored: clues keep a reporter's name and phone only
+	DeviceID    string
+	AccountID   string
+	// Digest is the SHA-256 of the form without api_key and
+	// jurisdiction_id: the same form posted twice is one request.
+	Digest string
+}
+
+// ParseSubmission checks a POST requests form. The location must be lat
+// and long: the platform places a report by its point, so a form with only
+// address_string or address_id is refused. attribute[...] and media_url
+// are accepted and not kept (no service has attributes; media are not
+// stored).
+func ParseSubmission(form url.Values) (Submission, error) {
+	get := func(name string) string { return strings.TrimSpace(form.Get(name)) }
+	s := Submission{
+		ServiceCode: get("service_code"), Description: get("description"),
+		FirstName: get("first_name"), LastName: get("last_name"), Phone: get("phone"), Email: get("email"),
+		DeviceID: get("device_id"), AccountID: get("account_id"),
+	}
+	if s.ServiceCode == "" {
+		return s, invalid("service_code", "service_code was not provided (see services.json)")
+	}
+	lat, long := get("lat"), get("long")
+	switch {
+	case lat == "" && long == "" && (get("address_string") != "" || get("address_id") != ""):
+		return s, invalid("lat", "location required: lat and long (reports are placed by their point; address_string and address_id are not geocoded)")
+	case lat == "" && long == "":
+		return s, invalid("lat", "location required: lat and long")
+	case lat == "":
+		return s, invalid("lat", "lat and long must both be sent")
+	case long == "":
+		return s, invalid("long", "lat and long must both be sent")
+	}
+	var err error
+	if s.Lat, err = strconv.ParseFloat(lat, 64); err != nil || math.IsNaN(s.Lat) || math.IsInf(s.Lat, 0) {
+		return s, invalid("lat", "lat must be a WGS-84 latitude in degrees, got %q", lat)
+	}
+	if s.Long, err = strconv.ParseFloat(long, 64); err != nil || math.IsNaN(s.Long) || math.IsInf(s.Long, 0) {
+		return s, invalid("long", "long must be a WGS-84 longitude in degrees, got %q", long)
+	}
+	if err := geo.ValidLonLat(s.Long, s.Lat); err != nil {
+		return s, invalid("lat", "%v", err)
+	}
+	for _, l := range []struct {
+		field, v string
+		max      int
+	}{
+		{"description", s.Description, 4000}, {"first_name", s.FirstName, 64}, {"last_name", s.LastName, 64},
+		{"email", s.Email, 254}, {"device_id", s.DeviceID, 128}, {"account_id", s.AccountID, 128},
+	} {
+		if utf8.RuneCountInString(l.v) > l.max {
+			return s, invalid(l.field, "%s is at most %d characters", l.field, l.max)
+		}
+	}
+	rest := url.Values{}
+	for k, v := range form {
+		if k != "api_key" && k != "jurisdiction_id" {
+			rest[k] = v
+		}
+	}
+	sum := sha256.Sum256([]byte(rest.Encode()))
+	s.Digest = hex.EncodeToString(sum[:])
+	return s, nil
+}
+
+// ExternalID is the clue's external_id for a submission from a client:
+// "open311:<key id>:<digest>", so the same form from the same client is
+// taken in once.
+func ExternalID(k APIKey, s Submission) string {
+	return "open311:" + strconv.FormatInt(k.ID, 10) + ":" + s.Digest
+}
+
+// ReporterName is the reporter's name: family name first, as Chinese
+// names are written, joined without a space unless both parts are Latin.
+func ReporterName(last, first string) string {
+	if last == "" || first == "" {
+		return last + first
+	}
+	if isASCII(last) && isASCII(first) {
+		return last + " " + first
+	}
+	return last + first
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
