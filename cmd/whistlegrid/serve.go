@@ -62,6 +62,19 @@ func redact(url string) string {
 	return url
 }
 
+// openMigrated opens the configured database and brings its schema up to date.
+func openMigrated(ctx context.Context, c config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, pool, log); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
 func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 	applied, err := migrations.Up(ctx, pool)
 	if err != nil {
@@ -79,14 +92,11 @@ func cmdMigrate(ctx context.Context, args []string, c config, log *slog.Logger, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, c, log)
+	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	fmt.Fprintln(stdout, "migrations: up to date")
 	return nil
 }
@@ -98,14 +108,11 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, c, log)
+	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, log)
 	if err != nil {
 		return err
@@ -133,14 +140,11 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, c, log)
+	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	if *withDemo {
 		var n int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM grids`).Scan(&n); err != nil {
@@ -244,14 +248,11 @@ func cmdUser(ctx context.Context, args []string, c config, log *slog.Logger, std
 	if nu.Username == "" || nu.Password == "" {
 		return errors.New("user add: --username and a password (--password or WHISTLEGRID_PASSWORD) are required")
 	}
-	pool, err := openPool(ctx, c, log)
+	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := migrate(ctx, pool, log); err != nil {
-		return err
-	}
 	if _, err := auth.NewStore(pool).AddUser(ctx, nu); err != nil {
 		return err
 	}
