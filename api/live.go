@@ -1,6 +1,106 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"whistlegrid/live"
+)
 
 // liveRoutes registers the live stream, the snapshot and the vector tiles.
-func (s *Server) liveRoutes(r *gin.Engine, v1, authed *gin.RouterGroup) {}
+// They need the hub (Config.Live): without it they answer 503 (after the
+// token check). The hub's metrics go on the server's registry.
+func (s *Server) liveRoutes(r *gin.Engine, v1, authed *gin.RouterGroup) {
+	if s.live != nil {
+		if err := s.live.Register(s.reg); err != nil {
+			s.log.Warn("live metrics not registered", slog.Any("err", err))
+		}
+	}
+	v1.GET("/live", s.liveStream)
+	authed.GET("/snapshot", s.needLive, s.snapshot)
+	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
+}
+
+// needLive answers 503 when the server has no hub.
+func (s *Server) needLive(c *gin.Context) {
+	if s.live == nil {
+		abort(c, http.StatusServiceUnavailable, "unavailable", "the live map is not running on this server")
+	}
+}
+
+// liveFail maps the live package's errors, then the common ones.
+func (s *Server) liveFail(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, live.ErrNotFound):
+		abort(c, http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, live.ErrInvalid):
+		abort(c, http.StatusUnprocessableEntity, "invalid", err.Error())
+	case errors.Is(err, live.ErrUnavailable):
+		abort(c, http.StatusServiceUnavailable, "unavailable", "the live stream is not running; try again shortly")
+	default:
+		s.fail(c, err)
+	}
+}
+
+// liveStream: GET /api/v1/live?token=TOKEN[&since=SEQ][&township=CODE,...][&kinds=KIND,...]
+// (websocket; the token may also come as Authorization: Bearer)
+// -> one JSON text frame per event, {"seq","kind","at","township","data"},
+// in seq order, each once: first the events after since (when given), then
+// live ones. township limits to those townships (each must be in the
+// caller's jurisdiction, else 404); kinds to those kinds or dotted
+// prefixes (whistle.). data is masked by role. Close codes: 4008 too slow
+// (reconnect with since=last seq received), 4009 since outside the kept
+// history (reload the snapshot), 1001 server shutting down.
+func (s *Server) liveStream(c *gin.Context) {
+	tok := c.Query("token")
+	if tok == "" {
+		tok = bearer(c.Request)
+	}
+	if tok == "" {
+		abort(c, http.StatusUnauthorized, "unauthorized", "a token is required: ?token=<token> or Authorization: Bearer <token>; log in at POST /api/v1/auth/login")
+		return
+	}
+	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if s.live == nil {
+		abort(c, http.StatusServiceUnavailable, "unavailable", "the live stream is not running on this server")
+		return
+	}
+	sub := live.Subscription{Scope: sc, Since: live.FromNow}
+	if v := c.Query("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			abortField(c, "since", "since must be an event seq, a whole number from 0")
+			return
+		}
+		sub.Since = n
+	}
+	if sub.Townships, err = live.ParseTownships(c.Query("township")); err != nil {
+		abortField(c, "township", err.Error())
+		return
+	}
+	for _, t := range sub.Townships {
+		if !townshipInScope(sc, t) {
+			abort(c, http.StatusNotFound, "not_found", "township "+t+" is not in your jurisdiction")
+			return
+		}
+	}
+	if sub.Kinds, err = live.ParseKinds(c.Query("kinds")); err != nil {
+		abortField(c, "kinds", err.Error())
+		return
+	}
+	if err := s.live.Serve(c.Writer, c.Request, sub); err != nil {
+		if errors.Is(err, live.ErrUnavailable) {
+			s.liveFail(c, err)
+			return
+		}
+		s.log.Debug("live: not served", slog.Any("err", err))
+	}
+}

@@ -99,6 +99,7 @@ func New(cfg Config) *Server {
 	s.liveRoutes(r, v1, authed)
 	s.statsRoutes(authed)
 	s.coverageRoutes(authed)
+	authed.GET("/villages/:code/contact-map", s.contactMap)
 	s.open311Routes(r, cfg.Pool)
 
 	r.NoRoute(func(c *gin.Context) {

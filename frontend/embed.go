@@ -32,9 +32,12 @@ const (
 	cacheNoCache   = "no-cache"
 )
 
-// Handler serves the embedded build: index.html at "/", hashed files under
-// /assets/ with year-long cache headers, anything else in dist as is, and 404
-// for unknown paths. Mount it on the router's fallback, after /api. When the
+// Handler serves the embedded build: index.html at "/" and at every other
+// path without a file extension (the page's own routes, such as /coverage
+// and /village/{code}, which the page resolves on the client), hashed files
+// under /assets/ with year-long cache headers, anything else in dist as is,
+// and 404 for unknown files. Mount it on the router's fallback, after /api.
+// When the
 // frontend was not built it answers every request with 503 and
 // NotBuiltMessage.
 func Handler() http.Handler {
@@ -69,7 +72,7 @@ func HandlerFS(fsys fs.FS) http.Handler {
 
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 		switch {
-		case name == "" || name == "index.html":
+		case name == "" || name == "index.html" || isPageRoute(name):
 			// http.FileServer redirects /index.html to /; serve both directly.
 			h.Set("Cache-Control", cacheNoCache)
 			serveFile(w, r, fsys, "index.html")
@@ -87,6 +90,17 @@ func HandlerFS(fsys fs.FS) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// isPageRoute reports whether a cleaned path is one of the page's
+// client-side routes: no file extension in its last element, nothing
+// hidden, and not under assets/ (a missing asset stays a 404, so a stale
+// page never gets HTML for its script).
+func isPageRoute(name string) bool {
+	if name == "assets" || strings.HasPrefix(name, "assets/") || hidden(name) {
+		return false
+	}
+	return path.Ext(name) == ""
 }
 
 // hidden reports whether any element of the slash-separated name starts

@@ -21,6 +21,7 @@ type benchmark struct {
 func benchmarks() map[string]benchmark {
 	return map[string]benchmark{
 		"clues": {"clue intake over HTTP from concurrent clients, beside bare INSERTs", benchClues},
+		"place": {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
 	}
 }
 

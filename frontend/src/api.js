@@ -110,3 +110,72 @@ export function grids(level, { parent, bbox, signal } = {}) {
   if (bbox) q.set('bbox', bbox.join(','));
   return request('GET', `/api/v1/grids?${q}`, { signal });
 }
+
+/** me returns the caller as the server knows it (a 401 shows the login form). */
+export function me({ signal } = {}) {
+  return request('GET', '/api/v1/auth/me', { signal });
+}
+
+/** grid fetches one grid as a GeoJSON Feature with the people on duty now. */
+export function grid(code, { signal } = {}) {
+  return request('GET', `/api/v1/grids/${encodeURIComponent(code)}`, { signal });
+}
+
+/** categories fetches the category tree ({code, name, children}). */
+export function categories({ signal } = {}) {
+  return request('GET', '/api/v1/categories', { signal });
+}
+
+/**
+ * snapshot fetches the wall map's starting state: open whistles, counts,
+ * today's figures, the three rates and the events seq it is true at. A
+ * township code limits it to that township.
+ */
+export function snapshot(township = '', { signal } = {}) {
+  const q = township ? `?township=${encodeURIComponent(township)}` : '';
+  return request('GET', `/api/v1/snapshot${q}`, { signal });
+}
+
+/** whistle fetches one whistle with its summons, clues and trail. */
+export function whistle(id, { signal } = {}) {
+  return request('GET', `/api/v1/whistles/${encodeURIComponent(id)}`, { signal });
+}
+
+/**
+ * coverage fetches the coverage review of a parent grid ("" for the
+ * caller's own grid): lists of defects and the same as GeoJSON layers.
+ */
+export function coverage(parent = '', { signal } = {}) {
+  const q = parent ? `?parent=${encodeURIComponent(parent)}` : '';
+  return request('GET', `/api/v1/coverage${q}`, { signal });
+}
+
+/** contactMap fetches a village's party-member contact map. */
+export function contactMap(code, { signal } = {}) {
+  return request('GET', `/api/v1/villages/${encodeURIComponent(code)}/contact-map`, { signal });
+}
+
+/**
+ * liveURL is the websocket URL of the event stream on this origin, with
+ * the token (browsers cannot set headers on a websocket), the seq to
+ * resume after, and the townships to follow ("" for the jurisdiction).
+ */
+export function liveURL({ since, township } = {}) {
+  const q = new URLSearchParams({ token: getToken() || '' });
+  if (since !== undefined && since !== null) q.set('since', String(since));
+  if (township) q.set('township', township);
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/api/v1/live?${q}`;
+}
+
+/**
+ * authorizeTiles is a MapLibre transformRequest: requests for this origin's
+ * /tiles/ get the bearer token, everything else is left alone.
+ */
+export function authorizeTiles(url) {
+  if (url.startsWith(`${location.origin}/tiles/`)) {
+    const token = getToken();
+    if (token) return { url, headers: { Authorization: `Bearer ${token}` } };
+  }
+  return { url };
+}

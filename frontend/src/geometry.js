@@ -68,3 +68,45 @@ export function bboxOf(fc) {
   }
   return Number.isFinite(box[0]) ? box : null;
 }
+
+/**
+ * pointInPolygon reports whether [lon, lat] lies inside a polygon (an array
+ * of rings, the first the outline, the others holes), by the even-odd rule.
+ * Points exactly on an edge may fall either way; the page uses it only to
+ * count whistles per village for shading.
+ */
+export function pointInPolygon(rings, [x, y]) {
+  let inside = false;
+  for (const ring of rings) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+/** bboxOfGeometry returns [minLon, minLat, maxLon, maxLat] of any GeoJSON geometry, or null. */
+export function bboxOfGeometry(geometry) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      if (c[0] < box[0]) box[0] = c[0];
+      if (c[1] < box[1]) box[1] = c[1];
+      if (c[0] > box[2]) box[2] = c[0];
+      if (c[1] > box[3]) box[3] = c[1];
+      return;
+    }
+    for (const x of c) walk(x);
+  };
+  if (geometry?.type === 'GeometryCollection') {
+    for (const g of geometry.geometries || []) {
+      const b = bboxOfGeometry(g);
+      if (b) walk([b.slice(0, 2), b.slice(2)]);
+    }
+  } else if (geometry?.coordinates) {
+    walk(geometry.coordinates);
+  }
+  return Number.isFinite(box[0]) ? box : null;
+}

@@ -1,30 +1,24 @@
-// GridMap draws the grid hierarchy (district > townships > villages) on a
-// MapLibre map with a blank style: no tile server, no glyphs, no sprite. The
-// polygons from the API are the whole map, and labels are HTML markers because
-// MapLibre's symbol layers would need a glyph server.
-import { Map as MapLibreMap, Marker, NavigationControl, Popup, ScaleControl, setWorkerUrl } from 'maplibre-gl';
-import 'maplibre-gl/dist/maplibre-gl.css';
-// MapLibre 6 finds its worker next to its own module, which a bundle moves;
-// Vite's ?worker&url bundles the worker (and its shared chunk) and names it.
-import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
-import { bboxOf, labelPoint, polygonsOf, ringArea } from './geometry.js';
-import { KIND_NAMES, LEVEL_NAMES, shortName } from './names.js';
+// GridMap is the wall map: the grid hierarchy (district > townships >
+// villages from the API, household grids from this server's vector tiles
+// as you zoom in), every grid shaded by its open-whistle load, and the open
+// whistles as dots coloured by grade, with a pulsing ring on the new and
+// the overdue ones. Labels and rings are HTML markers: there is no glyph
+// server and no sprite.
+import { Marker, Popup } from 'maplibre-gl';
+import { EMPTY, createMap, idle, loaded } from './basemap.js';
+import { escapeHTML } from './dom.js';
+import { bboxOf, labelPoint, pointInPolygon, polygonsOf, ringArea } from './geometry.js';
+import { GRADE_NAMES, KIND_NAMES, LEVEL_NAMES, STATUS_NAMES, shortName } from './names.js';
+import { GRADE_COLORS, LOAD_STEPS, OVERDUE_COLOR } from './palette.js';
 
-setWorkerUrl(workerUrl);
-
-/** VILLAGE_MINZOOM is the zoom from which village outlines are drawn. */
+/** VILLAGE_MINZOOM is the zoom from which village outlines (and their load) are drawn. */
 export const VILLAGE_MINZOOM = 10.5;
 /** VILLAGE_LABEL_MINZOOM is the zoom from which village names are shown. */
 export const VILLAGE_LABEL_MINZOOM = 11.8;
-
-const EMPTY = { type: 'FeatureCollection', features: [] };
-
-const BLANK_STYLE = {
-  version: 8,
-  name: 'whistlegrid-blank',
-  sources: {},
-  layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#070d1a' } }],
-};
+/** HOUSEHOLD_MINZOOM is the zoom from which household grids come from the tiles. */
+export const HOUSEHOLD_MINZOOM = 13;
+/** MAX_PULSES caps the HTML rings, so a backlog of overdue whistles cannot stall the page. */
+export const MAX_PULSES = 300;
 
 /**
  * townshipColors gives each township a fill (muted) and an outline (bright)
@@ -34,10 +28,17 @@ const BLANK_STYLE = {
 function townshipColors(index) {
   const hue = Math.round((index * 137.508 + 200) % 360);
   return {
-    fill: `hsl(${hue}, 32%, 26%)`,
+    fill: `hsl(${hue}, 32%, 24%)`,
     outline: `hsl(${hue}, 90%, 70%)`,
   };
 }
+
+// The fill of a grid with feature-state load n: the LOAD_STEPS ramp.
+const loadRamp = (fallback) => {
+  const expr = ['step', ['coalesce', ['feature-state', 'load'], 0], fallback];
+  for (const [from, colour] of LOAD_STEPS) expr.push(from, colour);
+  return expr;
+};
 
 function labelElement(text, cls) {
   const el = document.createElement('div');
@@ -46,39 +47,24 @@ function labelElement(text, cls) {
   return el;
 }
 
-function escapeHTML(s) {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 export class GridMap {
-  /** container is the element the map fills. */
-  constructor(container) {
+  /**
+   * container is the element the map fills; onWhistleClick(id) is called
+   * when a whistle is clicked.
+   */
+  constructor(container, { onWhistleClick = () => {} } = {}) {
     this.container = container;
-    this.map = new MapLibreMap({
-      container,
-      style: BLANK_STYLE,
-      center: [116.1, 40.52],
-      zoom: 9,
-      minZoom: 7,
-      maxZoom: 17,
-      attributionControl: false,
-      dragRotate: false,
-      pitchWithRotate: false,
-      fadeDuration: 0,
-    });
-    this.map.touchZoomRotate.disableRotation();
-    this.map.addControl(new NavigationControl({ showCompass: false }), 'bottom-right');
-    this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
+    this.onWhistleClick = onWhistleClick;
+    this.map = createMap(container);
     this.townshipMarkers = []; // {marker, area}, largest township first
     this.villageLabels = []; // {code, lngLat, name, marker|null}
     this.hovered = null;
     this.names = new Map(); // grid code → name, for the popup's parent
-    this.loaded = new Promise((resolve) =>
-      this.map.once('load', () => {
-        this.#addLayers();
-        resolve();
-      }),
-    );
+    this.boxes = new Map(); // township code → bbox
+    this.districtBox = null;
+    this.loads = { townships: new Map(), villages: new Map() };
+    this.pulses = new Map(); // whistle id → {marker, key}
+    this.loaded = loaded(this.map).then(() => this.#addLayers());
   }
 
   #addLayers() {
@@ -86,6 +72,13 @@ export class GridMap {
     m.addSource('district', { type: 'geojson', data: EMPTY });
     m.addSource('townships', { type: 'geojson', data: EMPTY, promoteId: 'code' });
     m.addSource('villages', { type: 'geojson', data: EMPTY, promoteId: 'code' });
+    m.addSource('households', {
+      type: 'vector',
+      tiles: [`${location.origin}/tiles/household/{z}/{x}/{y}.mvt`],
+      minzoom: 12,
+      maxzoom: 16,
+    });
+    m.addSource('whistles', { type: 'geojson', data: EMPTY, promoteId: 'id' });
 
     m.addLayer({
       id: 'district-fill',
@@ -98,8 +91,16 @@ export class GridMap {
       type: 'fill',
       source: 'townships',
       paint: {
-        'fill-color': ['get', 'fill'],
-        'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.95, 0.7],
+        'fill-color': loadRamp(['get', 'fill']),
+        'fill-opacity': [
+          'interpolate',
+          ['linear'],
+          ['zoom'],
+          VILLAGE_MINZOOM,
+          ['case', ['boolean', ['feature-state', 'hover'], false], 0.95, 0.75],
+          VILLAGE_MINZOOM + 1,
+          0.3,
+        ],
       },
     });
     m.addLayer({
@@ -108,8 +109,27 @@ export class GridMap {
       source: 'villages',
       minzoom: VILLAGE_MINZOOM,
       paint: {
-        'fill-color': '#e2e8f0',
-        'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.16, 0],
+        'fill-color': loadRamp('#e2e8f0'),
+        'fill-opacity': [
+          'case',
+          ['>', ['coalesce', ['feature-state', 'load'], 0], 0],
+          0.7,
+          ['boolean', ['feature-state', 'hover'], false],
+          0.16,
+          0,
+        ],
+      },
+    });
+    m.addLayer({
+      id: 'household-line',
+      type: 'line',
+      source: 'households',
+      'source-layer': 'household',
+      minzoom: HOUSEHOLD_MINZOOM,
+      paint: {
+        'line-color': 'rgba(148, 163, 184, 0.55)',
+        'line-width': ['interpolate', ['linear'], ['zoom'], HOUSEHOLD_MINZOOM, 0.4, 16, 1.2],
+        'line-dasharray': [3, 2],
       },
     });
     m.addLayer({
@@ -118,8 +138,8 @@ export class GridMap {
       source: 'villages',
       minzoom: VILLAGE_MINZOOM,
       paint: {
-        'line-color': 'rgba(203, 213, 225, 0.45)',
-        'line-width': ['interpolate', ['linear'], ['zoom'], VILLAGE_MINZOOM, 0.4, 14, 1.2],
+        'line-color': 'rgba(203, 213, 225, 0.5)',
+        'line-width': ['interpolate', ['linear'], ['zoom'], VILLAGE_MINZOOM, 0.4, 14, 1.4],
       },
     });
     m.addLayer({
@@ -146,6 +166,17 @@ export class GridMap {
       layout: { 'line-join': 'round' },
       paint: { 'line-color': '#bae6fd', 'line-width': 2.5 },
     });
+    m.addLayer({
+      id: 'whistle-dot',
+      type: 'circle',
+      source: 'whistles',
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 5, 12, 8, 16, 11],
+        'circle-color': ['match', ['get', 'grade'], 'hard', GRADE_COLORS.hard, 'priority', GRADE_COLORS.priority, GRADE_COLORS.routine],
+        'circle-stroke-color': ['case', ['get', 'overdue'], OVERDUE_COLOR, '#0b1220'],
+        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1.5],
+      },
+    });
 
     m.on('mousemove', (e) => this.#hover(e));
     m.on('mouseout', () => this.#setHover(null));
@@ -155,6 +186,15 @@ export class GridMap {
       this.#updateVillageLabels();
       this.#declutterTownshipLabels();
     });
+  }
+
+  #pickWhistle(point) {
+    const [x, y] = [point.x, point.y];
+    const box = [
+      [x - 6, y - 6],
+      [x + 6, y + 6],
+    ];
+    return this.map.queryRenderedFeatures(box, { layers: ['whistle-dot'] })[0] || null;
   }
 
   #pick(point) {
@@ -168,18 +208,25 @@ export class GridMap {
     if (this.hovered) this.map.setFeatureState(this.hovered, { hover: false });
     this.hovered = f ? { source: f.source, id: f.id, key } : null;
     if (this.hovered) this.map.setFeatureState(this.hovered, { hover: true });
-    this.map.getCanvas().style.cursor = f ? 'pointer' : '';
   }
 
   #hover(e) {
-    this.#setHover(this.#pick(e.point));
+    const w = this.#pickWhistle(e.point);
+    this.#setHover(w ? null : this.#pick(e.point));
+    this.map.getCanvas().style.cursor = w || this.hovered ? 'pointer' : '';
   }
 
   #click(e) {
+    const w = this.#pickWhistle(e.point);
+    if (w) {
+      this.onWhistleClick(Number(w.properties.id));
+      return;
+    }
     const f = this.#pick(e.point);
     if (!f) return;
     const p = f.properties || {};
     const parent = p.parent_code ? this.names.get(p.parent_code) : '';
+    const load = f.state?.load || (f.source === 'townships' ? this.loads.townships.get(p.code) : this.loads.villages.get(p.code)) || 0;
     const html = `
       <div class="grid-popup">
         <div class="grid-popup-name">${escapeHTML(p.name)}</div>
@@ -187,6 +234,7 @@ export class GridMap {
           <dt>类型</dt><dd>${escapeHTML(KIND_NAMES[p.kind] || LEVEL_NAMES[p.level] || p.kind || p.level)}</dd>
           <dt>编码</dt><dd>${escapeHTML(p.code)}</dd>
           ${parent ? `<dt>上级</dt><dd>${escapeHTML(parent)}</dd>` : ''}
+          <dt>在办哨单</dt><dd>${load}</dd>
         </dl>
       </div>`;
     new Popup({ closeButton: true, maxWidth: '280px' }).setLngLat(e.lngLat).setHTML(html).addTo(this.map);
@@ -209,11 +257,7 @@ export class GridMap {
     }
     for (const v of this.villageLabels) {
       const inView =
-        show &&
-        v.lngLat[0] >= bounds[0] &&
-        v.lngLat[0] <= bounds[2] &&
-        v.lngLat[1] >= bounds[1] &&
-        v.lngLat[1] <= bounds[3];
+        show && v.lngLat[0] >= bounds[0] && v.lngLat[0] <= bounds[2] && v.lngLat[1] >= bounds[1] && v.lngLat[1] <= bounds[3];
       if (inView && !v.marker) {
         v.marker = new Marker({ element: labelElement(v.name, 'label-village'), anchor: 'center' })
           .setLngLat(v.lngLat)
@@ -251,8 +295,8 @@ export class GridMap {
   }
 
   /**
-   * draw replaces what is on the map with the given FeatureCollections, fits
-   * the view to the district (or to the townships when the caller's
+   * draw replaces the grids on the map with the given FeatureCollections,
+   * fits the view to the district (or to the townships when the caller's
    * jurisdiction holds no district), and resolves once the map has rendered
    * them. It returns the number of township and village features drawn.
    */
@@ -268,6 +312,7 @@ export class GridMap {
     for (const fc of [district, townships, villages]) {
       for (const f of fc.features) this.names.set(f.properties?.code ?? f.id, f.properties?.name);
     }
+    this.villageFeatures = villages.features;
 
     const sorted = [...townships.features].sort((a, b) =>
       String(a.properties?.code).localeCompare(String(b.properties?.code)),
@@ -276,6 +321,11 @@ export class GridMap {
       type: 'FeatureCollection',
       features: sorted.map((f, i) => ({ ...f, properties: { ...f.properties, ...townshipColors(i) } })),
     };
+    this.boxes = new Map();
+    for (const f of sorted) {
+      const box = bboxOf({ features: [f] });
+      if (box) this.boxes.set(f.properties.code, box);
+    }
 
     this.map.getSource('district').setData(district);
     this.map.getSource('townships').setData(coloured);
@@ -295,29 +345,129 @@ export class GridMap {
       if (at) this.villageLabels.push({ code: f.properties?.code, name: shortName(f.properties?.name), lngLat: at, marker: null });
     }
 
-    const box = bboxOf(district.features.length ? district : townships.features.length ? townships : villages);
-    if (box) this.map.fitBounds(box, { padding: 32, duration: 0 });
+    this.districtBox = bboxOf(district.features.length ? district : townships.features.length ? townships : villages);
+    this.fitAll();
     this.townshipMarkers.sort((a, b) => b.area - a.area);
     this.#updateVillageLabels();
     this.#declutterTownshipLabels();
-
-    // setData makes the sources load again, so the next idle comes after
-    // they are parsed and drawn; the repaint makes sure there is a next frame.
-    await new Promise((resolve) => {
-      this.map.once('idle', resolve);
-      this.map.triggerRepaint();
-    });
+    this.#applyLoads();
+    await idle(this.map);
     return { townships: townships.features.length, villages: villages.features.length };
   }
 
-  /** clear removes all grids and labels, e.g. after logout. */
+  /** fitAll fits the view to everything drawn. */
+  fitAll({ animate = false } = {}) {
+    if (this.districtBox) this.map.fitBounds(this.districtBox, { padding: 32, duration: animate ? 800 : 0 });
+  }
+
+  /** fitTownship fits the view to one township ("" for the whole map). */
+  fitTownship(code) {
+    const box = code ? this.boxes.get(code) : null;
+    if (box) this.map.fitBounds(box, { padding: 48, duration: 800 });
+    else this.fitAll({ animate: true });
+  }
+
+  /** flyTo centres the map on a point at a street-level zoom. */
+  flyTo(lon, lat, zoom = 14) {
+    this.map.flyTo({ center: [lon, lat], zoom: Math.max(this.map.getZoom(), zoom), duration: 900 });
+  }
+
+  /** setLoads shades townships and villages by their open whistles (Map code → count). */
+  setLoads({ townships, villages }) {
+    this.loads = { townships: townships || new Map(), villages: villages || new Map() };
+    this.#applyLoads();
+  }
+
+  #applyLoads() {
+    if (!this.map.getSource('townships')) return;
+    for (const [source, loads] of [
+      ['townships', this.loads.townships],
+      ['villages', this.loads.villages],
+    ]) {
+      this.map.removeFeatureState({ source });
+      for (const [code, n] of loads) this.map.setFeatureState({ source, id: code }, { load: n });
+    }
+    if (this.hovered) this.map.setFeatureState(this.hovered, { hover: true });
+  }
+
+  /**
+   * villageOf returns the code of the drawn village that covers a point,
+   * or null: how a snapshot whistle, which carries only its township, is
+   * counted in its village.
+   */
+  villageOf(lon, lat) {
+    if (!this.villageFeatures || lon === null || lat === null) return null;
+    if (!this.villageIndex) {
+      this.villageIndex = this.villageFeatures.map((f) => ({ code: f.properties?.code, box: bboxOf({ features: [f] }), polys: polygonsOf(f.geometry) }));
+    }
+    for (const v of this.villageIndex) {
+      const b = v.box;
+      if (!b || lon < b[0] || lon > b[2] || lat < b[1] || lat > b[3]) continue;
+      if (v.polys.some((p) => pointInPolygon(p, [lon, lat]))) return v.code;
+    }
+    return null;
+  }
+
+  /**
+   * setWhistles draws the open whistles ({id, lon, lat, grade, status,
+   * overdue, pulse}); those with pulse get a pulsing ring (new: the grade's
+   * colour; overdue: red).
+   */
+  setWhistles(list) {
+    if (!this.map.getSource('whistles')) return;
+    const features = [];
+    const want = new Map();
+    for (const w of list) {
+      if (w.lon === null || w.lat === null) continue;
+      features.push({
+        type: 'Feature',
+        id: w.id,
+        geometry: { type: 'Point', coordinates: [w.lon, w.lat] },
+        properties: { id: w.id, grade: w.grade, status: w.status, overdue: Boolean(w.overdue) },
+      });
+      if (w.pulse && want.size < MAX_PULSES) want.set(w.id, w);
+    }
+    this.map.getSource('whistles').setData({ type: 'FeatureCollection', features });
+    for (const [id, p] of this.pulses) {
+      if (!want.has(id)) {
+        p.marker.remove();
+        this.pulses.delete(id);
+      }
+    }
+    for (const [id, w] of want) {
+      const cls = `whistle-pulse grade-${w.grade}${w.overdue ? ' is-overdue' : ''}`;
+      const have = this.pulses.get(id);
+      if (have) {
+        if (have.cls !== cls) have.marker.getElement().className = cls;
+        have.cls = cls;
+        have.marker.setLngLat([w.lon, w.lat]);
+        continue;
+      }
+      const el = document.createElement('div');
+      el.className = cls;
+      el.title = `${GRADE_NAMES[w.grade] || ''} ${STATUS_NAMES[w.status] || ''}`;
+      el.dataset.whistleId = String(id);
+      const marker = new Marker({ element: el, anchor: 'center' }).setLngLat([w.lon, w.lat]).addTo(this.map);
+      this.pulses.set(id, { marker, cls });
+    }
+  }
+
+  /** clear removes all grids, whistles and labels, e.g. after logout. */
   clear() {
     this.#clearLabels();
+    for (const p of this.pulses.values()) p.marker.remove();
+    this.pulses.clear();
     if (!this.map.getSource('district')) return;
-    for (const id of ['district', 'townships', 'villages']) this.map.getSource(id).setData(EMPTY);
+    for (const id of ['district', 'townships', 'villages', 'whistles']) this.map.getSource(id).setData(EMPTY);
   }
 
   resize() {
     this.map.resize();
+  }
+
+  /** remove destroys the map. */
+  remove() {
+    this.clear();
+    this.map.remove();
   }
 }

@@ -1,0 +1,42 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"whistlegrid/grid"
+	"whistlegrid/live"
+)
+
+// townshipInScope reports whether a caller may ask for a township: its
+// jurisdiction covers it, or the caller's own grid lies in it (a grid
+// worker's or party member's township).
+func townshipInScope(sc grid.Scope, code string) bool {
+	return sc.Covers(code) || strings.HasPrefix(sc.GridCode, code)
+}
+
+// snapshot: GET /api/v1/snapshot[?township=CODE]
+// -> {"seq","at","township","whistles":[{"id","lon","lat","grade","status","overdue","category",...}],
+// "counts":{"open","overdue","by_status","by_grade"},"today":{"clues_received","whistles_raised","whistles_closed"},
+// "rates":{"window_days":30,"report_in","resolution","satisfaction"}} — the wall map's
+// starting state, true at seq; then open GET /api/v1/live?since=seq. Scoped
+// like the stream; a township outside the caller's jurisdiction, or no
+// such township, is 404 (see live.Snapshot and live.Rates for the rules).
+func (s *Server) snapshot(c *gin.Context) {
+	township := c.Query("township")
+	if township != "" {
+		if _, err := live.ParseTownships(township); err != nil || strings.Contains(township, ",") {
+			abortField(c, "township", "township must be one 9-digit township code")
+			return
+		}
+	}
+	snap, err := s.live.Snapshot(c.Request.Context(), scope(c), township)
+	if err != nil {
+		s.liveFail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, snap)
+}

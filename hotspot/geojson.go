@@ -1,0 +1,84 @@
+package hotspot
+
+import (
+	"slices"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/uber/h3-go/v4"
+)
+
+// Boundary returns the outline of cell c (a hexagon, or a pentagon) as a
+// closed ring of lon/lat points in degrees (WGS-84, SRID 4326), counter-
+// clockwise as RFC 7946 asks of an exterior ring. A cell crossing the
+// antimeridian is not split; none does in China.
+func Boundary(c h3.Cell) orb.Ring {
+	b := h3.CellToBoundary(c)
+	ring := make(orb.Ring, 0, len(b)+1)
+	for _, v := range b {
+		ring = append(ring, orb.Point{v.Lng, v.Lat})
+	}
+	if len(ring) == 0 {
+		return ring
+	}
+	if signedArea(ring) < 0 {
+		slices.Reverse(ring)
+	}
+	return append(ring, ring[0])
+}
+
+// signedArea is the shoelace area of an open ring in the lon/lat plane:
+// positive when counter-clockwise.
+func signedArea(r orb.Ring) float64 {
+	a := 0.0
+	for i, p := range r {
+		q := r[(i+1)%len(r)]
+		a += p[0]*q[1] - q[0]*p[1]
+	}
+	return a / 2
+}
+
+// Feature returns the cell as a GeoJSON polygon feature whose id is the
+// hex H3 index and whose properties are h3, count, z, p and class.
+func (c CellStat) Feature() *geojson.Feature {
+	f := geojson.NewFeature(orb.Polygon{Boundary(c.Cell)})
+	f.ID = c.Cell.String()
+	f.Properties = geojson.Properties{
+		"h3": c.Cell.String(), "count": c.Count, "z": c.Z, "p": c.P, "class": string(c.Class),
+	}
+	return f
+}
+
+// Feature returns the cell as a GeoJSON polygon feature with CellStat's
+// properties plus pattern, trend_z and trend_p.
+func (c CellTrend) Feature() *geojson.Feature {
+	f := c.CellStat.Feature()
+	f.Properties["pattern"] = string(c.Pattern)
+	f.Properties["trend_z"] = c.Trend.Z
+	f.Properties["trend_p"] = c.Trend.P
+	return f
+}
+
+// FeatureCollection returns the cells for which keep is true (every cell
+// when keep is nil) as GeoJSON hexagons, in the order of r.Cells.
+func (r *Result) FeatureCollection(keep func(CellStat) bool) *geojson.FeatureCollection {
+	fc := geojson.NewFeatureCollection()
+	for _, c := range r.Cells {
+		if keep == nil || keep(c) {
+			fc.Append(c.Feature())
+		}
+	}
+	return fc
+}
+
+// FeatureCollection returns the cells for which keep is true (every cell
+// when keep is nil) as GeoJSON hexagons, in the order of r.Cells.
+func (r *EmergingResult) FeatureCollection(keep func(CellTrend) bool) *geojson.FeatureCollection {
+	fc := geojson.NewFeatureCollection()
+	for _, c := range r.Cells {
+		if keep == nil || keep(c) {
+			fc.Append(c.Feature())
+		}
+	}
+	return fc
+}

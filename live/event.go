@@ -1,0 +1,146 @@
+package live
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"whistlegrid/grid"
+)
+
+// Event is one row of the events outbox as the hub carries it. Events are
+// immutable once read; the frames a client receives are built from them
+// once per masking variant and shared by every client of that variant.
+type Event struct {
+	Seq      int64           // the outbox seq: the order of delivery and the resume point
+	At       time.Time       // when the change was written
+	Kind     string          // e.g. whistle.raised, clue.received
+	Township string          // township code, "" when the change belongs to none
+	Payload  json.RawMessage // the row's payload as written, unmasked
+
+	// Jurisdiction keys, looked up once when the hub reads the row (see
+	// readEvents): the grid code of the event's whistle or clue, the
+	// payload's unit code, and the units summoned to the event's whistle at
+	// read time.
+	grid     string
+	unitCode string
+	units    []int64
+
+	once   [variants]sync.Once
+	frames [variants][]byte
+}
+
+// The masking variants: which personal data a client may see.
+const (
+	seesDuty      = 1 << iota // the on-duty person's name and phone (person, phone)
+	seesResidents             // residents' names and phones (reporter_*, contact_*)
+	variants      = 4
+)
+
+// variantOf is the masking variant of a caller: grid.Scope decides who
+// sees duty phones and residents; the wall screen sees neither.
+func variantOf(sc grid.Scope) int {
+	v := 0
+	if sc.SeesDutyPhones() {
+		v |= seesDuty
+	}
+	if sc.SeesResidents() {
+		v |= seesResidents
+	}
+	return v
+}
+
+// wire is the JSON text frame a client receives, one per event.
+type wire struct {
+	Seq      int64           `json:"seq"`
+	Kind     string          `json:"kind"`
+	At       time.Time       `json:"at"`
+	Township string          `json:"township"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// frame returns the event as the JSON text frame for masking variant v,
+// built on first use.
+func (e *Event) frame(v int) []byte {
+	e.once[v].Do(func() {
+		data := maskPayload(e.Payload, v)
+		b, err := json.Marshal(wire{Seq: e.Seq, Kind: e.Kind, At: e.At, Township: e.Township, Data: data})
+		if err != nil { // a payload that is not JSON: send it as null rather than nothing
+			b, _ = json.Marshal(wire{Seq: e.Seq, Kind: e.Kind, At: e.At, Township: e.Township, Data: json.RawMessage("null")})
+		}
+		e.frames[v] = b
+	})
+	return e.frames[v]
+}
+
+// personal names the payload keys that hold personal data, with the
+// variant bit that may see them and whether they hold a phone.
+func personal(key string) (bit int, phone, ok bool) {
+	switch key {
+	case "person":
+		return seesDuty, false, true
+	case "phone":
+		return seesDuty, true, true
+	case "reporter_name", "contact_name":
+		return seesResidents, false, true
+	case "reporter_phone", "contact_phone":
+		return seesResidents, true, true
+	}
+	return 0, false, false
+}
+
+// maskPayload masks, at any depth of the payload, the string values of the
+// personal keys variant v may not see: phones with grid.MaskPhone
+// (138****5678), names with grid.MaskName (王**). A payload without such
+// keys is returned as it is.
+func maskPayload(p json.RawMessage, v int) json.RawMessage {
+	if v == seesDuty|seesResidents {
+		return p
+	}
+	found := false
+	for _, k := range [...]string{`"person"`, `"phone"`, `"reporter_name"`, `"contact_name"`, `"reporter_phone"`, `"contact_phone"`} {
+		if bytes.Contains(p, []byte(k)) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return p
+	}
+	d := json.NewDecoder(bytes.NewReader(p))
+	d.UseNumber()
+	var doc any
+	if err := d.Decode(&doc); err != nil {
+		return p
+	}
+	b, err := json.Marshal(maskValue(doc, v))
+	if err != nil {
+		return p
+	}
+	return b
+}
+
+func maskValue(x any, v int) any {
+	switch t := x.(type) {
+	case map[string]any:
+		for k, val := range t {
+			if s, isString := val.(string); isString {
+				if bit, phone, ok := personal(k); ok && v&bit == 0 {
+					if phone {
+						t[k] = grid.MaskPhone(s)
+					} else {
+						t[k] = grid.MaskName(s)
+					}
+				}
+				continue
+			}
+			t[k] = maskValue(val, v)
+		}
+	case []any:
+		for i := range t {
+			t[i] = maskValue(t[i], v)
+		}
+	}
+	return x
+}

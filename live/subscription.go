@@ -1,0 +1,122 @@
+package live
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"whistlegrid/grid"
+)
+
+// FromNow is the Since of a client that wants only events written after it
+// connects (no resume).
+const FromNow int64 = -1
+
+// ErrInvalid is returned by the parsers for a malformed subscription.
+var ErrInvalid = errors.New("live: invalid")
+
+// Subscription is what one client asked for and may see.
+//
+// An event reaches the client when all of these hold:
+//   - its kind matches Kinds (empty: every kind); an entry matches a kind
+//     exactly or as a dotted prefix: "whistle." and "whistle" both match
+//     "whistle.raised";
+//   - its township is in Townships (empty: every township);
+//   - it lies in the caller's jurisdiction (Visible).
+type Subscription struct {
+	Scope     grid.Scope
+	Since     int64 // resume after this seq; FromNow for no resume
+	Townships []string
+	Kinds     []string
+}
+
+// Match reports whether the event reaches a client with this subscription.
+func (s *Subscription) Match(e *Event) bool {
+	if len(s.Kinds) > 0 && !kindMatches(s.Kinds, e.Kind) {
+		return false
+	}
+	if len(s.Townships) > 0 && !slices.Contains(s.Townships, e.Township) {
+		return false
+	}
+	return Visible(s.Scope, e)
+}
+
+// Visible is the jurisdiction rule of the live stream:
+//   - command and screen see every event;
+//   - a township user the events of its own township (events.township);
+//   - a unit user the events whose payload names its unit ("unit":{"code"})
+//     or whose whistle (payload whistle.id, or the whistle of payload
+//     clue.id) it is summoned to; summons are looked up when the hub reads
+//     the event, in the same query;
+//   - a grid worker or party member the events whose grid lies in its grid
+//     (code prefix): the grid is the payload's whistle.grid if present, else
+//     the grid of the event's whistle, else the grid of its clue. An event
+//     with no grid is not shown to them: the township alone is not enough.
+func Visible(sc grid.Scope, e *Event) bool {
+	switch sc.Role {
+	case grid.RoleCommand, grid.RoleScreen:
+		return true
+	case grid.RoleTownship: // sc.Covers without building the LIKE prefixes: this runs per event and client
+		return e.Township != "" && sc.GridCode != "" && strings.HasPrefix(e.Township, sc.GridCode)
+	case grid.RoleUnit:
+		return (sc.UnitCode != "" && e.unitCode == sc.UnitCode) || (sc.UnitID != 0 && slices.Contains(e.units, sc.UnitID))
+	case grid.RoleGridWorker, grid.RolePartyMember:
+		return e.grid != "" && sc.GridCode != "" && strings.HasPrefix(e.grid, sc.GridCode)
+	}
+	return false
+}
+
+func kindMatches(filters []string, kind string) bool {
+	for _, f := range filters {
+		if f == kind {
+			return true
+		}
+		prefix := f
+		if !strings.HasSuffix(prefix, ".") {
+			prefix += "."
+		}
+		if strings.HasPrefix(kind, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	kindRe     = regexp.MustCompile(`^[a-z_]+(\.[a-z_]+)*\.?$`)
+	townshipRe = regexp.MustCompile(`^[0-9]{9}$`)
+)
+
+// ParseKinds reads a comma-separated kinds list (kinds=whistle.,clue.received).
+func ParseKinds(s string) ([]string, error) {
+	out := splitList(s)
+	for _, k := range out {
+		if !kindRe.MatchString(k) {
+			return nil, fmt.Errorf("%w: kind %q is not a kind or a dotted prefix (e.g. \"whistle.\")", ErrInvalid, k)
+		}
+	}
+	return out, nil
+}
+
+// ParseTownships reads a comma-separated list of 9-digit township codes.
+func ParseTownships(s string) ([]string, error) {
+	out := splitList(s)
+	for _, t := range out {
+		if !townshipRe.MatchString(t) {
+			return nil, fmt.Errorf("%w: township %q is not a 9-digit township code", ErrInvalid, t)
+		}
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
