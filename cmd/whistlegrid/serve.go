@@ -105,6 +105,7 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
 	seed := fs.Int64("seed", 0, "random seed (0: the demo's default)")
+	history := fs.Bool("history", true, "also load a year of clues and whistles ending now")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 		return err
 	}
 	defer pool.Close()
-	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, log)
+	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, *history, log)
 	if err != nil {
 		return err
 	}
@@ -121,13 +122,24 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 	return nil
 }
 
-func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password string, log *slog.Logger) (demo.Summary, error) {
+// loadDemo loads the 延庆区 demo and, with history, a year of clues and
+// whistles ending now.
+func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password string, history bool, log *slog.Logger) (demo.Summary, error) {
 	start := time.Now()
 	sum, err := demo.Load(ctx, pool, demo.Options{Seed: seed, Password: password, Logger: log})
 	if err != nil {
 		return sum, fmt.Errorf("demo: %w", err)
 	}
 	log.Info("demo loaded", slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	if !history {
+		return sum, nil
+	}
+	start = time.Now()
+	h, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{Seed: seed, Logger: log})
+	if err != nil {
+		return sum, fmt.Errorf("demo history: %w", err)
+	}
+	log.Info("demo history loaded", slog.Int("whistles", h.Whistles), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return sum, nil
 }
 
@@ -136,6 +148,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	fs.StringVar(&c.addr, "addr", c.addr, "listen address")
 	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
 	withDemo := fs.Bool("demo", false, "load the 延庆区 demo first when the database is empty")
+	withHistory := fs.Bool("demo-history", true, "with --demo, also load a year of clues and whistles ending now")
 	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -152,7 +165,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		}
 		if n == 0 {
 			log.Info("empty database: loading the 延庆区 demo")
-			if _, err := loadDemo(ctx, pool, 0, c.demoPassword, log); err != nil {
+			if _, err := loadDemo(ctx, pool, 0, c.demoPassword, *withHistory, log); err != nil {
 				return err
 			}
 		}
