@@ -32,7 +32,7 @@ type BenchReport struct {
 	FDRMS      float64 `json:"fdr_ms"`     // negative binomial p-values and the two Benjamini–Hochberg cuts
 	TotalMS    float64 `json:"total_ms"`
 	NsPerClue  float64 `json:"ns_per_clue"` // TotalMS per clue
-	H3Calls    int     `json:"h3_calls"`    // LatLngToCell calls while binning (one per distinct cell, plus edge cases)
+	H3Calls    int     `json:"h3_calls"`    // LatLngToCell calls while binning (a few per run, plus points on cell edges)
 	Hot        int     `json:"hot"`         // cells classed hot
 	Cold       int     `json:"cold"`        // cells classed cold
 	Verified   int     `json:"verified"`    // clues checked against LatLngToCell

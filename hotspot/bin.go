@@ -23,10 +23,10 @@ type Point struct {
 }
 
 // Bin counts points per H3 cell at resolution res (1..15; DefaultResolution
-// is 9, cells of about 0.1 km²). It uses every core and asks h3-go once per
-// distinct cell rather than once per point (see locate.go); the cells are
-// exactly h3-go's LatLngToCell. A point with a non-finite or out-of-range
-// coordinate is an error naming its index.
+// is 9, cells of about 0.1 km²). It uses every core and finds cells in Go,
+// asking h3-go a handful of times per run rather than once per point (see
+// locate.go); the cells are exactly h3-go's LatLngToCell. A point with a
+// non-finite or out-of-range coordinate is an error naming its index.
 func Bin(points []Point, res int) (map[h3.Cell]int, error) {
 	if err := checkResolution(res); err != nil {
 		return nil, err

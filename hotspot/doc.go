@@ -20,9 +20,10 @@
 //
 //   - Binning (Bin): every clue to its cell, on all cores. H3's own
 //     LatLngToCell costs over 2 µs a call here (cgo), so the face
-//     projection and hexagon rounding are done in Go and h3-go is asked
-//     once per distinct cell, and for the rare point within a hair of a
-//     cell edge; the cells are exactly h3-go's (locate.go, locate_test.go).
+//     projection, the hexagon rounding and the index digits are computed
+//     in Go, and h3-go is asked only to teach the base cell's orientation
+//     (a few calls per run) and for the rare point within a hair of a cell
+//     edge; the cells are exactly h3-go's (locate.go, locate_test.go).
 //   - Study area (Area): the cells Gi* runs over. Give it every cell of the
 //     district (NewArea) so empty cells count as zeros, or let Analyze use
 //     the cells with clues plus their k-ring (AreaAround) when there is no

@@ -6,26 +6,28 @@ import (
 	"github.com/uber/h3-go/v4"
 )
 
-// This file finds the H3 cell of a point without a cgo call for most
-// points. h3-go's LatLngToCell costs 1.3 µs of C plus the cgo crossing
-// (2.3 µs a call on the 2-core benchmark machine), which alone would spend
-// the whole budget of a million-clue run. H3 locates a point in two steps:
-// it projects the point onto the nearest icosahedron face (a gnomonic
-// projection scaled to the resolution) and rounds the projected point to
-// the face's hexagonal lattice; then it turns the face and lattice
-// coordinates into the 64-bit index. The first step is ported below with
-// the same formulas and constants as H3 4.1 (faceijk.c, coordijk.c,
-// latLng.c; Apache-2.0, Uber Technologies). Its answer, the face and the
-// lattice coordinates, is a key: the caller asks h3-go for the index once
-// per distinct key, on a point that produced it, and reuses the answer.
+// This file finds the H3 cell of a point without a cgo call for nearly
+// every point. h3-go's LatLngToCell costs 1.3 µs of C plus the cgo
+// crossing (2.3 µs a call on the 2-core benchmark machine), which alone
+// would spend the whole budget of a million-clue run. H3 locates a point
+// in two steps: it projects the point onto the nearest icosahedron face (a
+// gnomonic projection scaled to the resolution) and rounds the projected
+// point to the face's hexagonal lattice; then it turns the face and
+// lattice coordinates into the 64-bit index. The first step is ported
+// below (locator.key) with H3 4.1's constants and its formulas, the
+// trigonometry rearranged to need two Sincos calls (faceijk.c, coordijk.c,
+// latLng.c; Apache-2.0, Uber Technologies); its answer, the face and the
+// lattice coordinates, is a key. The second step is resolveKeys, further
+// down: most of it is ported too, and what is not is learnt from a few
+// h3-go answers per run.
 //
 // Go's math library and the C library may differ in the last bits, so the
 // port does not trust a rounding that is within a tolerance of a decision
 // boundary (a cell edge, a face edge, a face centre): it says so and the
 // caller asks h3-go for that point itself. The tolerance is far above any
 // last-bit difference, so a key is only used where H3 cannot round the
-// other way; locate_test.go holds the two equal on random points worldwide
-// and on every vertex and edge midpoint of thousands of cells.
+// other way; locate_test.go holds the two equal point by point, worldwide,
+// around every pentagon, and on vertices and edges of cells.
 
 // H3 4.1 constants (h3/constants.h, faceijk.c).
 const (
@@ -305,7 +307,7 @@ func cellOf(lon, lat float64, res int) h3.Cell {
 // itself only when every candidate left gives the same index. 延庆区 lies
 // in pentagon base cell 24, so the pentagon rules are the common case.
 
-// digitWalk returns the unturned digits of a lattice key (digits[r] for
+// digitWalk returns the unturned digits of a lattice key (d[r] for
 // resolution r = 1..res) and its resolution-0 position (face·27 + i·9 +
 // j·3 + k), or ok == false when the position is off the face's base cell
 // grid.

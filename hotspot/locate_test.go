@@ -200,7 +200,7 @@ func locateEach(pts []Point, res int) ([]h3.Cell, int) {
 // h3-go's.
 func TestBinningMatchesH3(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 4))
-	world := make([]Point, 100_000)
+	world := make([]Point, 50_000)
 	for i := range world {
 		world[i] = Point{Lon: -180 + 360*r.Float64(), Lat: math.Asin(2*r.Float64()-1) * 180 / math.Pi}
 	}

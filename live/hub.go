@@ -156,6 +156,8 @@ type Hub struct {
 	ring     ring
 	closing  bool
 
+	bufs sync.Pool // write buffers of the clients' bursts (*[]byte)
+
 	seq     atomic.Int64 // last, for readers outside mu; -1 until ready
 	ready   chan struct{}
 	running atomic.Bool
@@ -190,6 +192,7 @@ func NewHub(pool *pgxpool.Pool, log *slog.Logger, opts Options) *Hub {
 		sessions: make(map[*session]struct{}),
 		ready:    make(chan struct{}),
 	}
+	h.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	h.seq.Store(-1)
 	h.ring.buf = make([]*Event, opts.RingSize)
 	if opts.Registry != nil {

@@ -31,6 +31,11 @@ type session struct {
 	cancel     context.CancelFunc // aborts the connection without a close frame
 	writeStart atomic.Int64       // unix nanos of the write in progress, 0 when idle
 	cork       *corkConn          // the connection under the websocket, to send a burst in one write
+	// wctx is the writes' context: without a Done channel, so a write is
+	// not tied to it (which would cost a callback registration per frame);
+	// cancelling the session still ends a write, as the reader CloseRead
+	// started then closes the connection.
+	wctx context.Context
 }
 
 // kick asks the session to close with code and reason after its current
@@ -83,7 +88,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Subscription) er
 	}
 	defer h.conns.Done()
 
-	cw := &corkWriter{ResponseWriter: w}
+	cw := &corkWriter{ResponseWriter: w, bufs: &h.bufs}
 	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.opt.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
@@ -104,6 +109,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Subscription) er
 		kicked:  make(chan struct{}),
 		cancel:  cancel,
 		cork:    cw.conn,
+		wctx:    context.WithoutCancel(ctx),
 	}
 	err = h.stream(ctx, c, s)
 	switch {
@@ -146,7 +152,7 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 			if len(backlog) > 0 {
 				h.m.resumes.WithLabelValues("ring").Inc()
 			}
-			if err := h.sendAll(ctx, c, s, backlog, &sent); err != nil {
+			if err := h.sendAll(c, s, backlog, &sent); err != nil {
 				return err
 			}
 		} else {
@@ -156,7 +162,7 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 				if err != nil {
 					return err
 				}
-				if err := h.sendAll(ctx, c, s, evs, &sent); err != nil {
+				if err := h.sendAll(c, s, evs, &sent); err != nil {
 					return err
 				}
 				if len(evs) < h.opt.BatchSize {
@@ -168,6 +174,7 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
+	var burst []*Event
 	for {
 		select {
 		case <-s.kicked:
@@ -181,11 +188,13 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 			return ctx.Err()
 		case e := <-s.queue:
 			// send what else is queued with it in one write
-			burst := []*Event{e}
+			burst = append(burst[:0], e)
 			for len(burst) < maxBurst && len(s.queue) > 0 {
 				burst = append(burst, <-s.queue)
 			}
-			if err := h.sendAll(ctx, c, s, burst, &sent); err != nil {
+			err := h.sendAll(c, s, burst, &sent)
+			clear(burst)
+			if err != nil {
 				return err
 			}
 		case <-ping.C:
@@ -230,10 +239,10 @@ const maxBurst = 64
 
 // sendAll sends events with the connection corked, so that they leave in
 // as few writes as the buffer allows.
-func (h *Hub) sendAll(ctx context.Context, c *websocket.Conn, s *session, evs []*Event, sent *int64) error {
+func (h *Hub) sendAll(c *websocket.Conn, s *session, evs []*Event, sent *int64) error {
 	s.cork.hold()
 	for _, e := range evs {
-		if err := h.send(ctx, c, s, e, sent); err != nil {
+		if err := h.send(c, s, e, sent); err != nil {
 			s.cork.release()
 			return err
 		}
@@ -248,7 +257,7 @@ func (h *Hub) sendAll(ctx context.Context, c *websocket.Conn, s *session, evs []
 var errKicked = errors.New("live: closed by the hub")
 
 // send writes one event if the client may see it and has not had it.
-func (h *Hub) send(ctx context.Context, c *websocket.Conn, s *session, e *Event, sent *int64) error {
+func (h *Hub) send(c *websocket.Conn, s *session, e *Event, sent *int64) error {
 	select {
 	case <-s.kicked:
 		return errKicked
@@ -262,7 +271,7 @@ func (h *Hub) send(ctx context.Context, c *websocket.Conn, s *session, e *Event,
 		return nil
 	}
 	s.writeStart.Store(time.Now().UnixNano())
-	err := c.Write(ctx, websocket.MessageText, e.frame(s.variant))
+	err := c.Write(s.wctx, websocket.MessageText, e.frame(s.variant))
 	s.writeStart.Store(0)
 	return err
 }
@@ -273,6 +282,7 @@ func (h *Hub) send(ctx context.Context, c *websocket.Conn, s *session, e *Event,
 // the handler's ResponseWriter.
 type corkWriter struct {
 	http.ResponseWriter
+	bufs *sync.Pool
 	conn *corkConn
 }
 
@@ -286,7 +296,7 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: conn}
+	w.conn = &corkConn{Conn: conn, bufs: w.bufs}
 	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
 }
 
@@ -300,12 +310,15 @@ func (w *corkWriter) WriteHeaderNow() {
 
 // corkConn is a connection whose writes, while held, collect in a buffer
 // (up to corkLimit) until released. Safe for the library's reader, which
-// may write pongs and close frames, alongside the session's writer.
+// may write pongs and close frames, alongside the session's writer. The
+// buffer is borrowed from the hub's pool for the burst only, so an idle
+// client holds none.
 type corkConn struct {
 	net.Conn
+	bufs *sync.Pool // of *[]byte
 	mu   sync.Mutex
 	held bool
-	buf  []byte
+	buf  *[]byte
 }
 
 const corkLimit = 64 << 10
@@ -313,8 +326,11 @@ const corkLimit = 64 << 10
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.held && len(c.buf)+len(p) <= corkLimit {
-		c.buf = append(c.buf, p...)
+	if c.held && (c.buf == nil || len(*c.buf)+len(p) <= corkLimit) {
+		if c.buf == nil {
+			c.buf = c.bufs.Get().(*[]byte)
+		}
+		*c.buf = append(*c.buf, p...)
 		return len(p), nil
 	}
 	if err := c.flushLocked(); err != nil {
@@ -338,14 +354,13 @@ func (c *corkConn) release() error {
 }
 
 func (c *corkConn) flushLocked() error {
-	if len(c.buf) == 0 {
+	if c.buf == nil {
 		return nil
 	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > 4<<10 {
-		c.buf = nil // a burst's buffer is not kept by an idle client
-	} else {
-		c.buf = c.buf[:0]
-	}
+	b := c.buf
+	c.buf = nil
+	_, err := c.Conn.Write(*b)
+	*b = (*b)[:0]
+	c.bufs.Put(b)
 	return err
 }

@@ -1,10 +1,17 @@
-// The page: login, the title bar and the grid map. Test hooks: the
-// [data-testid=township-count] and [data-testid=village-count] texts and
-// body[data-map-ready="1"] once the grids are drawn.
+// The page: login, the title bar, and client-side routing between the
+// pages (router.js): the live wall map at "/", the coverage review at
+// /coverage and a village's contact map at /village/{code}. Test hooks:
+// the [data-testid=township-count] and [data-testid=village-count] texts,
+// body[data-page] (the page shown) and body[data-map-ready="1"] once the
+// page's map is drawn.
 import * as api from './api.js';
-import { GridMap } from './gridmap.js';
+import { CoveragePage } from './coverage.js';
+import { h } from './dom.js';
 import { ROLE_NAMES } from './names.js';
-// After gridmap.js, so these rules come after maplibre-gl.css and win ties.
+import { ownVillage, parseRoute, villageHref } from './router.js';
+import { VillagePage } from './village.js';
+import { WallPage } from './wall.js';
+// After the pages (and so after maplibre-gl.css), so these rules win ties.
 import './style.css';
 
 const $ = (sel) => document.querySelector(sel);
@@ -21,9 +28,21 @@ const ui = {
   townshipCount: $('[data-testid="township-count"]'),
   villageCount: $('[data-testid="village-count"]'),
   status: $('.map-status'),
+  view: $('#view'),
+  nav: $('.nav'),
+  navVillage: $('[data-testid="nav-village"]'),
+  pageTitle: $('[data-testid="page-title"]'),
 };
 
-let gridMap = null;
+/** PAGES: each route's class and its name in the title bar. */
+const PAGES = {
+  wall: { Page: WallPage, title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
+  coverage: { Page: CoveragePage, title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
+  village: { Page: VillagePage, title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+};
+
+let page = null; // the mounted page
+let pageName = '';
 let generation = 0; // bumped on every login/logout so a stale load draws nothing
 
 function setStatus(text, isError = false) {
@@ -37,18 +56,29 @@ function setReady(ready) {
   else delete document.body.dataset.mapReady;
 }
 
+function setCounts({ townships, villages } = {}) {
+  ui.townshipCount.textContent = townships === undefined ? '–' : String(townships);
+  ui.villageCount.textContent = villages === undefined ? '–' : String(villages);
+}
+
+function unmount() {
+  page?.destroy();
+  page = null;
+  pageName = '';
+  setReady(false);
+  setStatus('');
+  setCounts();
+}
+
 function showLogin(message = '') {
   generation++;
-  setReady(false);
-  gridMap?.clear();
-  ui.townshipCount.textContent = '–';
-  ui.villageCount.textContent = '–';
+  unmount();
   ui.session.hidden = true;
+  ui.nav.hidden = true;
   ui.backdrop.hidden = false;
   ui.error.hidden = !message;
   ui.error.textContent = message;
   ui.submit.disabled = false;
-  setStatus('');
   ui.password.value = '';
   (ui.username.value ? ui.password : ui.username).focus();
 }
@@ -61,41 +91,69 @@ function showUser(user) {
   ui.user.title = [role, user?.username && `账号 ${user.username}`].filter(Boolean).join(' · ');
   ui.session.hidden = false;
   ui.backdrop.hidden = true;
+  ui.nav.hidden = false;
+  const village = ownVillage(user);
+  ui.navVillage.hidden = !village;
+  if (village) ui.navVillage.href = villageHref(village);
 }
 
-async function start() {
-  const gen = ++generation;
-  showUser(api.getUser());
-  setReady(false);
-  if (!gridMap) {
-    try {
-      gridMap = new GridMap($('#map'));
-    } catch (err) {
-      console.error(err);
-      setStatus('地图无法初始化：浏览器不支持 WebGL', true);
-      return;
-    }
+function highlightNav(name) {
+  for (const a of ui.nav.querySelectorAll('a[data-page]')) {
+    const current = a.dataset.page === name && (name !== 'village' || a.getAttribute('href') === location.pathname);
+    a.classList.toggle('current', current);
+    if (current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
-  setStatus('正在加载网格…');
-  try {
-    const [district, townships, villages] = await Promise.all([
-      api.grids('district'),
-      api.grids('township'),
-      api.grids('village'),
-    ]);
-    if (gen !== generation) return;
-    const drawn = await gridMap.draw({ district, townships, villages });
-    if (gen !== generation) return;
-    ui.townshipCount.textContent = String(drawn.townships);
-    ui.villageCount.textContent = String(drawn.villages);
-    setStatus('');
-    setReady(true);
-  } catch (err) {
-    if (gen !== generation) return;
-    if (err instanceof api.ApiError && err.status === 401) return; // login form is already up
+}
+
+/** mountRoute shows the page of the current location. */
+function mountRoute() {
+  const route = parseRoute(location.pathname, location.search);
+  if (page && pageName === route.name && page.update) {
+    page.update(route);
+    return;
+  }
+  unmount();
+  const gen = generation;
+  document.body.dataset.page = route.name;
+  highlightNav(route.name);
+  const def = PAGES[route.name];
+  if (!def) {
+    ui.pageTitle.textContent = '页面不存在';
+    document.title = '页面不存在 · 延庆区 吹哨报到';
+    ui.view.replaceChildren(h('div', { class: 'page-message' }, h('h2', { text: '页面不存在' }), h('a', { href: '/', 'data-link': '', text: '返回指挥大屏' })));
+    return;
+  }
+  ui.pageTitle.textContent = def.title;
+  document.title = def.doc;
+  const ctx = {
+    user: api.getUser(),
+    route,
+    setStatus: (text, isError) => gen === generation && setStatus(text, isError),
+    setReady: (ready) => gen === generation && setReady(ready),
+    setCounts: (counts) => gen === generation && setCounts(counts),
+    navigate,
+  };
+  page = new def.Page(ui.view, ctx);
+  pageName = route.name;
+  page.start().catch((err) => {
+    if (err instanceof api.ApiError && err.status === 401) return;
     console.error(err);
-    setStatus(`网格加载失败：${err.message}`, true);
-  }
+    ctx.setStatus(`页面加载失败：${err.message}`, true);
+  });
+}
+
+/** navigate goes to a path of this page without reloading it. */
+function navigate(href, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+  mountRoute();
+}
+
+function start() {
+  generation++;
+  showUser(api.getUser());
+  mountRoute();
 }
 
 api.onUnauthorized(() => showLogin('登录已失效，请重新登录'));
@@ -134,6 +192,21 @@ ui.logout.addEventListener('click', async () => {
   await api.logout();
   ui.logout.disabled = false;
   showLogin();
+});
+
+// Links between the pages change the route without reloading; a modified
+// click (new tab) or another origin is left to the browser.
+document.addEventListener('click', (e) => {
+  const a = e.target.closest?.('a[data-link]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  e.preventDefault();
+  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search);
+});
+
+window.addEventListener('popstate', () => {
+  if (api.getToken()) mountRoute();
 });
 
 window.addEventListener('storage', (e) => {
