@@ -188,3 +188,16 @@ func syntheticClues(n int, seed uint64, clusters [][3]float64, sigmaM float64) [
 	r.Shuffle(len(pts), func(i, j int) { pts[i], pts[j] = pts[j], pts[i] })
 	return pts
 }
+
+// BenchPoints are the synthetic clues BenchEndToEnd analyses for o, for a
+// baseline to run on the same points.
+func BenchPoints(o BenchOptions) []Point {
+	if o.Clues == 0 {
+		o.Clues = 1_000_000
+	}
+	return syntheticClues(o.Clues, o.Seed, benchClusters, 150)
+}
+
+// BenchBox is the study area of BenchEndToEnd: lon0, lat0, lon1, lat1
+// (WGS-84).
+func BenchBox() [4]float64 { return [4]float64{benchBox[0], benchBox[2], benchBox[1], benchBox[3]} }

@@ -20,8 +20,10 @@ type benchmark struct {
 // benchmarks lists the benchmarks this build has.
 func benchmarks() map[string]benchmark {
 	return map[string]benchmark{
-		"clues": {"clue intake over HTTP from concurrent clients, beside bare INSERTs", benchClues},
-		"place": {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
+		"clues":    {"clue intake over HTTP from concurrent clients, beside bare INSERTs", benchClues},
+		"live":     {"websocket fan-out of the events outbox to 1,000 clients, beside a fifth of them", benchLive},
+		"hotspots": {"Gi* end to end over 1,000,000 clues, beside the same statistic in PostGIS SQL", benchHotspots},
+		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
 	}
 }
 

@@ -26,7 +26,6 @@ import (
 	"whistlegrid/demo"
 	"whistlegrid/grid"
 	"whistlegrid/internal/pgcluster"
-	"whistlegrid/migrations"
 )
 
 // cluesResult is what `whistlegrid bench clues` measures.
@@ -259,31 +258,10 @@ func benchLogin(hc *http.Client, base string) (string, error) {
 }
 
 // freshDemo drops and recreates database name in the private cluster and
-// loads the demo into it.
+// loads the demo (without history) into it.
 func freshDemo(ctx context.Context, cl *pgcluster.Cluster, name string, log *slog.Logger) (*pgxpool.Pool, error) {
-	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
+	pool, err := scratchDB(ctx, cl, name)
 	if err != nil {
-		return nil, err
-	}
-	defer admin.Close(ctx)
-	id := pgx.Identifier{name}.Sanitize()
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
-		return nil, err
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+id); err != nil {
-		return nil, err
-	}
-	cfg, err := pgxpool.ParseConfig(cl.URL(name))
-	if err != nil {
-		return nil, err
-	}
-	cfg.MaxConns = 64
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := migrations.Up(ctx, pool); err != nil {
-		pool.Close()
 		return nil, err
 	}
 	t0 := time.Now()

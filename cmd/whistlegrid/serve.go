@@ -19,6 +19,7 @@ import (
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
+	"whistlegrid/live"
 	"whistlegrid/migrations"
 	"whistlegrid/whistle"
 )
@@ -177,7 +178,12 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		return fmt.Errorf("placement index: %w", err)
 	}
 	log.Info("placement index built", slog.Int("household_grids", placer.Index().Len()), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Version: version})
+	hub := live.NewHub(pool, log, live.Options{})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(hubCtx) }()
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Version: version})
 	if *sweepEvery > 0 {
 		go whistle.NewStore(pool, placer, whistle.Options{}).RunSweeps(ctx, *sweepEvery, log)
 	}
@@ -196,7 +202,13 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		return err
 	case <-ctx.Done():
 	}
+	// Shutdown: websockets get a close frame (the hub), then HTTP drains,
+	// then the pool closes (deferred).
 	log.Info("shutting down")
+	stopHub()
+	if err := <-hubDone; err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("live hub", slog.Any("err", err))
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -121,7 +121,7 @@ export function grid(code, { signal } = {}) {
   return request('GET', `/api/v1/grids/${encodeURIComponent(code)}`, { signal });
 }
 
-/** categories fetches the category tree ({code, name, children}). */
+/** categories fetches the category tree: {categories: [{code, name, children}, ...]}. */
 export function categories({ signal } = {}) {
   return request('GET', '/api/v1/categories', { signal });
 }

@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bboxOf, labelPoint, polygonsOf, ringArea } from './geometry.js';
+import { bboxOf, bboxOfGeometry, labelPoint, pointInPolygon, polygonsOf, ringArea } from './geometry.js';
 
 const square = (x, y, s) => [
   [x, y],
@@ -67,4 +67,18 @@ test('bboxOf', () => {
   };
   assert.deepEqual(bboxOf(fc), [115.5, 40, 117, 41]);
   assert.equal(bboxOf({ type: 'FeatureCollection', features: [] }), null);
+});
+
+test('pointInPolygon honours holes', () => {
+  const poly = [square(0, 0, 10), square(4, 4, 2)];
+  assert.equal(pointInPolygon(poly, [1, 1]), true);
+  assert.equal(pointInPolygon(poly, [5, 5]), false, 'in the hole');
+  assert.equal(pointInPolygon(poly, [11, 5]), false);
+});
+
+test('bboxOfGeometry', () => {
+  assert.deepEqual(bboxOfGeometry({ type: 'Point', coordinates: [116, 40] }), [116, 40, 116, 40]);
+  assert.deepEqual(bboxOfGeometry({ type: 'MultiPoint', coordinates: [[116, 40], [117, 39]] }), [116, 39, 117, 40]);
+  assert.deepEqual(bboxOfGeometry({ type: 'MultiPolygon', coordinates: [[square(1, 2, 3)]] }), [1, 2, 4, 5]);
+  assert.equal(bboxOfGeometry(null), null);
 });

@@ -9,7 +9,7 @@ import { EMPTY, createMap, idle, loaded } from './basemap.js';
 import { escapeHTML } from './dom.js';
 import { bboxOf, labelPoint, pointInPolygon, polygonsOf, ringArea } from './geometry.js';
 import { GRADE_NAMES, KIND_NAMES, LEVEL_NAMES, STATUS_NAMES, shortName } from './names.js';
-import { GRADE_COLORS, LOAD_STEPS, OVERDUE_COLOR } from './palette.js';
+import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadBreaks, loadClass } from './palette.js';
 
 /** VILLAGE_MINZOOM is the zoom from which village outlines (and their load) are drawn. */
 export const VILLAGE_MINZOOM = 10.5;
@@ -33,10 +33,11 @@ function townshipColors(index) {
   };
 }
 
-// The fill of a grid with feature-state load n: the LOAD_STEPS ramp.
+// The fill of a grid by its feature-state cls (the load class, 1 to 4).
 const loadRamp = (fallback) => {
-  const expr = ['step', ['coalesce', ['feature-state', 'load'], 0], fallback];
-  for (const [from, colour] of LOAD_STEPS) expr.push(from, colour);
+  const expr = ['match', ['coalesce', ['feature-state', 'cls'], 0]];
+  LOAD_COLORS.forEach((c, i) => expr.push(i + 1, c));
+  expr.push(fallback);
   return expr;
 };
 
@@ -52,9 +53,10 @@ export class GridMap {
    * container is the element the map fills; onWhistleClick(id) is called
    * when a whistle is clicked.
    */
-  constructor(container, { onWhistleClick = () => {} } = {}) {
+  constructor(container, { onWhistleClick = () => {}, onLegend = () => {} } = {}) {
     this.container = container;
     this.onWhistleClick = onWhistleClick;
+    this.onLegend = onLegend; // (level, breaks): the load classes of the level in view
     this.map = createMap(container);
     this.townshipMarkers = []; // {marker, area}, largest township first
     this.villageLabels = []; // {code, lngLat, name, marker|null}
@@ -112,7 +114,7 @@ export class GridMap {
         'fill-color': loadRamp('#e2e8f0'),
         'fill-opacity': [
           'case',
-          ['>', ['coalesce', ['feature-state', 'load'], 0], 0],
+          ['>', ['coalesce', ['feature-state', 'cls'], 0], 0],
           0.7,
           ['boolean', ['feature-state', 'hover'], false],
           0.16,
@@ -173,15 +175,25 @@ export class GridMap {
       paint: {
         'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 5, 12, 8, 16, 11],
         'circle-color': ['match', ['get', 'grade'], 'hard', GRADE_COLORS.hard, 'priority', GRADE_COLORS.priority, GRADE_COLORS.routine],
-        'circle-stroke-color': ['case', ['get', 'overdue'], OVERDUE_COLOR, '#0b1220'],
-        'circle-stroke-width': ['case', ['get', 'overdue'], 3, 1.5],
+        'circle-stroke-color': [
+          'case',
+          ['boolean', ['feature-state', 'selected'], false],
+          '#ffffff',
+          ['get', 'overdue'],
+          OVERDUE_COLOR,
+          '#0b1220',
+        ],
+        'circle-stroke-width': ['case', ['boolean', ['feature-state', 'selected'], false], 4, ['get', 'overdue'], 3, 1.5],
       },
     });
 
     m.on('mousemove', (e) => this.#hover(e));
     m.on('mouseout', () => this.#setHover(null));
     m.on('click', (e) => this.#click(e));
-    m.on('zoom', () => this.#toggleVillageLabelClass());
+    m.on('zoom', () => {
+      this.#toggleVillageLabelClass();
+      this.#legend();
+    });
     m.on('moveend', () => {
       this.#updateVillageLabels();
       this.#declutterTownshipLabels();
@@ -380,14 +392,30 @@ export class GridMap {
 
   #applyLoads() {
     if (!this.map.getSource('townships')) return;
+    this.breaks = {};
     for (const [source, loads] of [
       ['townships', this.loads.townships],
       ['villages', this.loads.villages],
     ]) {
+      const breaks = loadBreaks(loads.values());
+      this.breaks[source] = breaks;
       this.map.removeFeatureState({ source });
-      for (const [code, n] of loads) this.map.setFeatureState({ source, id: code }, { load: n });
+      for (const [code, n] of loads) this.map.setFeatureState({ source, id: code }, { load: n, cls: loadClass(n, breaks) });
     }
     if (this.hovered) this.map.setFeatureState(this.hovered, { hover: true });
+    this.legendKey = null;
+    this.#legend();
+  }
+
+  // Tell the page which load classes the map shows: the villages' from
+  // VILLAGE_MINZOOM, else the townships'.
+  #legend() {
+    if (!this.breaks) return;
+    const level = this.map.getZoom() >= VILLAGE_MINZOOM ? 'villages' : 'townships';
+    const key = `${level}:${this.breaks[level].join(',')}`;
+    if (key === this.legendKey) return;
+    this.legendKey = key;
+    this.onLegend(level, this.breaks[level]);
   }
 
   /**
@@ -450,6 +478,14 @@ export class GridMap {
       const marker = new Marker({ element: el, anchor: 'center' }).setLngLat([w.lon, w.lat]).addTo(this.map);
       this.pulses.set(id, { marker, cls });
     }
+  }
+
+  /** select marks one whistle (null: none) with a white ring, e.g. while its trail is open. */
+  select(id) {
+    if (!this.map.getSource('whistles')) return;
+    if (this.selected !== undefined && this.selected !== null) this.map.setFeatureState({ source: 'whistles', id: this.selected }, { selected: false });
+    this.selected = id;
+    if (id !== null && id !== undefined) this.map.setFeatureState({ source: 'whistles', id }, { selected: true });
   }
 
   /** clear removes all grids, whistles and labels, e.g. after logout. */

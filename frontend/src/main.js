@@ -13,6 +13,9 @@ import { VillagePage } from './village.js';
 import { WallPage } from './wall.js';
 // After the pages (and so after maplibre-gl.css), so these rules win ties.
 import './style.css';
+import './wall.css';
+import './coverage.css';
+import './village.css';
 
 const $ = (sel) => document.querySelector(sel);
 const ui = {

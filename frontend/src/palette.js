@@ -3,8 +3,8 @@
 
 /**
  * MEMBER_COLORS are 20 colours told apart on a dark screen and on white
- * paper alike (mid lightness, high saturation), ordered so that neighbours
- * in the list differ in hue as much as possible.
+ * paper alike: mid lightness, and at least ΔE 20 (CIE Lab) between any
+ * two, the common ones first.
  */
 export const MEMBER_COLORS = [
   '#e6194b', // red
@@ -21,12 +21,12 @@ export const MEMBER_COLORS = [
   '#c71585', // plum
   '#2e8b57', // sea green
   '#ff6f61', // coral
-  '#5b4bdb', // indigo
-  '#b8860b', // dark gold
-  '#008080', // dark teal
-  '#d2691e', // chocolate
-  '#7b68ee', // slate blue
-  '#dc143c', // crimson
+  '#4e10f9', // violet
+  '#0f598a', // ink blue
+  '#913044', // wine
+  '#f92f10', // vermilion
+  '#104ef9', // royal blue
+  '#23a5e7', // azure
 ];
 
 /**
@@ -50,20 +50,39 @@ export const GRADE_COLORS = {
 export const OVERDUE_COLOR = '#ff2d2d';
 
 /**
- * LOAD_STEPS are the open-whistle counts at which a grid's shading steps
- * up, with the colour from that count on (dark violet to magenta, apart
- * from the grade colours of the whistles drawn on top).
+ * LOAD_COLORS shade a grid by its class of open-whistle load, classes 1 to
+ * 4 (0, no open whistle, keeps the grid's own colour): muted violets, so
+ * the whistles' grade colours stay the brightest thing on the map.
  */
-export const LOAD_STEPS = [
-  [1, '#4c1d95'],
-  [3, '#7e22ce'],
-  [6, '#a21caf'],
-  [10, '#db2777'],
-];
+export const LOAD_COLORS = ['#2e3375', '#4a2f8f', '#6b2a98', '#8e2584'];
 
-/** loadColor is the shading of a grid with n open whistles, null for none. */
-export function loadColor(n) {
-  let c = null;
-  for (const [from, colour] of LOAD_STEPS) if (n >= from) c = colour;
-  return c;
+/**
+ * loadBreaks returns the upper bounds of the four load classes for the
+ * counts of one level (townships, or villages): equal quarters of the
+ * largest count, so the busiest grid is always in the top class and a
+ * quiet day still shows where the work is. With at most 4 whistles in any
+ * grid the classes are 1, 2, 3 and 4.
+ */
+export function loadBreaks(counts) {
+  let max = 0;
+  for (const n of counts) if (n > max) max = n;
+  if (max <= 4) return [1, 2, 3, 4];
+  const out = [1, 2, 3].map((k) => Math.ceil((max * k) / 4));
+  out.push(max);
+  return out;
+}
+
+/** loadClass is the class (0 to 4) of a count under breaks. */
+export function loadClass(n, breaks) {
+  if (!(n > 0)) return 0;
+  for (let k = 0; k < breaks.length; k++) if (n <= breaks[k]) return k + 1;
+  return breaks.length;
+}
+
+/** loadLabels are the legend's texts of the classes: "1–3", "4–6", …. */
+export function loadLabels(breaks) {
+  return breaks.map((b, i) => {
+    const from = i === 0 ? 1 : breaks[i - 1] + 1;
+    return from >= b ? String(b) : `${from}–${b}`;
+  });
 }

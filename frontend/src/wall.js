@@ -14,7 +14,7 @@ import { chineseDate, clock, count, dateTime, duration, pct } from './format.js'
 import { GridMap } from './gridmap.js';
 import { LiveClient, backoffDelay } from './live.js';
 import { ACTION_NAMES, GRADE_NAMES, OUTCOME_NAMES, SOURCE_NAMES, STATUS_NAMES, SUMMONS_ROLE_NAMES } from './names.js';
-import { GRADE_COLORS, LOAD_STEPS, OVERDUE_COLOR } from './palette.js';
+import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadLabels } from './palette.js';
 import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wallstate.js';
 
 /** TICKER_SIZE is how many events the ticker keeps. */
@@ -128,10 +128,10 @@ export class WallPage {
       h('div', { class: 'legend-title', text: '哨单' }),
       GRADES.map((g) => h('div', { class: 'legend-row' }, h('i', { class: 'dot', style: { background: GRADE_COLORS[g] } }), GRADE_NAMES[g])),
       h('div', { class: 'legend-row' }, h('i', { class: 'dot ring', style: { borderColor: OVERDUE_COLOR } }), '超期（闪烁）'),
-      h('div', { class: 'legend-title', text: '在办哨单数' }),
-      h('div', { class: 'legend-ramp' }, LOAD_STEPS.map(([from, c], i) =>
-        h('span', { style: { background: c } }, i === LOAD_STEPS.length - 1 ? `${from}+` : `${from}–${LOAD_STEPS[i + 1][0] - 1}`))),
+      (ui.legendLoadTitle = h('div', { class: 'legend-title', text: '街乡镇在办哨单' })),
+      (ui.legendRamp = h('div', { class: 'legend-ramp' })),
     );
+    this.#setLegend('townships', [1, 2, 3, 4]);
 
     ui.drawer = h('section', { class: 'whistle-drawer', 'data-testid': 'whistle-drawer', hidden: true, 'aria-label': '哨单详情' });
     clear(this.view).append(h('div', { class: 'wall' }, ui.map, ui.legend, ui.panel, ui.drawer));
@@ -141,11 +141,16 @@ export class WallPage {
     document.addEventListener('keydown', this.keydown);
   }
 
+  #setLegend(level, breaks) {
+    this.ui.legendLoadTitle.textContent = level === 'villages' ? '村/社区在办哨单' : '街乡镇在办哨单';
+    clear(this.ui.legendRamp).append(...loadLabels(breaks).map((text, i) => h('span', { style: { background: LOAD_COLORS[i] }, text })));
+  }
+
   /** start draws the grids, then loads the snapshot and opens the stream. */
   async start() {
     const { ctx } = this;
     try {
-      this.map = new GridMap(this.ui.map, { onWhistleClick: (id) => this.openWhistle(id) });
+      this.map = new GridMap(this.ui.map, { onWhistleClick: (id) => this.openWhistle(id), onLegend: (level, breaks) => this.#setLegend(level, breaks) });
     } catch (err) {
       console.error(err);
       ctx.setStatus('地图无法初始化：浏览器不支持 WebGL', true);
@@ -157,7 +162,7 @@ export class WallPage {
     this.timers.push(setInterval(() => this.#refreshFigures(), FIGURES_EVERY));
 
     ctx.setStatus('正在加载网格…');
-    api.categories().then((tree) => (this.categories = flattenCategories(tree)), () => {});
+    api.categories().then((res) => (this.categories = flattenCategories(res?.categories)), () => {});
     let drawn;
     try {
       const [district, townships, villages] = await Promise.all([api.grids('district'), api.grids('township'), api.grids('village')]);
@@ -253,7 +258,7 @@ export class WallPage {
   }
 
   #onEvent(ev) {
-    if (this.destroyed) return;
+    if (this.destroyed || typeof ev.kind !== 'string') return;
     const change = this.state.apply(ev);
     this.#tick(ev);
     if (change) {
@@ -263,7 +268,6 @@ export class WallPage {
   }
 
   #tick(ev) {
-    if (ev.kind.startsWith('live.')) return;
     const names = {
       township: (code) => this.townshipNames?.get(code) || '',
       category: (code) => this.categories.get(code) || '',
@@ -329,7 +333,7 @@ export class WallPage {
     this.map?.setLoads({ townships: state.loadBy((w) => w.township), villages: state.loadBy((w) => this.#villageOf(w)) });
 
     clear(ui.overdueList);
-    const worst = state.mostOverdue(now, 6);
+    const worst = state.mostOverdue(now, 4);
     if (!worst.length) ui.overdueList.append(h('li', { class: 'empty', text: '无超期哨单' }));
     for (const o of worst) {
       const w = o.whistle;
@@ -354,6 +358,7 @@ export class WallPage {
     drawer.hidden = false;
     drawer.dataset.whistleId = String(id);
     const w = this.state.whistles.get(id);
+    this.map?.select(id);
     if (w && w.lon !== null) this.map?.flyTo(w.lon, w.lat);
     let d;
     try {
@@ -417,6 +422,7 @@ export class WallPage {
   #closeDrawer() {
     this.drawerSeq = (this.drawerSeq || 0) + 1;
     this.ui.drawer.hidden = true;
+    this.map?.select(null);
   }
 
   /** destroy stops the stream and the timers and removes the map. */

@@ -22,6 +22,7 @@ import (
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
 	"whistlegrid/internal/dbtest"
+	"whistlegrid/live"
 )
 
 // DemoPassword is the password of every demo user in tests.
@@ -53,6 +54,7 @@ type Env struct {
 	URL    string        // base URL, e.g. http://127.0.0.1:34567
 	Pool   *pgxpool.Pool // the server's database
 	Placer *grid.Placer  // the server's placement index
+	Hub    *live.Hub     // the server's live event hub
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -76,7 +78,16 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	if err != nil {
 		t.Fatalf("testenv: placement index: %v", err)
 	}
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Version: "test"})
+	hub := live.NewHub(pool, log, live.Options{})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if err := hub.Run(hubCtx); err != nil && hubCtx.Err() == nil {
+			log.Error("testenv: live hub stopped", slog.Any("err", err))
+		}
+	}()
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Version: "test"})
 	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -84,11 +95,13 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() {
+		stopHub()
+		<-hubDone
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub}
 }
 
 // Login logs username in with the demo password and returns the token.

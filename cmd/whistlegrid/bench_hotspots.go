@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whistlegrid/hotspot"
+	"whistlegrid/internal/pgcluster"
+)
+
+// benchHotspots runs Gi* end to end over a million synthetic clues in
+// process (binning, weights, statistic, FDR) and, as the baseline, the same
+// statistic in SQL in PostGIS over the same points (binned on squares of
+// the same area, since h3-pg is not packaged here; see hotspot/sql.go).
+func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench hotspots", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "end with one JSON line")
+	clues := fs.Int("clues", 1_000_000, "synthetic clues")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o := hotspot.BenchOptions{Clues: *clues}
+	rep, err := hotspot.BenchEndToEnd(o)
+	if err != nil {
+		return err
+	}
+	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	if err != nil {
+		return err
+	}
+	pool, err := scratchDB(ctx, cl, "bench_hotspots")
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	pts := hotspot.BenchPoints(o)
+	if _, err := pool.Exec(ctx, `CREATE TABLE hotspot_points (geom geometry(Point, 4326))`); err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE hotspot_xy (x float8, y float8)`); err != nil {
+		return err
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"hotspot_xy"}, []string{"x", "y"},
+		pgx.CopyFromSlice(len(pts), func(i int) ([]any, error) { return []any{pts[i].Lon, pts[i].Lat}, nil })); err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO hotspot_points SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) FROM hotspot_xy`); err != nil {
+		return err
+	}
+	b := hotspot.BenchBox()
+	// squares of the area of an H3 res-9 cell (about 0.105 km²)
+	side := 324.0
+	t0 := time.Now()
+	rows, err := pool.Query(ctx, hotspot.GiStarPointsSQL, side, fmt.Sprintf("SRID=4326;POLYGON((%f %f,%f %f,%f %f,%f %f,%f %f))",
+		b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3], b[0], b[1]), 0.05)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sqlMS := float64(time.Since(t0).Microseconds()) / 1000
+	fmt.Fprintf(stdout, "bench hotspots: Gi* end to end over %d clues\n", rep.Clues)
+	fmt.Fprintf(stdout, "%-30s %12s %12s\n", "", "in process", "PostGIS SQL")
+	fmt.Fprintf(stdout, "%-30s %12.1f %12.1f\n", "total ms", rep.TotalMS, sqlMS)
+	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  binning ms", rep.BinMS)
+	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  weights ms", rep.WeightsMS)
+	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  Gi* ms", rep.GiStarMS)
+	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  p-values + FDR ms", rep.FDRMS)
+	fmt.Fprintf(stdout, "%-30s %12d %12d\n", "cells (rows answered)", rep.Cells, n)
+	fmt.Fprintf(stdout, "%-30s %12d\n", "hot cells", rep.Hot)
+	fmt.Fprintf(stdout, "%-30s %12d\n", "H3 cell mismatches (checked)", rep.Mismatches)
+	fmt.Fprintf(stdout, "%-30s %12.1f×\n", "ratio vs SQL", sqlMS/rep.TotalMS)
+	target := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		return "FAIL"
+	}
+	fmt.Fprintf(stdout, "targets: ≤ 1000 ms %s; faster than SQL %s\n", target(rep.TotalMS <= 1000), target(rep.TotalMS < sqlMS))
+	if *asJSON {
+		out, _ := json.Marshal(map[string]any{"clues": rep.Clues, "ms": rep.TotalMS, "sql_ms": sqlMS, "ratio_vs_sql": sqlMS / rep.TotalMS})
+		fmt.Fprintln(stdout, string(out))
+	}
+	return nil
+}
