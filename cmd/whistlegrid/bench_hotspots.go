@@ -22,12 +22,17 @@ import (
 func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench hotspots", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "end with one JSON line")
-	clues := fs.Int("clues", 1_000_000, "synthetic clues")
+	clues := fs.Int("clues", 1_000_000, "synthetic clues for the in-process run")
+	sqlClues := fs.Int("sql-clues", 200_000, "synthetic clues for the comparison with PostGIS (the SQL is slow)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := hotspot.BenchOptions{Clues: *clues}
-	rep, err := hotspot.BenchEndToEnd(o)
+	rep, err := hotspot.BenchEndToEnd(hotspot.BenchOptions{Clues: *clues})
+	if err != nil {
+		return err
+	}
+	o := hotspot.BenchOptions{Clues: *sqlClues}
+	small, err := hotspot.BenchEndToEnd(o)
 	if err != nil {
 		return err
 	}
@@ -71,9 +76,9 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 		return err
 	}
 	sqlMS := float64(time.Since(t0).Microseconds()) / 1000
-	fmt.Fprintf(stdout, "bench hotspots: Gi* end to end over %d clues\n", rep.Clues)
-	fmt.Fprintf(stdout, "%-30s %12s %12s\n", "", "in process", "PostGIS SQL")
-	fmt.Fprintf(stdout, "%-30s %12.1f %12.1f\n", "total ms", rep.TotalMS, sqlMS)
+	fmt.Fprintf(stdout, "bench hotspots: Gi* end to end (binning, weights, statistic, FDR)\n")
+	fmt.Fprintf(stdout, "%-30s %12s %12s %12s\n", "", fmt.Sprintf("%d", rep.Clues), fmt.Sprintf("%d", small.Clues), fmt.Sprintf("SQL %d", small.Clues))
+	fmt.Fprintf(stdout, "%-30s %12.1f %12.1f %12.1f\n", "total ms", rep.TotalMS, small.TotalMS, sqlMS)
 	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  binning ms", rep.BinMS)
 	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  weights ms", rep.WeightsMS)
 	fmt.Fprintf(stdout, "%-30s %12.1f\n", "  Gi* ms", rep.GiStarMS)
@@ -81,16 +86,16 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 	fmt.Fprintf(stdout, "%-30s %12d %12d\n", "cells (rows answered)", rep.Cells, n)
 	fmt.Fprintf(stdout, "%-30s %12d\n", "hot cells", rep.Hot)
 	fmt.Fprintf(stdout, "%-30s %12d\n", "H3 cell mismatches (checked)", rep.Mismatches)
-	fmt.Fprintf(stdout, "%-30s %12.1f×\n", "ratio vs SQL", sqlMS/rep.TotalMS)
+	fmt.Fprintf(stdout, "%-30s %12s %12.1f×\n", "ratio vs SQL (same clues)", "", sqlMS/small.TotalMS)
 	target := func(ok bool) string {
 		if ok {
 			return "PASS"
 		}
 		return "FAIL"
 	}
-	fmt.Fprintf(stdout, "targets: ≤ 1000 ms %s; faster than SQL %s\n", target(rep.TotalMS <= 1000), target(rep.TotalMS < sqlMS))
+	fmt.Fprintf(stdout, "targets: ≤ 1000 ms %s; faster than SQL %s\n", target(rep.TotalMS <= 1000), target(small.TotalMS < sqlMS))
 	if *asJSON {
-		out, _ := json.Marshal(map[string]any{"clues": rep.Clues, "ms": rep.TotalMS, "sql_ms": sqlMS, "ratio_vs_sql": sqlMS / rep.TotalMS})
+		out, _ := json.Marshal(map[string]any{"clues": rep.Clues, "ms": rep.TotalMS, "sql_ms": sqlMS, "sql_clues": small.Clues, "ratio_vs_sql": sqlMS / small.TotalMS})
 		fmt.Fprintln(stdout, string(out))
 	}
 	return nil
