@@ -16,7 +16,7 @@ test: setup-test build lint
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## bench: run the benchmarks; each prints a table beside a baseline measured in the same run
-BENCHES ?= place clues
+BENCHES ?= place clues live hotspots
 bench: setup build
 	@for b in $(BENCHES); do echo "== whistlegrid bench $$b"; $(BIN) bench $$b || exit 1; done
 
