@@ -52,3 +52,11 @@ func cmdBench(ctx context.Context, args []string, c config, log *slog.Logger, st
 }
 
 func lookupEnv(k string) string { return os.Getenv(k) }
+
+// passFail marks a benchmark target met or missed.
+func passFail(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}

@@ -166,13 +166,7 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 	fmt.Fprintf(stdout, "%-34s %14d %14d\n", "errors", res.Errors, berrs)
 	fmt.Fprintf(stdout, "%-34s %14d\n", "whistles raised or joined into", res.Whistles)
 	fmt.Fprintf(stdout, "%-34s %14.2f\n", "ratio to bare INSERT", res.CluesPerS/res.BaselinePerS)
-	target := func(ok bool) string {
-		if ok {
-			return "PASS"
-		}
-		return "FAIL"
-	}
-	fmt.Fprintf(stdout, "targets: ≥1000 clues/s %s; p99 ≤ 50 ms %s\n", target(res.CluesPerS >= 1000), target(res.P99ms <= 50))
+	fmt.Fprintf(stdout, "targets: ≥1000 clues/s %s; p99 ≤ 50 ms %s\n", passFail(res.CluesPerS >= 1000), passFail(res.P99ms <= 50))
 	if *asJSON {
 		b, _ := json.Marshal(map[string]any{"clues_per_s": res.CluesPerS, "p50_ms": res.P50ms, "p99_ms": res.P99ms, "errors": res.Errors})
 		fmt.Fprintln(stdout, string(b))

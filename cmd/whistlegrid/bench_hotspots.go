@@ -87,13 +87,7 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 	fmt.Fprintf(stdout, "%-30s %12d\n", "hot cells", rep.Hot)
 	fmt.Fprintf(stdout, "%-30s %12d\n", "H3 cell mismatches (checked)", rep.Mismatches)
 	fmt.Fprintf(stdout, "%-30s %12s %12.1f×\n", "ratio vs SQL (same clues)", "", sqlMS/small.TotalMS)
-	target := func(ok bool) string {
-		if ok {
-			return "PASS"
-		}
-		return "FAIL"
-	}
-	fmt.Fprintf(stdout, "targets: ≤ 1000 ms %s; faster than SQL %s\n", target(rep.TotalMS <= 1000), target(small.TotalMS < sqlMS))
+	fmt.Fprintf(stdout, "targets: ≤ 1000 ms %s; faster than SQL %s\n", passFail(rep.TotalMS <= 1000), passFail(small.TotalMS < sqlMS))
 	if *asJSON {
 		out, _ := json.Marshal(map[string]any{"clues": rep.Clues, "ms": rep.TotalMS, "sql_ms": sqlMS, "sql_clues": small.Clues, "ratio_vs_sql": sqlMS / small.TotalMS})
 		fmt.Fprintln(stdout, string(out))

@@ -53,13 +53,7 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	fmt.Fprintf(stdout, "%-28s %14.1f %14.1f\n", "p50 delivery (ms)", res.P50Ms, base.P50Ms)
 	fmt.Fprintf(stdout, "%-28s %14.1f %14.1f\n", "p99 delivery (ms)", res.P99Ms, base.P99Ms)
 	fmt.Fprintf(stdout, "%-28s %14d %14d\n", "server bytes per client", res.BytesPerClient, base.BytesPerClient)
-	target := func(ok bool) string {
-		if ok {
-			return "PASS"
-		}
-		return "FAIL"
-	}
-	fmt.Fprintf(stdout, "targets: delivered exactly 1 %s; p99 ≤ 100 ms %s\n", target(res.DeliveredRatio == 1), target(res.P99Ms <= 100))
+	fmt.Fprintf(stdout, "targets: delivered exactly 1 %s; p99 ≤ 100 ms %s\n", passFail(res.DeliveredRatio == 1), passFail(res.P99Ms <= 100))
 	if *asJSON {
 		b, _ := json.Marshal(map[string]any{"clients": res.Clients, "events_per_s": res.EventsPerS, "delivered_ratio": res.DeliveredRatio,
 			"p50_ms": res.P50Ms, "p99_ms": res.P99Ms, "bytes_per_client": res.BytesPerClient})

@@ -185,21 +185,15 @@ func printPlaceTable(w io.Writer, d, bj grid.PlaceBench, full bool) {
 		{"mismatches / verified points", [2]string{fmt.Sprintf("%d/%d", d.Mismatches, d.VerifiedPoints), fmt.Sprintf("%d/%d", bj.Mismatches, bj.VerifiedPoints)}},
 	})
 	fmt.Fprintln(w)
-	pass := func(ok bool) string {
-		if ok {
-			return "PASS"
-		}
-		return "FAIL"
-	}
-	both := func(ok func(b grid.PlaceBench) bool) [2]string { return [2]string{pass(ok(d)), pass(ok(bj))} }
+	both := func(ok func(b grid.PlaceBench) bool) [2]string { return [2]string{passFail(ok(d)), passFail(ok(bj))} }
 	writeColumns(w, []string{"target", "demo", "beijing"}, []placeRow{
 		{fmt.Sprintf("in process >= %dx the join rate", placeMinRatioVsJoin),
 			both(func(b grid.PlaceBench) bool { return b.RatioVsJoin >= placeMinRatioVsJoin })},
 		{fmt.Sprintf("in process >= %dx the query rate", placeMinRatioVsQuery),
 			both(func(b grid.PlaceBench) bool { return b.RatioVsQuery >= placeMinRatioVsQuery })},
-		{fmt.Sprintf("<= %d ns/point on the demo", placeMaxDemoNs), [2]string{pass(d.NsPerPoint <= placeMaxDemoNs), "-"}},
+		{fmt.Sprintf("<= %d ns/point on the demo", placeMaxDemoNs), [2]string{passFail(d.NsPerPoint <= placeMaxDemoNs), "-"}},
 		{fmt.Sprintf("Beijing mean <= %dx the demo's (is %.2fx)", placeMaxBeijingScale, bj.NsPerPoint/d.NsPerPoint),
-			[2]string{"-", pass(bj.NsPerPoint <= placeMaxBeijingScale*d.NsPerPoint)}},
+			[2]string{"-", passFail(bj.NsPerPoint <= placeMaxBeijingScale*d.NsPerPoint)}},
 		{"0 mismatches", both(func(b grid.PlaceBench) bool { return b.Mismatches == 0 })},
 	})
 }
