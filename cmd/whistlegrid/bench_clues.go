@@ -106,10 +106,10 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 		if err != nil {
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		answer, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("status %d", resp.StatusCode)
+			return fmt.Errorf("status %d: %s", resp.StatusCode, answer)
 		}
 		return nil
 	}
@@ -180,6 +180,7 @@ func hammer(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) erro
 	var mu sync.Mutex
 	var all []time.Duration
 	var errs atomic.Int64
+	var firstErr sync.Once
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -193,6 +194,7 @@ func hammer(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) erro
 				t0 := time.Now()
 				if err := f(rnd); err != nil {
 					errs.Add(1)
+					firstErr.Do(func() { slog.Warn("bench: a request failed (first failure shown)", slog.Any("err", err)) })
 					continue
 				}
 				mine = append(mine, time.Since(t0))
