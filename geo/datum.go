@@ -111,19 +111,28 @@ func GCJ02ToWGS84(p orb.Point) orb.Point {
 	if OutOfChina(p) {
 		return p
 	}
-	w := p
-	best, bestErr := p, math.Inf(1)
+	return invert(WGS84ToGCJ02, p, p)
+}
+
+// invert solves forward(x) = p by fixed-point iteration from start: each
+// step moves x by the forward transform's miss, until the miss is under
+// gcjInverseTol degrees or gcjInverseMaxIter steps have run; it returns the
+// best estimate seen. Both datum offsets are small and smooth, so it
+// converges in a few steps.
+func invert(forward func(orb.Point) orb.Point, p, start orb.Point) orb.Point {
+	x := start
+	best, bestErr := x, math.Inf(1)
 	for i := 0; i < gcjInverseMaxIter; i++ {
-		g := WGS84ToGCJ02(w)
-		ex, ey := g[0]-p[0], g[1]-p[1]
+		f := forward(x)
+		ex, ey := f[0]-p[0], f[1]-p[1]
 		e := math.Max(math.Abs(ex), math.Abs(ey))
 		if e < bestErr {
-			best, bestErr = w, e
+			best, bestErr = x, e
 		}
 		if e < gcjInverseTol {
 			break
 		}
-		w = orb.Point{w[0] - ex, w[1] - ey}
+		x = orb.Point{x[0] - ex, x[1] - ey}
 	}
 	return best
 }
@@ -142,21 +151,7 @@ func GCJ02ToBD09(p orb.Point) orb.Point {
 // fixed-point iteration, stopped when the forward transform of the estimate
 // is within 1e-9 degrees (about 0.1 mm) of p, at most 30 steps.
 func BD09ToGCJ02(p orb.Point) orb.Point {
-	g := bd09ToGCJ02Published(p)
-	best, bestErr := g, math.Inf(1)
-	for i := 0; i < gcjInverseMaxIter; i++ {
-		f := GCJ02ToBD09(g)
-		ex, ey := f[0]-p[0], f[1]-p[1]
-		e := math.Max(math.Abs(ex), math.Abs(ey))
-		if e < bestErr {
-			best, bestErr = g, e
-		}
-		if e < gcjInverseTol {
-			break
-		}
-		g = orb.Point{g[0] - ex, g[1] - ey}
-	}
-	return best
+	return invert(GCJ02ToBD09, p, bd09ToGCJ02Published(p))
 }
 
 // bd09ToGCJ02Published is Baidu's published single-pass inverse of
