@@ -259,9 +259,10 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 
+	cell := geo.H3Cell(v.wgs, geo.DefaultH3Res) // about 1 µs of cgo: once
 	var clueID int64
 	err = tx.QueryRow(ctx, insertClue, v.in.Source, v.in.ExternalID, v.in.Category, v.in.Text, *v.in.Lon, *v.in.Lat, string(v.datum),
-		v.wgs[0], v.wgs[1], geo.H3Cell(v.wgs, geo.DefaultH3Res), chain[0].ID, township.ID,
+		v.wgs[0], v.wgs[1], cell, chain[0].ID, township.ID,
 		v.placement.EdgeDistanceM, v.placement.NearEdge, v.reportedAt, now, nullable(rep.Name), nullable(rep.Phone)).Scan(&clueID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = tx.Rollback(ctx)
@@ -337,7 +338,7 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	c := Clue{
 		ID: clueID, Source: v.in.Source, ExternalID: v.in.ExternalID, Category: v.in.Category, CategoryName: s.placer.CategoryName(v.in.Category),
 		Text: v.in.Text, Lon: round6(v.wgs[0]), Lat: round6(v.wgs[1]), Received: [2]float64{*v.in.Lon, *v.in.Lat}, Datum: string(v.datum),
-		H3: fmt.Sprintf("%x", geo.H3Cell(v.wgs, geo.DefaultH3Res)), EdgeDistanceM: v.placement.EdgeDistanceM, NearEdge: v.placement.NearEdge,
+		H3: fmt.Sprintf("%x", cell), EdgeDistanceM: v.placement.EdgeDistanceM, NearEdge: v.placement.NearEdge,
 		ReportedAt: v.reportedAt, ReceivedAt: now,
 	}
 	for _, l := range chain {
@@ -450,7 +451,7 @@ func (e *events) add(kind, township string, payload map[string]any) {
 // whistle adds an event carrying the whistle's current summary, read in the
 // transaction so it shows the change.
 func (e *events) whistle(ctx context.Context, tx pgx.Tx, kind string, id int64, extra map[string]any) error {
-	w, err := summaryTx(ctx, tx, id)
+	w, err := summaryOf(ctx, tx, id)
 	if err != nil {
 		return err
 	}

@@ -230,10 +230,6 @@ func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
 	return w, nil
 }
 
-func summaryTx(ctx context.Context, tx pgx.Tx, id int64) (Summary, error) {
-	return summaryOf(ctx, tx, id)
-}
-
 func (s *Store) summary(ctx context.Context, id int64) (Summary, error) {
 	return summaryOf(ctx, s.pool, id)
 }
