@@ -121,9 +121,16 @@ type wsClient struct {
 
 func (in *instance) dial(t *testing.T, token, query string) *wsClient {
 	t.Helper()
+	before := in.Hub.Clients()
 	c, status, err := in.tryDial(token, query)
 	if err != nil {
 		t.Fatalf("dial %s: status %d: %v", query, status, err)
+	}
+	// The upgrade answers before the session registers with the hub, and a
+	// stream without since starts at registration: wait for it (a session
+	// the server closes at once never shows, hence no failure here).
+	for deadline := time.Now().Add(2 * time.Second); in.Hub.Clients() <= before && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 	ws := &wsClient{c: c, frames: make(chan frame, 10000), err: make(chan error, 1)}
 	c.SetReadLimit(1 << 20)
