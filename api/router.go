@@ -17,6 +17,7 @@ import (
 
 	"whistlegrid/auth"
 	"whistlegrid/grid"
+	"whistlegrid/hotspot"
 	"whistlegrid/live"
 	"whistlegrid/whistle"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	Frontend http.Handler // the built page; nil serves nothing at /
 	Placer   *grid.Placer // the placement index; nil: the /place routes answer 503
 	Live     *live.Hub    // the event stream; nil: /api/v1/live answers 503
+	// Hotspots runs the 未诉先办 analyses; nil: one is made on Pool. Pass
+	// the one the scheduled scan uses, to share its study areas.
+	Hotspots *hotspot.Store
 	Version  string
 }
 
@@ -42,6 +46,7 @@ type Server struct {
 	placer   *grid.Placer
 	live     *live.Hub
 	whistles *whistle.Store
+	hotspot  *hotspot.Store
 	handler  http.Handler
 	engine   *gin.Engine
 }
@@ -59,6 +64,10 @@ func New(cfg Config) *Server {
 		version: cfg.Version,
 		placer:  cfg.Placer,
 		live:    cfg.Live,
+		hotspot: cfg.Hotspots,
+	}
+	if s.hotspot == nil {
+		s.hotspot = hotspot.NewStore(cfg.Pool)
 	}
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
@@ -99,6 +108,7 @@ func New(cfg Config) *Server {
 	s.liveRoutes(r, v1, authed)
 	s.statsRoutes(authed)
 	s.coverageRoutes(authed)
+	s.hotspotRoutes(authed)
 	authed.GET("/villages/:code/contact-map", s.contactMap)
 	s.open311Routes(r, cfg.Pool)
 

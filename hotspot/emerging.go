@@ -111,6 +111,18 @@ var patternNames = [...][2]Pattern{
 	{HistoricalHotSpot, HistoricalColdSpot},
 }
 
+// Patterns returns every pattern but PatternNone: the hot ones, then the
+// cold ones.
+func Patterns() []Pattern {
+	out := make([]Pattern, 0, 2*len(patternNames))
+	for d := range 2 {
+		for _, p := range patternNames {
+			out = append(out, p[d])
+		}
+	}
+	return out
+}
+
 const (
 	kindNone = iota - 1
 	kindNew

@@ -19,6 +19,7 @@ import (
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
+	"whistlegrid/hotspot"
 	"whistlegrid/live"
 	"whistlegrid/migrations"
 	"whistlegrid/whistle"
@@ -151,6 +152,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	withDemo := fs.Bool("demo", false, "load the 延庆区 demo first when the database is empty")
 	withHistory := fs.Bool("demo-history", true, "with --demo, also load a year of clues and whistles ending now")
 	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
+	hotspotEvery := fs.Duration("hotspot-every", time.Hour, "how often to scan for new and intensifying hot spots and file them as clues (0: never; safe on several instances)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -183,9 +185,14 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	defer stopHub()
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- hub.Run(hubCtx) }()
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Version: version})
+	hotspots := hotspot.NewStore(pool)
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version})
+	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
-		go whistle.NewStore(pool, placer, whistle.Options{}).RunSweeps(ctx, *sweepEvery, log)
+		go whistles.RunSweeps(ctx, *sweepEvery, log)
+	}
+	if *hotspotEvery > 0 {
+		go hotspots.RunScans(ctx, whistles, *hotspotEvery, hotspot.ScanOptions{}, log)
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
