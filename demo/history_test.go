@@ -2,14 +2,17 @@ package demo_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/uber/h3-go/v4"
 
 	"whistlegrid/demo"
 	"whistlegrid/grid"
+	"whistlegrid/hotspot"
 	"whistlegrid/internal/testenv"
 	"whistlegrid/whistle"
 )
@@ -303,6 +306,80 @@ func TestLoadHistory(t *testing.T) {
 		}
 	})
 
+	t.Run("hotspot analysis finds the planted clusters", func(t *testing.T) {
+		hs := hotspot.NewStore(pool)
+		from := historyEnd.AddDate(0, 0, -84)
+		for _, c := range sum.Clusters {
+			r, err := hs.Emerging(ctx, hotspot.Query{Category: c.Category, From: from, To: historyEnd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			centre := h3.LatLngToCell(h3.NewLatLng(c.Lat, c.Lon), 9)
+			var best *hotspot.CellTrend
+			for i := range r.Cells {
+				ct := &r.Cells[i]
+				if h3.GridDistance(ct.Cell, centre) <= 1 && (best == nil || ct.Z > best.Z) {
+					best = ct
+				}
+			}
+			if best == nil || best.Class != hotspot.ClassHot {
+				t.Errorf("%s (%s): no hot cell at its centre: %+v", c.Name, c.Kind, best)
+				continue
+			}
+			t.Logf("%s (%s): cell %s, %d clues, z %.1f, %s, weeks %v", c.Name, c.Kind, best.Cell, best.Count, best.Z, best.Pattern, best.SliceSig)
+			n := len(best.SliceSig)
+			switch c.Kind {
+			case "persistent":
+				if best.Pattern != hotspot.PersistentHotSpot {
+					t.Errorf("%s: %s, want a persistent hot spot", c.Name, best.Pattern)
+				}
+			case "new":
+				if best.Pattern != hotspot.NewHotSpot && best.Pattern != hotspot.ConsecutiveHotSpot {
+					t.Errorf("%s: %s, want a new or consecutive hot spot", c.Name, best.Pattern)
+				}
+				for i, sl := range r.Slices {
+					if !sl.End.After(c.From) && best.SliceSig[i] != 0 {
+						t.Errorf("%s: significant in the week of %s, before it began on %s", c.Name, sl.Start.Format(time.DateOnly), c.From.Format(time.DateOnly))
+					}
+				}
+			case "intensifying":
+				if best.SliceSig[n-1] != 1 || best.SliceSig[n-2] != 1 || best.SliceSig[n-3] != 1 || best.Trend.Z <= 0 {
+					t.Errorf("%s: weeks %v, trend z %.2f: want hot in each of the last three weeks and a rising z", c.Name, best.SliceSig, best.Trend.Z)
+				}
+			}
+		}
+	})
+
+	t.Run("hotspot scan files each new cluster once", func(t *testing.T) {
+		hs := hotspot.NewStore(pool)
+		for _, c := range sum.Clusters {
+			if c.Kind != "new" {
+				continue
+			}
+			centre := h3.LatLngToCell(h3.NewLatLng(c.Lat, c.Lon), 9)
+			f := &recordingFiler{}
+			filedAt := []string{}
+			// a scan in each week from the one it began in to four weeks on
+			// (a scan's window depends only on its week)
+			for at := c.From; at.Before(c.From.Add(29 * 24 * time.Hour)); at = at.Add(7 * 24 * time.Hour) {
+				r, err := hs.Scan(ctx, f, at, hotspot.ScanOptions{Categories: []string{c.Category}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, fd := range r.Findings {
+					if fd.Filed && h3.GridDistance(fd.Cell, centre) <= 2 {
+						filedAt = append(filedAt, fmt.Sprintf("%s (%s, %d this week)", r.WindowEnd.Format(time.DateOnly), fd.Pattern, fd.LastCount))
+					}
+				}
+			}
+			if len(filedAt) != 1 {
+				t.Errorf("%s began %s: filed %d times: %v, want once", c.Name, c.From.Format(time.DateOnly), len(filedAt), filedAt)
+			} else {
+				t.Logf("%s began %s: filed by the scan of the week ending %s", c.Name, c.From.Format(time.DateOnly), filedAt[0])
+			}
+		}
+	})
+
 	t.Run("live system", func(t *testing.T) {
 		placer, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
 		if err != nil {
@@ -426,4 +503,18 @@ func TestLoadHistoryTwice(t *testing.T) {
 	if _, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000}); err != demo.ErrHistoryNotEmpty {
 		t.Errorf("second load: %v, want ErrHistoryNotEmpty", err)
 	}
+}
+
+// recordingFiler files hotspot clues in memory, once per external id.
+type recordingFiler struct{ ids map[string]bool }
+
+func (f *recordingFiler) FileHotspot(_ context.Context, externalID, _, _ string, _, _ float64, _ time.Time) (bool, error) {
+	if f.ids == nil {
+		f.ids = map[string]bool{}
+	}
+	if f.ids[externalID] {
+		return false, nil
+	}
+	f.ids[externalID] = true
+	return true, nil
 }

@@ -38,12 +38,13 @@ type Filer interface {
 
 // ScanOptions configures Scan. The zero value means the defaults.
 type ScanOptions struct {
-	Weeks       int     // whole ISO weeks to look back; 0 means DefaultScanWeeks
-	MinClues    int     // clues a category needs in the window; 0 means DefaultScanMinClues
-	MinLastWeek int     // clues a place needs in the final week; 0 means DefaultScanMinLastWeek
-	Resolution  int     // H3 resolution; 0 means DefaultResolution
-	K           int     // k-ring radius; 0 means DefaultK
-	Alpha       float64 // false discovery rate; 0 means DefaultAlpha
+	Weeks       int      // whole ISO weeks to look back; 0 means DefaultScanWeeks
+	Categories  []string // the category codes to scan (exactly); empty means every one
+	MinClues    int      // clues a category needs in the window; 0 means DefaultScanMinClues
+	MinLastWeek int      // clues a place needs in the final week; 0 means DefaultScanMinLastWeek
+	Resolution  int      // H3 resolution; 0 means DefaultResolution
+	K           int      // k-ring radius; 0 means DefaultK
+	Alpha       float64  // false discovery rate; 0 means DefaultAlpha
 }
 
 // Finding is one place where a scan found new or intensifying hot spots:
@@ -53,11 +54,12 @@ type Finding struct {
 	Cells        []h3.Cell `json:"cells"`         // the hot cells of the place, peak first
 	Category     string    `json:"category"`      // category code
 	CategoryName string    `json:"category_name"` // category name
-	Pattern      Pattern   `json:"pattern"`       // NewHotSpot or IntensifyingHotSpot
+	Pattern      Pattern   `json:"pattern"`       // NewHotSpot, IntensifyingHotSpot, or ConsecutiveHotSpot in its second week (see Scan)
 	Z            float64   `json:"z"`             // Gi* z over the whole window
 	P            float64   `json:"p"`             // its p-value
 	Count        int       `json:"count"`         // clues in the cells over the window
 	LastCount    int       `json:"last_count"`    // clues in the cells in the final week
+	PrevCount    int       `json:"prev_count"`    // clues in the cells in the week before
 	Lon          float64   `json:"lon"`           // where the clue is filed: the final week's clue nearest the cell's centre
 	Lat          float64   `json:"lat"`
 	WindowStart  time.Time `json:"window_start"` // a Monday 00:00 Beijing time
@@ -107,8 +109,11 @@ func ScanWindow(now time.Time, weeks int) (start, end time.Time) {
 // intensifying hot spot and has at least MinLastWeek clues in the final
 // week is filed with f, once per place, category and window: a second
 // scan in the same week files nothing new, and two servers scanning at
-// once file each place once (the clue's external id is unique). Clues of
-// source hotspot are left out.
+// once file each place once (the clue's external id is unique). A place
+// that turned hot late in a week, with fewer than MinLastWeek clues in it,
+// is a consecutive hot spot by the next scan; it is filed then, in its
+// second week, unless it was already filed as new. Clues of source
+// hotspot are left out.
 func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions) (*ScanResult, error) {
 	began := time.Now()
 	if o.MinClues <= 0 {
@@ -118,7 +123,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 		o.MinLastWeek = DefaultScanMinLastWeek
 	}
 	start, end := ScanWindow(now, o.Weeks)
-	q := Query{From: start, To: end, Resolution: o.Resolution, K: o.K, Alpha: o.Alpha}
+	q := Query{From: start, To: end, Resolution: o.Resolution, K: o.K, Alpha: o.Alpha, codes: o.Categories}
 	if err := q.check(); err != nil {
 		return nil, err
 	}
@@ -137,7 +142,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 	}
 	codes := make([]string, 0, len(byCat))
 	for code, cs := range byCat {
-		if len(cs) >= o.MinClues {
+		if len(cs) >= o.MinClues && (len(o.Categories) == 0 || slices.Contains(o.Categories, code)) {
 			codes = append(codes, code)
 		}
 	}
@@ -162,7 +167,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 		res.Categories++
 		var cand []CellTrend
 		for _, ct := range r.Cells {
-			if ct.Pattern == NewHotSpot || ct.Pattern == IntensifyingHotSpot {
+			if ct.Pattern == NewHotSpot || ct.Pattern == IntensifyingHotSpot || secondWeek(ct) {
 				cand = append(cand, ct)
 			}
 		}
@@ -180,6 +185,9 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 			if !fd.locate(pts, area.Resolution(), lastWeek) || fd.LastCount < o.MinLastWeek {
 				continue // too few clues this week to act on
 			}
+			if fd.Pattern == ConsecutiveHotSpot && fd.PrevCount >= o.MinLastWeek {
+				continue // filed as new last week
+			}
 			res.Findings = append(res.Findings, fd)
 		}
 	}
@@ -196,6 +204,16 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 	}
 	res.Took = time.Since(began)
 	return res, nil
+}
+
+// secondWeek reports whether a cell is a consecutive hot spot in its
+// second week: hot in the last two slices only.
+func secondWeek(ct CellTrend) bool {
+	n := len(ct.SliceSig)
+	if ct.Pattern != ConsecutiveHotSpot || n < 3 {
+		return false
+	}
+	return ct.SliceSig[n-1] > 0 && ct.SliceSig[n-2] > 0 && ct.SliceSig[n-3] <= 0
 }
 
 // groupCells joins cells within grid distance d of each other (single
@@ -250,8 +268,13 @@ func groupCells(cts []CellTrend, d int) [][]CellTrend {
 func (f *Finding) locate(pts []Point, res int, lastWeek time.Time) bool {
 	centre := h3.CellToLatLng(f.Cell)
 	best := math.Inf(1)
+	weekBefore := lastWeek.AddDate(0, 0, -7)
 	for _, p := range pts {
-		if p.At.Before(lastWeek) || !slices.Contains(f.Cells, cellOf(p.Lon, p.Lat, res)) {
+		if p.At.Before(weekBefore) || !slices.Contains(f.Cells, cellOf(p.Lon, p.Lat, res)) {
+			continue
+		}
+		if p.At.Before(lastWeek) {
+			f.PrevCount++
 			continue
 		}
 		f.LastCount++

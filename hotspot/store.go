@@ -89,6 +89,8 @@ type Query struct {
 	// Resolution, K and Alpha are as in Options; 0 means the default.
 	Resolution, K int
 	Alpha         float64
+
+	codes []string // exactly these category codes (the scan's Categories); nil: all
 }
 
 func (q *Query) check() error {
@@ -193,7 +195,8 @@ func (s *Store) checkCategory(ctx context.Context, code string) error {
 }
 
 // pointsSQL reads the clues of a query: $1..$2 the window, $3 the township
-// codes (NULL: all), $4 the category code (empty: all), $5 the sources.
+// codes (NULL: all), $4 the category code (empty: all), $5 the sources,
+// $6 exact category codes (NULL: all).
 const pointsSQL = `
 SELECT ST_X(c.location), ST_Y(c.location), c.reported_at, cat.code, cat.name
 FROM clues c
@@ -202,7 +205,8 @@ JOIN grids t ON t.id = c.township_id
 WHERE c.reported_at >= $1 AND c.reported_at < $2
   AND ($3::text[] IS NULL OR t.code = ANY($3::text[]))
   AND ($4 = '' OR cat.code = $4 OR cat.code LIKE $4 || '.%')
-  AND c.source = ANY($5::text[])`
+  AND c.source = ANY($5::text[])
+  AND ($6::text[] IS NULL OR cat.code = ANY($6::text[]))`
 
 // categorised is a clue's point with its category.
 type categorised struct {
@@ -215,7 +219,7 @@ func (s *Store) readPoints(ctx context.Context, q Query) ([]categorised, error) 
 	if len(q.Townships) > 0 {
 		towns = q.Townships
 	}
-	rows, err := s.pool.Query(ctx, pointsSQL, q.From, q.To, towns, q.Category, q.sourcesOrDefault())
+	rows, err := s.pool.Query(ctx, pointsSQL, q.From, q.To, towns, q.Category, q.sourcesOrDefault(), nilIfEmpty(q.codes))
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: clues: %w", err)
 	}

@@ -150,6 +150,20 @@ export function coverage(parent = '', { signal } = {}) {
   return request('GET', `/api/v1/coverage${q}`, { signal });
 }
 
+/**
+ * hotspots fetches the 未诉先办 analysis as GeoJSON hexagons with
+ * properties cell, z, p, class, count: the last twelve weeks by default.
+ * Options: township, category (a code; its subtree is included), weeks.
+ */
+export function hotspots({ township, category, weeks, signal } = {}) {
+  const q = new URLSearchParams();
+  if (township) q.set('township', township);
+  if (category) q.set('category', category);
+  if (weeks) q.set('weeks', String(weeks));
+  const qs = q.toString();
+  return request('GET', `/api/v1/hotspots${qs ? `?${qs}` : ''}`, { signal });
+}
+
 /** contactMap fetches a village's party-member contact map. */
 export function contactMap(code, { signal } = {}) {
   return request('GET', `/api/v1/villages/${encodeURIComponent(code)}/contact-map`, { signal });

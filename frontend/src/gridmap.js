@@ -2,11 +2,13 @@
 // villages from the API, household grids from this server's vector tiles
 // as you zoom in), every grid shaded by its open-whistle load, and the open
 // whistles as dots coloured by grade, with a pulsing ring on the new and
-// the overdue ones. Labels and rings are HTML markers: there is no glyph
+// the overdue ones; on demand the 未诉先办 hot spots as H3 hexagons
+// coloured by their emerging class. Labels and rings are HTML markers: there is no glyph
 // server and no sprite.
 import { Marker, Popup } from 'maplibre-gl';
 import { EMPTY, createMap, idle, loaded } from './basemap.js';
 import { escapeHTML } from './dom.js';
+import { className, colorExpression as hotspotColors } from './hotspots.js';
 import { bboxOf, labelPoint, pointInPolygon, polygonsOf, ringArea } from './geometry.js';
 import { GRADE_NAMES, KIND_NAMES, LEVEL_NAMES, STATUS_NAMES, shortName } from './names.js';
 import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadBreaks, loadClass } from './palette.js';
@@ -81,6 +83,7 @@ export class GridMap {
       maxzoom: 16,
     });
     m.addSource('whistles', { type: 'geojson', data: EMPTY, promoteId: 'id' });
+    m.addSource('hotspots', { type: 'geojson', data: EMPTY, promoteId: 'cell' });
 
     m.addLayer({
       id: 'district-fill',
@@ -169,6 +172,23 @@ export class GridMap {
       paint: { 'line-color': '#bae6fd', 'line-width': 2.5 },
     });
     m.addLayer({
+      id: 'hotspot-fill',
+      type: 'fill',
+      source: 'hotspots',
+      layout: { visibility: 'none' },
+      paint: {
+        'fill-color': hotspotColors(),
+        'fill-opacity': ['case', ['boolean', ['feature-state', 'hover'], false], 0.85, 0.6],
+      },
+    });
+    m.addLayer({
+      id: 'hotspot-line',
+      type: 'line',
+      source: 'hotspots',
+      layout: { visibility: 'none' },
+      paint: { 'line-color': hotspotColors(), 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 14, 1.5] },
+    });
+    m.addLayer({
       id: 'whistle-dot',
       type: 'circle',
       source: 'whistles',
@@ -209,6 +229,11 @@ export class GridMap {
     return this.map.queryRenderedFeatures(box, { layers: ['whistle-dot'] })[0] || null;
   }
 
+  #pickHotspot(point) {
+    if (!this.hotspotsShown) return null;
+    return this.map.queryRenderedFeatures(point, { layers: ['hotspot-fill'] })[0] || null;
+  }
+
   #pick(point) {
     const layers = this.map.getZoom() >= VILLAGE_MINZOOM ? ['village-fill', 'township-fill'] : ['township-fill'];
     return this.map.queryRenderedFeatures(point, { layers })[0] || null;
@@ -224,7 +249,7 @@ export class GridMap {
 
   #hover(e) {
     const w = this.#pickWhistle(e.point);
-    this.#setHover(w ? null : this.#pick(e.point));
+    this.#setHover(w ? null : this.#pickHotspot(e.point) || this.#pick(e.point));
     this.map.getCanvas().style.cursor = w || this.hovered ? 'pointer' : '';
   }
 
@@ -232,6 +257,11 @@ export class GridMap {
     const w = this.#pickWhistle(e.point);
     if (w) {
       this.onWhistleClick(Number(w.properties.id));
+      return;
+    }
+    const hs = this.#pickHotspot(e.point);
+    if (hs) {
+      this.#hotspotPopup(e.lngLat, hs.properties || {});
       return;
     }
     const f = this.#pick(e.point);
@@ -250,6 +280,49 @@ export class GridMap {
         </dl>
       </div>`;
     new Popup({ closeButton: true, maxWidth: '280px' }).setLngLat(e.lngLat).setHTML(html).addTo(this.map);
+  }
+
+  #hotspotPopup(lngLat, p) {
+    const village = this.villageOf(lngLat.lng, lngLat.lat);
+    const html = `
+      <div class="grid-popup hotspot-popup">
+        <div class="grid-popup-name">${escapeHTML(className(p.class))}</div>
+        <dl>
+          ${village ? `<dt>位置</dt><dd>${escapeHTML(this.names.get(village) || village)}</dd>` : ''}
+          <dt>线索</dt><dd>${Number(p.count) || 0} 条</dd>
+          <dt>热点周数</dt><dd>${Number(p.weeks_hot) || 0}</dd>
+          <dt>Gi* z</dt><dd>${Number(p.z).toFixed(1)}</dd>
+          <dt>p 值</dt><dd>${Number(p.p).toPrecision(2)}</dd>
+          <dt>H3</dt><dd>${escapeHTML(p.cell)}</dd>
+        </dl>
+      </div>`;
+    new Popup({ closeButton: true, maxWidth: '280px' }).setLngLat(lngLat).setHTML(html).addTo(this.map);
+  }
+
+  /**
+   * setHotspots draws the hotspot analysis (GeoJSON hexagons with a class
+   * property; null clears it) and resolves with how many hexagons the map
+   * rendered once it has drawn them (0 while the layer is hidden).
+   */
+  async setHotspots(fc) {
+    await this.loaded;
+    const src = this.map.getSource('hotspots');
+    if (!src) return 0;
+    src.setData(fc || EMPTY);
+    return this.#renderedHotspots();
+  }
+
+  /** showHotspots shows or hides the hotspot layer; it resolves like setHotspots. */
+  async showHotspots(on) {
+    await this.loaded;
+    this.hotspotsShown = Boolean(on);
+    for (const id of ['hotspot-fill', 'hotspot-line']) this.map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+    return this.#renderedHotspots();
+  }
+
+  async #renderedHotspots() {
+    await idle(this.map);
+    return this.hotspotsShown ? this.map.queryRenderedFeatures({ layers: ['hotspot-fill'] }).length : 0;
   }
 
   #toggleVillageLabelClass() {
@@ -494,7 +567,7 @@ export class GridMap {
     for (const p of this.pulses.values()) p.marker.remove();
     this.pulses.clear();
     if (!this.map.getSource('district')) return;
-    for (const id of ['district', 'townships', 'villages', 'whistles']) this.map.getSource(id).setData(EMPTY);
+    for (const id of ['district', 'townships', 'villages', 'whistles', 'hotspots']) this.map.getSource(id).setData(EMPTY);
   }
 
   resize() {

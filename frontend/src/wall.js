@@ -7,7 +7,11 @@
 // Test hooks: [data-testid=open-whistles] (the number of open whistles),
 // [data-testid=event-ticker] (the ticker), [data-testid=live-state]
 // (data-state: connecting | open | reconnecting | unavailable),
-// [data-testid=township-filter], [data-testid=whistle-drawer].
+// [data-testid=township-filter], [data-testid=whistle-drawer],
+// [data-testid=hotspot-toggle] (the 未诉先办 layer's switch) and
+// [data-testid=hotspot-legend] (data-state: loading | loaded | error;
+// data-features: hexagons in the answer; data-rendered: hexagons the map
+// drew; a row per class with data-class and its count).
 import * as api from './api.js';
 import { clear, h } from './dom.js';
 import { chineseDate, clock, count, dateTime, duration, pct } from './format.js';
@@ -15,6 +19,7 @@ import { GridMap } from './gridmap.js';
 import { LiveClient, backoffDelay } from './live.js';
 import { ACTION_NAMES, GRADE_NAMES, OUTCOME_NAMES, SOURCE_NAMES, STATUS_NAMES, SUMMONS_ROLE_NAMES } from './names.js';
 import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadLabels } from './palette.js';
+import { legendRows, windowText } from './hotspots.js';
 import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wallstate.js';
 
 /** TICKER_SIZE is how many events the ticker keeps. */
@@ -31,6 +36,9 @@ const STATE_TEXT = {
   reload: '重新加载…',
   unavailable: '实时服务不可用',
 };
+
+/** HOTSPOT_ROLES may see the hotspot analysis. */
+const HOTSPOT_ROLES = new Set(['command', 'screen', 'township', 'unit']);
 
 /** WALL_ROLES may switch the township the wall follows. */
 const FILTER_ROLES = new Set(['command', 'screen', 'unit']);
@@ -130,6 +138,10 @@ export class WallPage {
       h('div', { class: 'legend-row' }, h('i', { class: 'dot ring', style: { borderColor: OVERDUE_COLOR } }), '超期（闪烁）'),
       (ui.legendLoadTitle = h('div', { class: 'legend-title', text: '街乡镇在办哨单' })),
       (ui.legendRamp = h('div', { class: 'legend-ramp' })),
+      (ui.hotspotSwitch = h('label', { class: 'legend-title legend-switch', hidden: !HOTSPOT_ROLES.has(this.ctx.user?.role) },
+        (ui.hotspotToggle = h('input', { type: 'checkbox', 'data-testid': 'hotspot-toggle', onchange: () => this.#showHotspots(ui.hotspotToggle.checked) })),
+        '未诉先办热点')),
+      (ui.hotspotLegend = h('div', { class: 'hotspot-legend', 'data-testid': 'hotspot-legend', hidden: true })),
     );
     this.#setLegend('townships', [1, 2, 3, 4]);
 
@@ -160,6 +172,7 @@ export class WallPage {
     this.timers.push(setInterval(() => this.#tickClock(), 1000));
     this.timers.push(setInterval(() => this.#render(), 30 * 1000));
     this.timers.push(setInterval(() => this.#refreshFigures(), FIGURES_EVERY));
+    this.timers.push(setInterval(() => this.hotspotsOn && this.#loadHotspots(), FIGURES_EVERY));
 
     ctx.setStatus('正在加载网格…');
     api.categories().then((res) => (this.categories = flattenCategories(res?.categories)), () => {});
@@ -197,6 +210,7 @@ export class WallPage {
     this.township = code;
     this.ui.scope.textContent = code ? this.townshipNames.get(code) || code : '全区';
     this.map?.fitTownship(code);
+    if (this.hotspotsOn) this.#loadHotspots();
     this.live.stop();
     this.#clearTicker();
     this.backlogDone = false;
@@ -228,6 +242,43 @@ export class WallPage {
     const since = this.backlogDone ? snap.seq : Math.max(0, snap.seq - BACKLOG);
     this.backlogDone = true;
     this.live.start(since);
+  }
+
+  async #showHotspots(on) {
+    this.hotspotsOn = on;
+    this.ui.hotspotLegend.hidden = !on;
+    if (on) this.#loadHotspots();
+    const n = await this.map?.showHotspots(on);
+    if (!this.destroyed && this.hotspotsOn === on && this.ui.hotspotLegend.dataset.state === 'loaded') this.ui.hotspotLegend.dataset.rendered = String(n ?? 0);
+  }
+
+  async #loadHotspots() {
+    const el = this.ui.hotspotLegend;
+    const seq = (this.hotspotSeq = (this.hotspotSeq || 0) + 1);
+    el.dataset.state = 'loading';
+    if (!el.firstChild) el.append(h('div', { class: 'legend-note', text: '正在研判…' }));
+    let fc;
+    try {
+      fc = await api.hotspots({ township: this.township });
+    } catch (err) {
+      if (seq !== this.hotspotSeq || this.destroyed) return;
+      el.dataset.state = 'error';
+      clear(el).append(h('div', { class: 'legend-note error', text: `热点研判失败：${err.message}` }));
+      return;
+    }
+    if (seq !== this.hotspotSeq || this.destroyed) return;
+    const rows = legendRows(fc);
+    clear(el).append(
+      h('div', { class: 'legend-note', text: `${windowText(fc)} · ${count(fc.clues)}条线索` }),
+      rows.map((r) => h('div', { class: `legend-row${r.act ? ' act' : ''}${r.count ? '' : ' zero'}`, 'data-class': r.cls },
+        h('i', { class: 'hex', style: { background: r.color } }), h('span', { text: r.name }), h('b', { text: String(r.count) }))),
+    );
+    el.dataset.features = String(fc.features.length);
+    delete el.dataset.rendered;
+    const n = await this.map?.setHotspots(fc);
+    if (seq !== this.hotspotSeq || this.destroyed) return;
+    el.dataset.state = 'loaded';
+    el.dataset.rendered = String(n ?? 0);
   }
 
   async #refreshFigures() {
