@@ -270,7 +270,7 @@ export class WallPage {
     const rows = legendRows(fc);
     clear(el).append(
       h('div', { class: 'legend-note', text: `${windowText(fc)} · ${count(fc.clues)}条线索` }),
-      rows.map((r) => h('div', { class: `legend-row${r.act ? ' act' : ''}${r.count ? '' : ' zero'}`, 'data-class': r.cls },
+      ...rows.map((r) => h('div', { class: `legend-row${r.act ? ' act' : ''}${r.count ? '' : ' zero'}`, 'data-class': r.cls },
         h('i', { class: 'hex', style: { background: r.color } }), h('span', { text: r.name }), h('b', { text: String(r.count) }))),
     );
     el.dataset.features = String(fc.features.length);
