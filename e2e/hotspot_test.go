@@ -23,7 +23,7 @@ type hotspotAPI struct {
 // TestWallHotspots plants a new hot spot on the demo, opens the wall map
 // as the command center, switches the 未诉先办 layer on and checks that the
 // legend counts each class as the API does, that the map draws the
-// hexagons, that the township filter reloads the layer for that township
+// hexagons, that the category picker and the township filter reload the layer for that township
 // only, and that switching it off hides them. Screenshot:
 // artifacts/e2e-hotspots.png.
 func TestWallHotspots(t *testing.T) {
@@ -89,6 +89,19 @@ func TestWallHotspots(t *testing.T) {
 		t.Errorf("legend note %q, want the window", note)
 	}
 	screenshot(t, ctx, "e2e-hotspots.png")
+
+	// Another category: the planted clues are all 工地扬尘, none 热线 (HL).
+	hl := apiGet[hotspotAPI](t, env.URL, "/api/v1/hotspots?category=HL", login(t, env.URL, "command"))
+	evaluate[bool](t, ctx, `(() => { const s = document.querySelector('[data-testid="hotspot-category"]'); s.value = 'HL';
+		return s.dispatchEvent(new Event('change')); })()`)
+	waitFor(t, ctx, mapReadyTimeout, "hotspots of category HL",
+		legend+`.dataset.state === 'loaded' && Number(`+legend+`.dataset.features) === `+strconv.Itoa(len(hl.Features)),
+		legend+`.dataset.features + ' ' + `+legend+`.dataset.state`)
+	if len(hl.Features) >= len(want.Features) {
+		t.Errorf("category HL has %d features, all categories %d: the planted clues are not HL", len(hl.Features), len(want.Features))
+	}
+	evaluate[bool](t, ctx, `(() => { const s = document.querySelector('[data-testid="hotspot-category"]'); s.value = '';
+		return s.dispatchEvent(new Event('change')); })()`)
 
 	// Another township: its own analysis, without the planted cluster.
 	other := "110119101"

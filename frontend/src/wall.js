@@ -8,7 +8,8 @@
 // [data-testid=event-ticker] (the ticker), [data-testid=live-state]
 // (data-state: connecting | open | reconnecting | unavailable),
 // [data-testid=township-filter], [data-testid=whistle-drawer],
-// [data-testid=hotspot-toggle] (the 未诉先办 layer's switch) and
+// [data-testid=hotspot-toggle] (the 未诉先办 layer's switch),
+// [data-testid=hotspot-category] (its category picker) and
 // [data-testid=hotspot-legend] (data-state: loading | loaded | error;
 // data-features: hexagons in the answer; data-rendered: hexagons the map
 // drew; a row per class with data-class and its count).
@@ -141,6 +142,8 @@ export class WallPage {
       (ui.hotspotSwitch = h('label', { class: 'legend-title legend-switch', hidden: !HOTSPOT_ROLES.has(this.ctx.user?.role) },
         (ui.hotspotToggle = h('input', { type: 'checkbox', 'data-testid': 'hotspot-toggle', onchange: () => this.#showHotspots(ui.hotspotToggle.checked) })),
         '未诉先办热点')),
+      (ui.hotspotCategory = h('select', { class: 'hotspot-category', 'data-testid': 'hotspot-category', 'aria-label': '热点类别', hidden: true,
+        onchange: () => this.#loadHotspots() }, h('option', { value: '', text: '全部类别' }))),
       (ui.hotspotLegend = h('div', { class: 'hotspot-legend', 'data-testid': 'hotspot-legend', hidden: true })),
     );
     this.#setLegend('townships', [1, 2, 3, 4]);
@@ -175,7 +178,10 @@ export class WallPage {
     this.timers.push(setInterval(() => this.hotspotsOn && this.#loadHotspots(), FIGURES_EVERY));
 
     ctx.setStatus('正在加载网格…');
-    api.categories().then((res) => (this.categories = flattenCategories(res?.categories)), () => {});
+    api.categories().then((res) => {
+      this.categories = flattenCategories(res?.categories);
+      this.#fillHotspotCategories(res?.categories);
+    }, () => {});
     let drawn;
     try {
       const [district, townships, villages] = await Promise.all([api.grids('district'), api.grids('township'), api.grids('village')]);
@@ -244,9 +250,20 @@ export class WallPage {
     this.live.start(since);
   }
 
+  // The category picker: the top-level categories, each with its own below.
+  #fillHotspotCategories(tree) {
+    for (const top of tree || []) {
+      const group = h('optgroup', { label: top.name });
+      group.append(h('option', { value: top.code, text: `${top.name}（全部）` }));
+      for (const c of top.children || []) group.append(h('option', { value: c.code, text: c.name }));
+      this.ui.hotspotCategory.append(group);
+    }
+  }
+
   async #showHotspots(on) {
     this.hotspotsOn = on;
     this.ui.hotspotLegend.hidden = !on;
+    this.ui.hotspotCategory.hidden = !on;
     if (on) this.#loadHotspots();
     const n = await this.map?.showHotspots(on);
     if (!this.destroyed && this.hotspotsOn === on && this.ui.hotspotLegend.dataset.state === 'loaded') this.ui.hotspotLegend.dataset.rendered = String(n ?? 0);
@@ -259,7 +276,7 @@ export class WallPage {
     if (!el.firstChild) el.append(h('div', { class: 'legend-note', text: '正在研判…' }));
     let fc;
     try {
-      fc = await api.hotspots({ township: this.township });
+      fc = await api.hotspots({ township: this.township, category: this.ui.hotspotCategory.value });
     } catch (err) {
       if (seq !== this.hotspotSeq || this.destroyed) return;
       el.dataset.state = 'error';
