@@ -114,6 +114,8 @@ var ErrOutside = errors.New("grid: point is in no household grid")
 // number of goroutines.
 type Index struct {
 	// Household grids by rank: sorted by (Code, ID), so a lower rank wins.
+	// ids is shifted by one: ids[0] is 0 (no grid), ids[r+1] the ID of rank
+	// r, so that Locate needs no branch.
 	ids    []int64
 	chains [][]Link
 	geoms  []orb.MultiPolygon
@@ -121,20 +123,40 @@ type Index struct {
 
 	nearEdgeM float64
 
-	// The acceleration structure: a uniform grid of nx×ny cells over
-	// [minX, maxX]×[minY, maxY]. A cell entry (see ixTag*) is empty, one
-	// household grid, or the offset in blob of a leaf or of a node (a cell
-	// split ixSplit×ixSplit). Leaves and nodes are laid out contiguously so
-	// that a lookup touches one or two cache lines after its entry.
+	// The acceleration structure: a uniform grid of nx×ny top cells over
+	// [minX, maxX]×[minY, maxY]. The entry of a top cell is the index in
+	// recs of its record: the answers for an ixSub×ixSub raster of the
+	// cell, and for the sub-cells the raster cannot answer, a blob entry
+	// (see ixTag*): a leaf or a node that splits the cell ixSplit×ixSplit.
+	// Cells wholly in one household grid, or in none, share one record per
+	// grid. The entries and records are the hot part, about 10 MiB for a
+	// Beijing-scale district, and most lookups end there after two loads
+	// and no unpredictable branch, so that the loads of consecutive lookups
+	// overlap. Leaves and nodes are laid out contiguously so that the rest
+	// touch one or two cache lines more.
 	minX, minY, maxX, maxY float64
-	invW, invH             float64
+	invSubW, invSubH       float64 // ixSub / top cell size
 	nx, ny                 int
 	entries                []uint32
+	recs                   []ixRecord
+	runs                   []uint32 // by record: the blob entry for code 3
 	blob                   []uint64
 	stats                  ixStats
 }
 
-// Cell entries: the top two bits say what the low 30 bits are.
+// ixRecord answers for most points of a top cell without touching blob:
+// the cell is cut into ixSub×ixSub sub-cells, and sub-cell (si, sj) has
+// the 2-bit code codes[sj/4] >> (16*(sj%4) + 2*si) & 3. Every point of a
+// sub-cell with code 0 or 1 is in the household grid with ID id[code]
+// (none when it is 0), of a sub-cell with code 2 in none; code 3 means the
+// point is decided by running the blob entry in Index.runs. A record is 32
+// bytes and, the records starting on a page, lies in one cache line.
+type ixRecord struct {
+	codes [2]uint64
+	id    [2]int64
+}
+
+// Blob entries: the top two bits say what the low 30 bits are.
 const (
 	ixTagShift     = 30
 	ixPayload      = 1<<ixTagShift - 1
@@ -144,10 +166,14 @@ const (
 	ixTagNode      = 3 // blob offset of a node
 )
 
+// ixEmptyRecord is the record of the cells no household grid touches.
+const ixEmptyRecord = 0
+
 // Fixed shape of the acceleration structure.
 const (
 	ixMaxTopCells = 1 << 24 // bounds memory: 64 MiB of top entries
 	ixSplit       = 4       // a split cell has ixSplit×ixSplit children
+	ixSub         = 8       // a record rasters its cell ixSub×ixSub
 )
 
 // ixTuning sizes the acceleration structure; tests force deep trees with
@@ -183,7 +209,7 @@ const ixNodeWords = 4 + ixSplit*ixSplit/2
 
 // ixStats counts what the build made, for tests and benchmarks.
 type ixStats struct {
-	nodes, leaves, cands, rings, points, events int
+	records, subAnswered, nodes, leaves, cands, rings, points, events int
 }
 
 // NewIndex builds an Index over grids, which must hold every grid on the
@@ -191,7 +217,8 @@ type ixStats struct {
 // non-zero, levels known, each parent at a higher level and each chain
 // ending at a district; that every household grid has a non-empty geometry
 // of closed rings of at least 4 valid lon/lat points. The build uses every
-// CPU (GOMAXPROCS): about a second for 75,000 household grids on two cores.
+// CPU (GOMAXPROCS): two to three seconds for 75,000 household grids on two
+// cores, most of it rastering the cells that several grids share.
 func NewIndex(grids []IndexGrid, opts IndexOptions) (*Index, error) {
 	return newIndex(grids, opts, ixDefaultTuning())
 }
@@ -243,7 +270,7 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 	})
 
 	ix := &Index{
-		ids:       make([]int64, len(households)),
+		ids:       make([]int64, len(households)+1),
 		chains:    make([][]Link, len(households)),
 		geoms:     make([]orb.MultiPolygon, len(households)),
 		byID:      make(map[int64]int32, len(households)),
@@ -255,7 +282,7 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 		if err := ixCheckGeom(g); err != nil {
 			return nil, err
 		}
-		ix.ids[r] = g.ID
+		ix.ids[r+1] = g.ID
 		ix.geoms[r] = g.Geom
 		ix.byID[g.ID] = int32(r)
 		start := len(links)
@@ -300,7 +327,7 @@ func ixCheckGeom(g *IndexGrid) error {
 }
 
 // Len returns the number of household grids in the index.
-func (ix *Index) Len() int { return len(ix.ids) }
+func (ix *Index) Len() int { return len(ix.chains) }
 
 // Chain returns the chain of the household grid with the given ID (see
 // Placement.Chain), and false if no household grid has that ID.
@@ -315,14 +342,12 @@ func (ix *Index) Chain(householdID int64) ([]Link, bool) {
 // Locate returns the ID of the household grid that covers p (lon/lat,
 // WGS-84), chosen by the lowest-code rule when several do, and false when
 // none does or p is not finite. It is the hot path: it allocates nothing
-// and takes one or two cache misses (about 100 ns over 5,000 household
-// grids, 300 ns over 75,000, see BenchmarkLocate).
+// and most points need two loads from the records (about 35 ns over 5,000
+// household grids, 80 to 150 ns over 75,000 depending on what else uses
+// the CPU caches, see BenchmarkLocate).
 func (ix *Index) Locate(p orb.Point) (householdID int64, ok bool) {
-	h := ix.locate(p[0], p[1])
-	if h < 0 {
-		return 0, false
-	}
-	return ix.ids[h], true
+	id := ix.locate(p[0], p[1])
+	return id, id != 0
 }
 
 // Place returns the chain of the household grid covering p (lon/lat,
@@ -336,13 +361,14 @@ func (ix *Index) Place(p orb.Point) (Placement, error) {
 	if err := geo.ValidLonLat(p[0], p[1]); err != nil {
 		return Placement{}, fmt.Errorf("grid: place: %w", err)
 	}
-	h := ix.locate(p[0], p[1])
-	if h < 0 {
+	id := ix.locate(p[0], p[1])
+	if id == 0 {
 		if !(p[0] >= ix.minX && p[0] <= ix.maxX && p[1] >= ix.minY && p[1] <= ix.maxY) {
 			return Placement{}, fmt.Errorf("%w: (%v, %v) lies outside the extent of all household grids", ErrOutside, p[0], p[1])
 		}
 		return Placement{}, fmt.Errorf("%w: (%v, %v) lies in a gap or hole between household grids", ErrOutside, p[0], p[1])
 	}
+	h := ix.byID[id]
 	d := ixEdgeDistance(ix.geoms[h], p)
 	return Placement{Chain: ix.chains[h], EdgeDistanceM: d, NearEdge: d < ix.nearEdgeM}, nil
 }
@@ -378,20 +404,29 @@ func ixOriginSegDist2(ax, ay, bx, by float64) float64 {
 	return x*x + y*y
 }
 
-// locate returns the rank of the household grid covering (x, y), or -1.
-func (ix *Index) locate(x, y float64) int32 {
+// locate returns the ID of the household grid covering (x, y), or 0. Its
+// only unpredictable branch is the one to run, so that the loads of
+// consecutive lookups overlap.
+func (ix *Index) locate(x, y float64) int64 {
 	if !(x >= ix.minX && x <= ix.maxX && y >= ix.minY && y <= ix.maxY) {
-		return -1 // also rejects NaN
+		return 0 // also rejects NaN
 	}
-	i := int((x - ix.minX) * ix.invW)
-	if i >= ix.nx {
-		i = ix.nx - 1
+	// The sub-cell column and row, whose high bits are the top cell's.
+	u := uint(min(int((x-ix.minX)*ix.invSubW), ix.nx*ixSub-1))
+	v := uint(min(int((y-ix.minY)*ix.invSubH), ix.ny*ixSub-1))
+	k := ix.entries[v/ixSub*uint(ix.nx)+u/ixSub]
+	r := &ix.recs[k]
+	si, sj := u%ixSub, v%ixSub
+	code := r.codes[sj/4] >> (16*(sj%4) + 2*si) & 3
+	if code == 3 {
+		return ix.ids[ix.run(ix.runs[k], x, y)+1]
 	}
-	j := int((y - ix.minY) * ix.invH)
-	if j >= ix.ny {
-		j = ix.ny - 1
-	}
-	e := ix.entries[j*ix.nx+i]
+	return r.id[code&1] & -int64(code>>1^1) // code 2: none
+}
+
+// run runs blob entry e for (x, y) and returns the rank of the household
+// grid covering it, or -1.
+func (ix *Index) run(e uint32, x, y float64) int32 {
 	for {
 		switch e >> ixTagShift {
 		case ixTagHousehold:

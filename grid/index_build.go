@@ -46,6 +46,7 @@ type ixBuilder struct {
 	ringN   []int32   // rings of the polygon for an exterior ring, 0 for a hole
 	house   []ixHouse // by rank
 
+	ids        []int64 // Index.ids
 	tune       ixTuning
 	delta      float64
 	ox, oy     float64 // origin of the top grid
@@ -102,6 +103,8 @@ func (w *ixScratch) undo(m ixMark) {
 type ixChunk struct {
 	blob   []uint64
 	nodeAt []int
+	recs   []ixRecord
+	runs   []uint32
 	stats  ixStats
 }
 
@@ -144,7 +147,7 @@ func ixParallel(workers, n int, fn func(w, i int)) {
 // build fills the acceleration structure of ix from ix.geoms.
 func (ix *Index) build(tune ixTuning) error {
 	b := ixFlatten(ix.geoms)
-	b.tune = tune
+	b.tune, b.ids = tune, ix.ids
 	if len(ix.geoms) == 0 {
 		ix.minX, ix.minY, ix.maxX, ix.maxY = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 		return nil
@@ -152,7 +155,7 @@ func (ix *Index) build(tune ixTuning) error {
 	b.layout(len(ix.geoms))
 	ix.minX, ix.minY = b.ox, b.oy
 	ix.maxX, ix.maxY = b.ox+b.cw*float64(b.nx), b.oy+b.ch*float64(b.ny)
-	ix.invW, ix.invH = 1/b.cw, 1/b.ch
+	ix.invSubW, ix.invSubH = ixSub/b.cw, ixSub/b.ch
 	ix.nx, ix.ny = b.nx, b.ny
 
 	workers := runtime.GOMAXPROCS(0)
@@ -321,12 +324,133 @@ func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
 			w.rings = append(w.rings, sr)
 		}
 		in.end = int32(len(w.rings))
-		if b.refine(w, in, rect) == ixCovered {
+		if b.refine(w, in, rect, false) == ixCovered {
 			fallback = h
 			break
 		}
 	}
-	return b.finish(w, out, 0, len(w.cands), fallback, rect, 0)
+	if len(w.cands) == 0 {
+		return b.finish(w, out, 0, 0, fallback, rect, 0) // merge makes it a shared record
+	}
+	return b.record(w, out, fallback, rect)
+}
+
+// record builds the record of a top cell shared by the candidates w.cands
+// (in rank order, all ranked before fallback) and returns its entry.
+func (b *ixBuilder) record(w *ixScratch, out *ixChunk, fallback int32, rect ixRect) uint32 {
+	var ans [ixSub * ixSub]int32
+	b.raster(w, 0, len(w.cands), fallback, rect, 0, 0, ixSub, &ans)
+	// No grid has code 2, the two grids answering most sub-cells codes 0
+	// and 1; the other sub-cells run the entry.
+	type count struct{ h, n int32 }
+	var counts []count
+	for _, h := range ans {
+		if h < 0 {
+			continue // none or undecided
+		}
+		k := slices.IndexFunc(counts, func(c count) bool { return c.h == h })
+		if k < 0 {
+			counts = append(counts, count{h, 0})
+			k = len(counts) - 1
+		}
+		counts[k].n++
+	}
+	slices.SortStableFunc(counts, func(a, b count) int { return cmp.Compare(b.n, a.n) })
+	counts = counts[:min(2, len(counts))]
+	var r ixRecord
+	run := false
+	for k, h := range ans {
+		code := uint64(3)
+		if h == -1 {
+			code = 2
+		}
+		for c, ct := range counts {
+			if ct.h == h {
+				code = uint64(c)
+			}
+		}
+		if code == 3 {
+			run = true
+		} else {
+			out.stats.subAnswered++
+		}
+		si, sj := k%ixSub, k/ixSub
+		r.codes[sj/4] |= code << (16*(sj%4) + 2*si)
+	}
+	for c, ct := range counts {
+		r.id[c] = b.ids[ct.h+1]
+	}
+	entry := uint32(ixTagEmpty << ixTagShift)
+	if run {
+		entry = b.finish(w, out, 0, len(w.cands), fallback, rect, 0)
+	}
+	out.stats.records++
+	out.recs = append(out.recs, r)
+	out.runs = append(out.runs, entry)
+	return ixTagRecord | uint32(len(out.recs)-1)
+}
+
+// ixTagRecord marks a chunk's top entry that is the index of a record in
+// the chunk; the others are blob entries, empty or one household, that
+// merge turns into shared records.
+const ixTagRecord = 1 << 31
+
+// ixUndecided marks a sub-cell whose points are not all answered alike.
+const ixUndecided = -2
+
+// raster fills ans for the n×n sub-cells from (si, sj) of a record, rect
+// being their union, with the rank of the household grid covering every
+// point of a sub-cell, -1 for none, or ixUndecided. The candidates
+// w.cands[cf:ce] are in rank order, all ranked before fallback.
+func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect, si, sj, n int, ans *[ixSub * ixSub]int32) {
+	if cf == ce || n == 1 {
+		h := fallback
+		if cf < ce {
+			h = ixUndecided
+		}
+		for j := sj; j < sj+n; j++ {
+			for i := si; i < si+n; i++ {
+				ans[j*ixSub+i] = h
+			}
+		}
+		return
+	}
+	cw, ch := (rect.x1-rect.x0)/2, (rect.y1-rect.y0)/2
+	for cj := range 2 {
+		for ci := range 2 {
+			child := ixRect{
+				rect.x0 + float64(ci)*cw, rect.y0 + float64(cj)*ch,
+				rect.x0 + float64(ci+1)*cw, rect.y0 + float64(cj+1)*ch,
+			}
+			si, sj := si+ci*n/2, sj+cj*n/2
+			if n == 2 {
+				// A single sub-cell: its answer needs no programs.
+				h := fallback
+				for k := cf; k < ce; k++ {
+					if r := b.refine(w, w.cands[k], child, true); r != ixOutside {
+						h = w.cands[k].h
+						if r == ixProgram {
+							h = ixUndecided
+						}
+						break
+					}
+				}
+				ans[sj*ixSub+si] = h
+				continue
+			}
+			m, mc := w.mark(), len(w.cands)
+			childFallback := fallback
+			for k := cf; k < ce; k++ {
+				if b.refine(w, w.cands[k], child, false) == ixCovered {
+					childFallback = w.cands[k].h
+					break
+				}
+			}
+			b.raster(w, mc, len(w.cands), childFallback, child, si, sj, n/2, ans)
+			w.cands = w.cands[:mc]
+			w.undo(m)
+		}
+	}
 }
 
 // finish turns the candidates w.cands[cf:ce] (in rank order, all ranked
@@ -361,7 +485,7 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 				m, mc := w.mark(), len(w.cands)
 				childFallback := fallback
 				for k := cf; k < ce; k++ {
-					if b.refine(w, w.cands[k], child) == ixCovered {
+					if b.refine(w, w.cands[k], child, false) == ixCovered {
 						childFallback = w.cands[k].h
 						break
 					}
@@ -418,7 +542,8 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 // ring is outside is dropped; a polygon inside its exterior ring and whose
 // holes all leave the point outside covers; a hole leaving the point
 // outside is dropped; a hole surely containing the point ends the list.
-func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
+// With dry set it only says what it would do, appending nothing.
+func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect, dry bool) int {
 	e := rect.grow(b.delta)
 	cx := (rect.x0 + rect.x1) / 2
 	start := w.mark()
@@ -426,7 +551,7 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
 	for i := in.first; i < in.end; {
 		n := w.rings[i].n
 		poly := w.mark()
-		ext := b.refineRing(w, i, e, cx)
+		ext := b.refineRing(w, i, e, cx, dry)
 		if ext < 0 {
 			w.undo(poly)
 			i += n
@@ -435,7 +560,7 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
 		nk, firstHole := int32(1), 0
 		for k := i + 1; k < i+n; k++ {
 			hole := w.mark()
-			r := b.refineRing(w, k, e, cx)
+			r := b.refineRing(w, k, e, cx, dry)
 			if r < 0 {
 				w.undo(hole)
 				continue
@@ -457,12 +582,17 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
 			i += n
 			continue
 		}
-		w.rings[poly.rings].n = nk
+		if !dry {
+			w.rings[poly.rings].n = nk
+		}
 		kept = true
 		i += n
 	}
-	if !kept {
+	if !kept || dry {
 		w.undo(start)
+		if kept {
+			return ixProgram
+		}
 		return ixOutside
 	}
 	w.cands = append(w.cands, ixSCand{h: in.h, first: int32(start.rings), end: int32(len(w.rings))})
@@ -472,8 +602,9 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect) int {
 // refineRing restricts scratch ring k to the cell e (grown by delta) and
 // appends the result. It returns 1 or -1 when the ring surely holds, or
 // surely does not hold, every point of the cell, and 2 when the answer
-// depends on the point.
-func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64) int {
+// depends on the point. With dry set it appends nothing and returns 2 at
+// the first segment that passes near the cell.
+func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64, dry bool) int {
 	in := w.rings[k]
 	out := ixSRing{base: in.base, n: in.n, first: int32(len(w.ids)), evFirst: int32(len(w.evs))}
 	event := func(y float64, d int32) {
@@ -492,6 +623,10 @@ func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64) int 
 		s := &b.segs[id]
 		switch b.classify(s, e, cx) {
 		case ixLocal:
+			if dry {
+				w.evs = w.evs[:out.evFirst]
+				return 2
+			}
 			w.ids = append(w.ids, id)
 		case ixRight:
 			// PostGIS counts +1 for an upward segment right of the point when
@@ -529,7 +664,14 @@ func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64) int 
 		w.evs = w.evs[:out.evFirst]
 	}
 	out.evEnd = int32(len(w.evs))
-	w.rings = append(w.rings, out)
+	if dry {
+		w.evs = w.evs[:out.evFirst]
+		if out.evFirst != out.evEnd {
+			return 2
+		}
+	} else {
+		w.rings = append(w.rings, out)
+	}
 	if out.first == out.end && out.evFirst == out.evEnd {
 		if out.base != 0 {
 			return 1
@@ -593,18 +735,30 @@ func (b *ixBuilder) classify(s *ixSeg, e ixRect, cx float64) int {
 // merge concatenates the chunks' blobs into ix, shifting the offsets in
 // the top entries and in the nodes' child entries.
 func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
-	words := 0
+	words, recs := 0, 0
 	for _, c := range chunks {
-		words += len(c.blob)
+		words, recs = words+len(c.blob), recs+len(c.recs)
 	}
-	if words > ixPayload {
+	if words > ixPayload || len(ix.chains)+recs >= ixTagRecord {
 		return fmt.Errorf("grid: index: %d words of leaves and nodes overflow the index", words)
 	}
 	ix.entries = b.topEntries
 	ix.blob = make([]uint64, 0, words)
+	// The records: the empty one, those of the cells wholly in one
+	// household grid, then the chunks'.
+	shared := make([]uint32, len(ix.chains))
+	ix.recs = make([]ixRecord, 1, 1+recs+len(shared))
+	ix.runs = make([]uint32, 1, cap(ix.recs))
+	for _, e := range ix.entries {
+		if h := e & ixPayload; e>>ixTagShift == ixTagHousehold && shared[h] == 0 {
+			shared[h] = uint32(len(ix.recs))
+			ix.recs = append(ix.recs, ixRecord{id: [2]int64{ix.ids[h+1]}})
+			ix.runs = append(ix.runs, e)
+		}
+	}
 	for ci := range chunks {
 		c := &chunks[ci]
-		off := uint32(len(ix.blob))
+		off, roff := uint32(len(ix.blob)), uint32(len(ix.recs))
 		shift := func(e uint32) uint32 {
 			if e>>ixTagShift >= ixTagLeaf {
 				return e + off
@@ -612,7 +766,18 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 			return e
 		}
 		for k := ci * rowsPerChunk * b.nx; k < min(b.ny, (ci+1)*rowsPerChunk)*b.nx; k++ {
-			ix.entries[k] = shift(ix.entries[k])
+			switch e := ix.entries[k]; {
+			case e&ixTagRecord != 0:
+				ix.entries[k] = e&^ixTagRecord + roff
+			case e>>ixTagShift == ixTagHousehold:
+				ix.entries[k] = shared[e&ixPayload]
+			default:
+				ix.entries[k] = ixEmptyRecord
+			}
+		}
+		ix.recs = append(ix.recs, c.recs...)
+		for _, e := range c.runs {
+			ix.runs = append(ix.runs, shift(e))
 		}
 		ix.blob = append(ix.blob, c.blob...)
 		for _, o := range c.nodeAt {
@@ -622,6 +787,7 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 			}
 		}
 		st := &ix.stats
+		st.records, st.subAnswered = st.records+c.stats.records, st.subAnswered+c.stats.subAnswered
 		st.nodes, st.leaves, st.cands = st.nodes+c.stats.nodes, st.leaves+c.stats.leaves, st.cands+c.stats.cands
 		st.rings, st.points, st.events = st.rings+c.stats.rings, st.points+c.stats.points, st.events+c.stats.events
 		*c = ixChunk{}
