@@ -231,8 +231,7 @@ func groupCells(cts []CellTrend, d int) [][]CellTrend {
 	for i := range group {
 		group[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for group[i] != i {
 			group[i] = group[group[i]]
 			i = group[i]
