@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/grid"
 	"whistlegrid/internal/testenv"
 	"whistlegrid/whistle"
 )
@@ -478,5 +479,174 @@ func TestSweepTwoInstancesNoDoubleEscalation(t *testing.T) {
 	_, b := f.env.Do(t, "GET", fmt.Sprintf("/api/v1/whistles/%d", ids[1]), f.env.Login(t, "u"+f.lead), nil)
 	if !strings.Contains(string(b), `"kind":"report_in"`) {
 		t.Errorf("no report-in supervision notice on whistle %d: %s", ids[1], b)
+	}
+}
+
+// intakeAll runs Intake for each input at once, as the command center, and
+// returns the results in input order.
+func intakeAll(t *testing.T, st *whistle.Store, ins []whistle.ClueInput) ([]whistle.IntakeResult, []error) {
+	t.Helper()
+	res := make([]whistle.IntakeResult, len(ins))
+	errs := make([]error, len(ins))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, in := range ins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			res[i], errs[i] = st.Intake(context.Background(), grid.Scope{Role: grid.RoleCommand}, in)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return res, errs
+}
+
+// Many clues at one spot at once, sharing transactions (group commit): one
+// whistle, every other clue joins it, one escalation, and every step with
+// its trail row and its event, in order.
+func TestConcurrentCluesAtOneSpotRaiseOneWhistle(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	st := whistle.NewStore(f.env.Pool, f.env.Placer, whistle.Options{})
+	const n = 40
+	now := time.Now().Format(time.RFC3339)
+	var ins []whistle.ClueInput
+	for i := range n {
+		lon, lat := f.lon+float64(i%5)*0.00005, f.lat+float64(i/5)*0.00002 // within about 25 m
+		ins = append(ins, whistle.ClueInput{Source: "patrol", ExternalID: fmt.Sprintf("spot-%d", i), Category: category,
+			Text: "门口摆摊", Lon: &lon, Lat: &lat, ReportedAt: now})
+	}
+	res, errs := intakeAll(t, st, ins)
+	whistles := map[int64]int{}
+	for i, r := range res {
+		if errs[i] != nil {
+			t.Fatalf("clue %d: %v", i, errs[i])
+		}
+		if r.Existing || r.Whistle == nil || r.Clue.WhistleID == nil || *r.Clue.WhistleID != r.Whistle.ID {
+			t.Fatalf("clue %d: %+v", i, r)
+		}
+		whistles[r.Whistle.ID]++
+	}
+	if len(whistles) != 1 {
+		t.Fatalf("%d whistles raised at one spot: %v", len(whistles), whistles)
+	}
+	var id int64
+	for id = range whistles {
+	}
+	var clueCount, escalations int
+	var grade string
+	if err := f.env.Pool.QueryRow(ctx, `SELECT clue_count, escalations, grade FROM whistles WHERE id = $1`, id).Scan(&clueCount, &escalations, &grade); err != nil {
+		t.Fatal(err)
+	}
+	if clueCount != n || escalations != 1 || grade != "priority" {
+		t.Errorf("whistle: %d clues, %d escalations, grade %s; want %d, 1, priority", clueCount, escalations, grade, n)
+	}
+	var trail []string
+	rows, err := f.env.Pool.Query(ctx, `SELECT action FROM whistle_events WHERE whistle_id = $1 ORDER BY id`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var a string
+		_ = rows.Scan(&a)
+		trail = append(trail, a)
+	}
+	want := append([]string{"raise", "join", "join", "escalate"}, strings.Split(strings.Repeat("join,", n-3), ",")[:n-3]...)
+	if strings.Join(trail, ",") != strings.Join(want, ",") {
+		t.Errorf("trail %v, want %v", trail, want)
+	}
+	// the events: each whistle step carries the summary just after it, and
+	// every clue its clue.received naming the whistle
+	rows, err = f.env.Pool.Query(ctx, `SELECT kind, payload FROM events WHERE kind LIKE 'whistle.%' OR kind = 'clue.received' ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	received := 0
+	for rows.Next() {
+		var kind string
+		var p struct {
+			Whistle *struct {
+				ID        int64
+				Grade     string
+				ClueCount int `json:"clue_count"`
+			}
+			Clue *struct {
+				ID int64
+			}
+			WhistleID int64 `json:"whistle_id"`
+			ClueCount int   `json:"clue_count"`
+			From, To  string
+		}
+		var b []byte
+		if err := rows.Scan(&kind, &b); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		switch kind {
+		case "clue.received":
+			received++
+			if p.Clue == nil || p.Clue.ID == 0 || p.WhistleID != id {
+				t.Errorf("clue.received %s", b)
+			}
+			continue
+		case "whistle.raised":
+			if p.Whistle.ClueCount != 1 || p.Whistle.Grade != "routine" {
+				t.Errorf("raised: %s", b)
+			}
+		case "whistle.joined":
+			if p.Whistle.ClueCount != p.ClueCount || p.ClueCount < 2 || (p.ClueCount <= 3) != (p.Whistle.Grade == "routine") {
+				t.Errorf("joined: %s", b)
+			}
+		case "whistle.escalated":
+			if p.From != "routine" || p.To != "priority" || p.Whistle.Grade != "priority" || p.Whistle.ClueCount != 3 {
+				t.Errorf("escalated: %s", b)
+			}
+		}
+		kinds = append(kinds, strings.TrimPrefix(kind, "whistle."))
+	}
+	wantKinds := append([]string{"raised", "joined", "joined", "escalated"}, strings.Split(strings.Repeat("joined,", n-3), ",")[:n-3]...)
+	if received != n || strings.Join(kinds, ",") != strings.Join(wantKinds, ",") {
+		t.Errorf("%d clue.received, whistle events %v; want %d and %v", received, kinds, n, wantKinds)
+	}
+}
+
+// The same clue sent many times at once is stored once: every answer
+// names the same clue, and only one is new.
+func TestConcurrentDuplicateIntakeStoresOnce(t *testing.T) {
+	f := setup(t)
+	st := whistle.NewStore(f.env.Pool, f.env.Placer, whistle.Options{})
+	lon, lat := f.lon, f.lat
+	in := whistle.ClueInput{Source: "hotline", ExternalID: "12345-2026-0042", Category: category, Text: "占道",
+		Lon: &lon, Lat: &lat, ReportedAt: time.Now().Format(time.RFC3339)}
+	ins := make([]whistle.ClueInput, 12)
+	for i := range ins {
+		ins[i] = in
+	}
+	// the same key under other categories goes through other lanes
+	for i, c := range []string{"CM.01.02", "CM.01.01"} {
+		ins[i].Category = c
+	}
+	res, errs := intakeAll(t, st, ins)
+	created := 0
+	for i, r := range res {
+		if errs[i] != nil {
+			t.Fatalf("intake %d: %v", i, errs[i])
+		}
+		if !r.Existing {
+			created++
+		}
+		if r.Clue.ID != res[0].Clue.ID || r.Clue.ID == 0 {
+			t.Errorf("intake %d answered clue %d, intake 0 clue %d", i, r.Clue.ID, res[0].Clue.ID)
+		}
+	}
+	var clues, received int
+	_ = f.env.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM clues), (SELECT count(*) FROM events WHERE kind = 'clue.received')`).Scan(&clues, &received)
+	if created != 1 || clues != 1 || received != 1 {
+		t.Errorf("%d created, %d clues, %d clue.received events; want 1 each", created, clues, received)
 	}
 }

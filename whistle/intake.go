@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
@@ -23,6 +27,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	placer *grid.Placer
 	now    func() time.Time
+	lanes  [intakeLanes]lane // clue intake, by category
 }
 
 // Options tunes a Store.
@@ -187,53 +192,23 @@ type IntakeResult struct {
 	Existing bool `json:"-"`
 }
 
-// rule is the rule that applies to a clue.
-type rule struct {
-	action        string
-	radiusM       float64
-	window        time.Duration
-	escalateAfter int
-}
-
-const ruleQuery = `
-WITH RECURSIVE cat AS (
-	SELECT id, parent_id, depth FROM categories WHERE code = $1
-	UNION ALL
-	SELECT c.id, c.parent_id, c.depth FROM categories c JOIN cat ON c.id = cat.parent_id
-)
-SELECT r.action, r.join_radius_m, extract(epoch FROM r.join_window)::float8, r.escalate_after
-FROM rules r
-LEFT JOIN cat ON cat.id = r.category_id
-WHERE (r.category_id IS NULL OR cat.id IS NOT NULL)
-  AND (r.township_id IS NULL OR r.township_id = $2)
-ORDER BY r.township_id IS NULL, cat.depth DESC NULLS LAST
-LIMIT 1`
-
-func loadRule(ctx context.Context, tx pgx.Tx, category string, townshipID int64) (rule, error) {
-	var r rule
-	var secs float64
-	err := tx.QueryRow(ctx, ruleQuery, category, townshipID).Scan(&r.action, &r.radiusM, &secs, &r.escalateAfter)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return rule{action: "village", radiusM: 100, window: 7 * 24 * time.Hour, escalateAfter: 3}, nil
-	}
-	r.window = time.Duration(secs * float64(time.Second))
-	return r, err
-}
-
-const insertClue = `
-INSERT INTO clues (source, external_id, category_id, text, received_lon, received_lat, datum, location, h3,
-	grid_id, township_id, boundary_distance_m, near_edge, reported_at, received_at, reporter_name, reporter_phone)
-SELECT $1, $2, c.id, $4, $5, $6, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10,
-	$11, $12, $13, $14, $15, $16, $17, $18
-FROM categories c WHERE c.code = $3
-ON CONFLICT (source, external_id) DO NOTHING
-RETURNING id`
+// intakeQuery runs one clue through migrations/00003_intake.sql: the
+// insert, the rule, the advisory lock on category/township, and the raise,
+// join or escalation with their trail rows. It answers a row per whistle
+// step (kind, count, grade before, note, then the summary columns) and a
+// last row of kind "clue" with the new clue's id (NULL when the clue was
+// already stored) and the whistle it raised or joined.
+const intakeQuery = `SELECT * FROM whistle_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
 
 // Intake places a clue, stores it and applies the rules: it stays in its
 // village, joins an open whistle of the same category nearby (哨随事動), or
 // makes its township raise a whistle summoning the units on the duty list.
 // The same (source, external_id) again returns the stored clue with
 // Existing set and changes nothing.
+//
+// The database work is one call of whistle_intake and the events outbox
+// rows, built here from the summaries the call returns, in one
+// transaction; clues arriving together share it (see lane).
 func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (IntakeResult, error) {
 	v, err := s.validate(in)
 	if err != nil {
@@ -252,20 +227,30 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	if v.in.Reporter != nil {
 		rep = *v.in.Reporter
 	}
-
-	tx, err := s.pool.Begin(ctx)
+	// the units a raised whistle would summon; the rule, read in the
+	// database, decides whether one is raised
+	_, units, err := s.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, v.placement, v.in.Category, now)
 	if err != nil {
-		return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
+		return IntakeResult{}, err
 	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
+	raisable := len(units) > 0 && units[0].Kind != "township"
+	codes, roles := summonable(units)
 	cell := geo.H3Cell(v.wgs, geo.DefaultH3Res) // about 1 µs of cgo: once
-	var clueID int64
-	err = tx.QueryRow(ctx, insertClue, v.in.Source, v.in.ExternalID, v.in.Category, v.in.Text, *v.in.Lon, *v.in.Lat, string(v.datum),
-		v.wgs[0], v.wgs[1], cell, chain[0].ID, township.ID,
-		v.placement.EdgeDistanceM, v.placement.NearEdge, v.reportedAt, now, nullable(rep.Name), nullable(rep.Phone)).Scan(&clueID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		_ = tx.Rollback(ctx)
+
+	j := &intakeJob{
+		ctx: ctx, now: now, township: township.Code,
+		args: []any{v.in.Source, v.in.ExternalID, v.in.Category, v.in.Text, *v.in.Lon, *v.in.Lat, string(v.datum),
+			v.wgs[0], v.wgs[1], cell, chain[0].ID, township.ID, township.Code,
+			v.placement.EdgeDistanceM, v.placement.NearEdge, v.reportedAt, now, nullable(rep.Name), nullable(rep.Phone),
+			raisable, codes, roles},
+		clue: map[string]any{"source": v.in.Source, "category": v.in.Category, "lon": v.wgs[0], "lat": v.wgs[1],
+			"grid": chain[0].Code, "near_edge": v.placement.NearEdge, "reporter_name": rep.Name, "reporter_phone": rep.Phone},
+	}
+	s.lanes[laneOf(v.in.Category)].run(s, j)
+	if j.err != nil {
+		return IntakeResult{}, j.err
+	}
+	if j.stored {
 		c, err := s.clueByKey(ctx, sc, v.in.Source, v.in.ExternalID)
 		if err != nil {
 			return IntakeResult{}, err
@@ -280,63 +265,9 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 		}
 		return res, nil
 	}
-	if err != nil {
-		return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
-	}
-
-	r, err := loadRule(ctx, tx, v.in.Category, township.ID)
-	if err != nil {
-		return IntakeResult{}, fmt.Errorf("whistle: intake: rule: %w", err)
-	}
-	// One clue at a time per category and township decides join-or-raise,
-	// so two clues at the same spot cannot both raise a whistle.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, v.in.Category+"/"+township.Code); err != nil {
-		return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
-	}
-	ev := events{}
-	clueEvent := map[string]any{
-		"clue": map[string]any{"id": clueID, "source": v.in.Source, "category": v.in.Category, "lon": v.wgs[0], "lat": v.wgs[1],
-			"grid": chain[0].Code, "near_edge": v.placement.NearEdge, "reporter_name": rep.Name, "reporter_phone": rep.Phone},
-	}
-	var whistleID int64
-	joinID, err := s.findJoinable(ctx, tx, v, r)
-	if err != nil {
-		return IntakeResult{}, err
-	}
-	switch {
-	case joinID != 0:
-		whistleID = joinID
-		if err := s.join(ctx, tx, &ev, joinID, clueID, r, now); err != nil {
-			return IntakeResult{}, err
-		}
-	case r.action == "whistle":
-		_, units, err := s.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, v.placement, v.in.Category, now)
-		if err != nil {
-			return IntakeResult{}, err
-		}
-		if len(units) > 0 && units[0].Kind != "township" {
-			whistleID, err = s.raise(ctx, tx, &ev, raiseArgs{
-				townshipID: township.ID, gridID: chain[0].ID, category: v.in.Category, location: v.wgs,
-				units: units, clueIDs: []int64{clueID}, actor: "system", note: fmt.Sprintf("线索 #%d 自动吹哨", clueID), now: now,
-			})
-			if err != nil {
-				return IntakeResult{}, err
-			}
-		}
-	}
-	if whistleID != 0 {
-		clueEvent["whistle_id"] = whistleID
-	}
-	ev.add("clue.received", township.Code, clueEvent)
-	if err := ev.write(ctx, tx, now); err != nil {
-		return IntakeResult{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
-	}
 
 	c := Clue{
-		ID: clueID, Source: v.in.Source, ExternalID: v.in.ExternalID, Category: v.in.Category, CategoryName: s.placer.CategoryName(v.in.Category),
+		ID: j.clueID, Source: v.in.Source, ExternalID: v.in.ExternalID, Category: v.in.Category, CategoryName: s.placer.CategoryName(v.in.Category),
 		Text: v.in.Text, Lon: round6(v.wgs[0]), Lat: round6(v.wgs[1]), Received: [2]float64{*v.in.Lon, *v.in.Lat}, Datum: string(v.datum),
 		H3: fmt.Sprintf("%x", cell), EdgeDistanceM: v.placement.EdgeDistanceM, NearEdge: v.placement.NearEdge,
 		ReportedAt: v.reportedAt, ReceivedAt: now,
@@ -351,13 +282,332 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 		c.Reporter = &rep
 	}
 	res := IntakeResult{Clue: c}
-	if whistleID != 0 {
-		c.WhistleID = &whistleID
-		res.Clue.WhistleID = &whistleID
-		w := ev.summaries[whistleID]
+	if j.whistleID != 0 {
+		id := j.whistleID
+		res.Clue.WhistleID = &id
+		w := j.ev.summaries[id]
 		res.Whistle = &w
 	}
 	return res, nil
+}
+
+// intakeJob is one clue on its way through a lane.
+type intakeJob struct {
+	ctx      context.Context
+	now      time.Time
+	township string         // the clue.received event's township code
+	args     []any          // whistle_intake's arguments
+	clue     map[string]any // the clue.received event's clue, but its id
+
+	// what the database did, set when done is closed
+	stored            bool // the clue was already stored: nothing changed
+	clueID, whistleID int64
+	ev                events
+	err               error
+
+	done chan struct{} // closed when the job's transaction has ended
+	lead chan struct{} // closed when the job is to run its lane's next batch
+}
+
+// reset forgets what an attempt that was rolled back did.
+func (j *intakeJob) reset() {
+	j.stored, j.clueID, j.whistleID, j.ev, j.err = false, 0, 0, events{}, nil
+}
+
+// Lanes: clues of a category go through one of intakeLanes lanes, at most
+// maxIntakeBatch of them in one transaction.
+const (
+	intakeLanes    = 4
+	maxIntakeBatch = 16
+	// batchLockTimeout bounds how long a shared transaction waits for a
+	// lock (a whistle a lifecycle step or the sweep holds, a clue key a
+	// concurrent intake is inserting); past it the batch is rolled back and
+	// its clues go one by one, waiting as long as they must, so a shared
+	// transaction never takes part in a deadlock.
+	batchLockTimeout = "100ms"
+)
+
+func laneOf(category string) int {
+	h := fnv.New32a()
+	h.Write([]byte(category))
+	return int(h.Sum32() % intakeLanes)
+}
+
+// lane groups the clues that arrive while an intake transaction runs into
+// the next one (group commit): one commit, and one wait for the lock that
+// PostgreSQL holds around each commit that notifies, for many clues. The
+// transactions of a lane run one at a time, so lanes keyed by category
+// never wait for each other: the advisory lock of whistle_intake is per
+// category and township, and a clue joins only whistles of its category.
+// There is no goroutine of its own: the first caller runs a batch, then
+// hands the lane to the first caller still waiting.
+type lane struct {
+	mu    sync.Mutex
+	busy  bool
+	queue []*intakeJob
+	// conn is the connection the lane's batches run on while the lane is
+	// busy, handed from leader to leader, so they run on one connection
+	// whose plans are made (the first call of whistle_intake on a
+	// connection plans all its statements); back to the pool when the
+	// lane is idle.
+	conn *pgxpool.Conn
+}
+
+// run returns when j's transaction has ended, with j's fields set.
+func (l *lane) run(s *Store, j *intakeJob) {
+	j.done, j.lead = make(chan struct{}), make(chan struct{})
+	l.mu.Lock()
+	l.queue = append(l.queue, j)
+	if l.busy {
+		l.mu.Unlock()
+		select {
+		case <-j.done:
+			return
+		case <-j.lead: // j is first in the queue: run the next batch
+		}
+		l.mu.Lock()
+	}
+	l.busy = true
+	n := min(len(l.queue), maxIntakeBatch)
+	batch := slices.Clone(l.queue[:n])
+	l.queue = slices.Delete(l.queue, 0, n)
+	l.mu.Unlock()
+
+	defer l.handOff(batch)
+	s.intakeBatch(l, batch)
+}
+
+// handOff ends a batch: it wakes its jobs and passes the lane to the first
+// job waiting, or leaves it idle. Should the batch panic, its jobs fail,
+// the lane goes on, and the panic goes on up the leader's request.
+func (l *lane) handOff(batch []*intakeJob) {
+	p := recover()
+	if p != nil {
+		for _, b := range batch {
+			b.err = fmt.Errorf("whistle: intake: %v", p)
+		}
+		if l.conn != nil {
+			l.conn.Release() // in a transaction: the pool drops it
+			l.conn = nil
+		}
+	}
+	for _, b := range batch {
+		close(b.done)
+	}
+	l.mu.Lock()
+	if len(l.queue) > 0 {
+		close(l.queue[0].lead)
+	} else {
+		l.busy = false
+		if l.conn != nil {
+			l.conn.Release()
+			l.conn = nil
+		}
+	}
+	l.mu.Unlock()
+	if p != nil {
+		panic(p)
+	}
+}
+
+// intakeBatch runs the jobs in one transaction on l's connection. A job
+// whose request has gone is left out. When the shared transaction fails,
+// each job runs again alone.
+func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
+	live := jobs[:0:0]
+	for _, j := range jobs {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		live = append(live, j)
+	}
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		live[0].err = s.intakeTx(live[0].ctx, l, live)
+		return
+	}
+	// the batch serves several requests: it does not stop when one goes
+	if err := s.intakeTx(context.WithoutCancel(live[0].ctx), l, live); err == nil {
+		return
+	}
+	for _, j := range live {
+		j.reset()
+		j.err = s.intakeTx(j.ctx, l, []*intakeJob{j})
+	}
+}
+
+// intakeTx runs jobs in one transaction, in two round trips: BEGIN and a
+// call of whistle_intake for each, then their events and COMMIT. A clue
+// stored meanwhile by a concurrent intake (unique_violation on its key)
+// leaves a lone job stored; in a batch it fails the batch.
+func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("whistle: intake: %w", err)
+		}
+	}()
+	if l.conn == nil {
+		if l.conn, err = s.pool.Acquire(ctx); err != nil {
+			return err
+		}
+	}
+	conn := l.conn
+	defer func() {
+		if !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
+			// a failed step: end the transaction
+			_, _ = conn.Exec(ctx, "ROLLBACK")
+		}
+		if conn.Conn().IsClosed() || conn.Conn().PgConn().TxStatus() != 'I' {
+			conn.Release() // the pool drops it
+			l.conn = nil
+		}
+	}()
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if len(jobs) > 1 {
+		b.Queue("SET LOCAL lock_timeout = '" + batchLockTimeout + "'")
+	}
+	for _, j := range jobs {
+		b.Queue(intakeQuery, j.args...)
+	}
+	err = readIntake(conn.SendBatch(ctx, b), len(b.QueuedQueries)-len(jobs), jobs)
+	var pe *pgconn.PgError
+	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
+		jobs[0].reset()
+		jobs[0].stored = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	all := events{}
+	var ats []time.Time
+	for _, j := range jobs {
+		if j.stored {
+			continue
+		}
+		j.clue["id"] = j.clueID
+		clueEvent := map[string]any{"clue": j.clue}
+		if j.whistleID != 0 {
+			clueEvent["whistle_id"] = j.whistleID
+		}
+		j.ev.add("clue.received", j.township, clueEvent)
+		all.rows = append(all.rows, j.ev.rows...)
+		for range j.ev.rows {
+			ats = append(ats, j.now)
+		}
+	}
+	b = &pgx.Batch{}
+	if len(all.rows) > 0 {
+		q, args, err := all.insertAt(ats)
+		if err != nil {
+			return err
+		}
+		b.Queue(q, args...)
+	}
+	b.Queue("COMMIT")
+	return conn.SendBatch(ctx, b).Close()
+}
+
+// summonable is the units a raised whistle summons: each once, townships
+// left out (a township does not summon itself).
+func summonable(units []grid.UnitRef) (codes, roles []string) {
+	seen := map[string]bool{}
+	for _, u := range units {
+		if seen[u.Code] || u.Kind == "township" {
+			continue
+		}
+		seen[u.Code] = true
+		codes, roles = append(codes, u.Code), append(roles, u.Role)
+	}
+	return codes, roles
+}
+
+// readIntake reads the answers of the first skip statements (BEGIN, SET)
+// and of whistle_intake for each job: it adds an event for each whistle
+// step to the job's events and sets its clue and whistle ids, or stored.
+func readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for range skip {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	for _, j := range jobs {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		if err := j.read(rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read reads the rows of whistle_intake for j.
+func (j *intakeJob) read(rows pgx.Rows) error {
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var clue, wid *int64
+		var count *int
+		var from, note *string
+		if err := rows.Scan(append([]any{&kind, &clue, &count, &from, &note, &wid}, make([]any, 17)...)...); err != nil {
+			return err
+		}
+		if kind == "clue" {
+			if clue == nil {
+				j.stored = true
+				continue
+			}
+			j.clueID = *clue
+			if wid != nil {
+				j.whistleID = *wid
+			}
+			continue
+		}
+		w, err := scanSummary(skipRow{rows, 5})
+		if err != nil {
+			return err
+		}
+		extra := map[string]any{}
+		switch kind {
+		case "whistle.raised":
+			extra = map[string]any{"clue_ids": []int64{*clue}, "actor": "system"}
+		case "whistle.joined":
+			extra = map[string]any{"clue_id": *clue, "clue_count": *count}
+		case "whistle.escalated":
+			extra = map[string]any{"from": Grade(*from), "to": Priority, "reason": *note, "actor": "system"}
+		}
+		j.ev.addWhistle(kind, w, extra)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if !j.stored && j.clueID == 0 {
+		return errors.New("whistle_intake answered no clue")
+	}
+	return nil
+}
+
+// skipRow scans a row from its n-th column on.
+type skipRow struct {
+	r pgx.Row
+	n int
+}
+
+func (s skipRow) Scan(dest ...any) error {
+	return s.r.Scan(append(make([]any, s.n), dest...)...)
 }
 
 func nullable(s string) any {
@@ -374,63 +624,6 @@ func linkAt(chain []grid.Link, l grid.Level) grid.Link {
 		}
 	}
 	return grid.Link{}
-}
-
-const joinableQuery = `
-SELECT w.id FROM whistles w JOIN categories c ON c.id = w.category_id
-WHERE c.code = $1 AND w.status <> 'closed'
-  AND w.raised_at BETWEEN $4::timestamptz - $5 * interval '1 second' AND $4::timestamptz + $5 * interval '1 second'
-  AND w.location && ST_Expand(ST_SetSRID(ST_MakePoint($2, $3), 4326), $7::float8)
-  AND ST_DWithin(w.location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $6)
-ORDER BY ST_Distance(w.location::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography), w.id
-LIMIT 1
-FOR UPDATE OF w`
-
-// findJoinable finds the open whistle of the same category within the
-// rule's radius and window of the clue, the nearest first.
-func (s *Store) findJoinable(ctx context.Context, tx pgx.Tx, v *validated, r rule) (int64, error) {
-	if r.radiusM <= 0 || r.window <= 0 {
-		return 0, nil
-	}
-	var id int64
-	// the bounding box in degrees that surely holds the radius: a degree of
-	// longitude is shortest, 111,320 m × cos(lat), and 40.8° is the north of
-	// the district; the geography test after it is exact
-	deg := r.radiusM / (111320 * math.Cos(v.wgs[1]*math.Pi/180)) * 1.01
-	err := tx.QueryRow(ctx, joinableQuery, v.in.Category, v.wgs[0], v.wgs[1], v.reportedAt, r.window.Seconds(), r.radiusM, deg).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("whistle: join: %w", err)
-	}
-	return id, nil
-}
-
-// join attaches a clue to an open whistle and escalates a routine whistle
-// to priority once it has gathered the rule's number of clues (the one
-// that raised it included).
-func (s *Store) join(ctx context.Context, tx pgx.Tx, ev *events, whistleID, clueID int64, r rule, now time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE clues SET whistle_id = $1 WHERE id = $2`, whistleID, clueID); err != nil {
-		return fmt.Errorf("whistle: join: %w", err)
-	}
-	var count int
-	var grade Grade
-	if err := tx.QueryRow(ctx, `UPDATE whistles SET clue_count = clue_count + 1, updated_at = $2 WHERE id = $1 RETURNING clue_count, grade`, whistleID, now).Scan(&count, &grade); err != nil {
-		return fmt.Errorf("whistle: join: %w", err)
-	}
-	if err := trail(ctx, tx, whistleID, 0, "system", "join", 0, fmt.Sprintf("线索 #%d 并入（第 %d 条）", clueID, count), map[string]any{"clue_id": clueID}, now); err != nil {
-		return err
-	}
-	if err := ev.whistle(ctx, tx, "whistle.joined", whistleID, map[string]any{"clue_id": clueID, "clue_count": count}); err != nil {
-		return err
-	}
-	if count >= r.escalateAfter && grade == Routine {
-		if err := escalate(ctx, tx, ev, whistleID, Priority, "system", 0, fmt.Sprintf("同一处 %d 条线索，升级为重点哨", count), now, true); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // events collects the outbox rows of one transaction.
@@ -455,42 +648,67 @@ func (e *events) whistle(ctx context.Context, tx pgx.Tx, kind string, id int64, 
 	if err != nil {
 		return err
 	}
+	e.addWhistle(kind, w, extra)
+	return nil
+}
+
+// addWhistle adds an event carrying the summary w, the whistle as it is
+// after the step, with extra beside it.
+func (e *events) addWhistle(kind string, w Summary, extra map[string]any) {
 	if e.summaries == nil {
 		e.summaries = map[int64]Summary{}
 	}
-	e.summaries[id] = w
+	e.summaries[w.ID] = w
 	p := map[string]any{"whistle": w}
 	for k, v := range extra {
 		p[k] = v
 	}
 	e.add(kind, w.Township, p)
-	return nil
 }
 
 func (e *events) write(ctx context.Context, tx pgx.Tx, now time.Time) error {
 	if len(e.rows) == 0 {
 		return nil
 	}
+	q, args, err := e.insert(now)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("whistle: event: %w", err)
+	}
+	return nil
+}
+
+const insertEvents = `INSERT INTO events (at, kind, township, payload)
+		SELECT a, k, t, p::jsonb FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(a, k, t, p, n) ORDER BY n`
+
+// insert is the statement that writes the events, in order, at now.
+func (e *events) insert(now time.Time) (string, []any, error) {
+	ats := make([]time.Time, len(e.rows))
+	for i := range ats {
+		ats[i] = now
+	}
+	return e.insertAt(ats)
+}
+
+// insertAt is the statement that writes the events, in order, the i-th at
+// ats[i].
+func (e *events) insertAt(ats []time.Time) (string, []any, error) {
 	kinds := make([]string, len(e.rows))
 	towns := make([]*string, len(e.rows))
 	payloads := make([]string, len(e.rows))
 	for i, r := range e.rows {
 		b, err := json.Marshal(r.payload)
 		if err != nil {
-			return fmt.Errorf("whistle: event: %w", err)
+			return "", nil, fmt.Errorf("whistle: event: %w", err)
 		}
 		kinds[i], payloads[i] = r.kind, string(b)
 		if r.township != "" {
 			towns[i] = &r.township
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO events (at, kind, township, payload)
-		SELECT $1, k, t, p::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(k, t, p, n) ORDER BY n`,
-		now, kinds, towns, payloads)
-	if err != nil {
-		return fmt.Errorf("whistle: event: %w", err)
-	}
-	return nil
+	return insertEvents, []any{ats, kinds, towns, payloads}, nil
 }
 
 // trail appends a step to the whistle's trail.
@@ -557,15 +775,7 @@ func (s *Store) raise(ctx context.Context, tx pgx.Tx, ev *events, a raiseArgs) (
 	if err != nil {
 		return 0, fmt.Errorf("whistle: raise: %w", err)
 	}
-	var codes, roles []string
-	seen := map[string]bool{}
-	for _, u := range a.units {
-		if seen[u.Code] || u.Kind == "township" {
-			continue
-		}
-		seen[u.Code] = true
-		codes, roles = append(codes, u.Code), append(roles, u.Role)
-	}
+	codes, roles := summonable(a.units)
 	if _, err := tx.Exec(ctx, `INSERT INTO summons (whistle_id, unit_id, role, summoned_at)
 		SELECT $1, u.id, x.role, $4 FROM unnest($2::text[], $3::text[]) AS x(code, role) JOIN units u ON u.code = x.code`,
 		id, codes, roles, a.now); err != nil {
