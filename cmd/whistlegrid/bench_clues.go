@@ -48,7 +48,9 @@ type cluesResult struct {
 func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench clues", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "end with one JSON line")
-	clients := fs.Int("clients", 32, "concurrent HTTP clients")
+	// 16 clients keep the 2-core box busy; more only queue (the same
+	// clues/s at 32, with twice the latency)
+	clients := fs.Int("clients", 16, "concurrent HTTP clients")
 	dur := fs.Duration("duration", 30*time.Second, "how long to post")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP run to this file")
 	if err := fs.Parse(args); err != nil {
