@@ -38,11 +38,16 @@ stats AS MATERIALIZED (
     FROM cells
 ),
 local AS (
-    SELECT c.i, c.j, c.x, sum(nb.x) AS wx, count(*)::float8 AS w
-    FROM cells AS c
-    CROSS JOIN (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)) AS d (di, dj)
-    JOIN cells AS nb ON nb.i = c.i + d.di AND nb.j = c.j + d.dj
-    GROUP BY c.i, c.j, c.x
+    -- each cell adds its count to itself and its 8 neighbours; the sums
+    -- that land on a cell of the area are its neighbourhood's (a GROUP BY
+    -- on the shifted keys, not a self-join: the planner cannot estimate
+    -- ST_SquareGrid's rows and would nest the join loop, 9·n² steps)
+    SELECT i, j, max(x) FILTER (WHERE self) AS x, sum(x) AS wx, count(*)::float8 AS w
+    FROM (SELECT c.i + d.di AS i, c.j + d.dj AS j, c.x, d.di = 0 AND d.dj = 0 AS self
+          FROM cells AS c
+          CROSS JOIN (VALUES (-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)) AS d (di, dj)) AS spread
+    GROUP BY i, j
+    HAVING bool_or(self)
 ),
 scored AS (
     SELECT l.i, l.j, l.x,
