@@ -193,6 +193,10 @@ type Summary struct {
 	Units        []string   `json:"units"` // codes of the lead units
 }
 
+// summaryColumns are a Summary's columns over whistles w, grids t
+// (township), g (grid) and categories cat. The SQL function
+// whistle_summary (migrations/00003_intake.sql) repeats them for intake:
+// change both together.
 const summaryColumns = `w.id, t.code, t.name, coalesce(g.code, ''), w.grade, w.status, cat.code, cat.name,
 	coalesce(ST_X(w.location), 0), coalesce(ST_Y(w.location), 0), w.raised_at, w.report_in_due, w.resolve_due, w.closed_at, w.outcome, w.clue_count,
 	(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
