@@ -438,19 +438,26 @@ func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect
 				ans[sj*ixSub+si] = h
 				continue
 			}
-			m, mc := w.mark(), len(w.cands)
-			childFallback := fallback
-			for k := cf; k < ce; k++ {
-				if b.refine(w, w.cands[k], child, false) == ixCovered {
-					childFallback = w.cands[k].h
-					break
-				}
-			}
+			m, mc, childFallback := b.refineInto(w, cf, ce, child, fallback)
 			b.raster(w, mc, len(w.cands), childFallback, child, si, sj, n/2, ans)
 			w.cands = w.cands[:mc]
 			w.undo(m)
 		}
 	}
+}
+
+// refineInto refines the candidates w.cands[cf:ce] to child, appending
+// the ones that reach into it to w.cands from mc on, and returns the mark
+// to undo it with and child's fallback: the first candidate that covers
+// child wholly (the rest are not refined), else fallback.
+func (b *ixBuilder) refineInto(w *ixScratch, cf, ce int, child ixRect, fallback int32) (m ixMark, mc int, childFallback int32) {
+	m, mc, childFallback = w.mark(), len(w.cands), fallback
+	for k := cf; k < ce; k++ {
+		if b.refine(w, w.cands[k], child, false) == ixCovered {
+			return m, mc, w.cands[k].h
+		}
+	}
+	return m, mc, childFallback
 }
 
 // finish turns the candidates w.cands[cf:ce] (in rank order, all ranked
@@ -482,14 +489,7 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 					rect.x0 + float64(ci)*cw, rect.y0 + float64(cj)*ch,
 					rect.x0 + float64(ci+1)*cw, rect.y0 + float64(cj+1)*ch,
 				}
-				m, mc := w.mark(), len(w.cands)
-				childFallback := fallback
-				for k := cf; k < ce; k++ {
-					if b.refine(w, w.cands[k], child, false) == ixCovered {
-						childFallback = w.cands[k].h
-						break
-					}
-				}
+				m, mc, childFallback := b.refineInto(w, cf, ce, child, fallback)
 				e := b.finish(w, out, mc, len(w.cands), childFallback, child, depth+1)
 				k := cj*ixSplit + ci
 				out.blob[o+4+k/2] |= uint64(e) << (32 * (k & 1))
