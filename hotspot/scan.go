@@ -142,7 +142,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 	}
 	codes := make([]string, 0, len(byCat))
 	for code, cs := range byCat {
-		if len(cs) >= o.MinClues && (len(o.Categories) == 0 || slices.Contains(o.Categories, code)) {
+		if len(cs) >= o.MinClues { // the query read only o.Categories, when given
 			codes = append(codes, code)
 		}
 	}
