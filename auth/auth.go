@@ -10,6 +10,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,17 +53,40 @@ type Jurisdiction struct {
 	UnitName string `json:"unit_name,omitempty"`
 }
 
+// TokenCacheTTL is how long Authenticate trusts a token it has checked
+// without asking the database again. A token revoked by Logout on the same
+// Store is refused at once; one revoked elsewhere (another server, or SQL),
+// or whose user was disabled or changed, is refused within TokenCacheTTL.
+// Every API request authenticates, and the query was a tenth of the work
+// of a clue's intake (see README, "Whistles").
+const TokenCacheTTL = time.Second
+
+// tokenCacheMax bounds the cache; past it, stale entries are dropped and,
+// if that is not enough, all of them.
+const tokenCacheMax = 10_000
+
 // Store reads and writes users and tokens.
 type Store struct {
 	pool  *pgxpool.Pool
 	now   func() time.Time
 	dummy []byte // a bcrypt hash to compare against for unknown users
+
+	mu     sync.Mutex
+	tokens map[[sha256.Size]byte]cachedToken
+}
+
+// cachedToken is a token Authenticate found valid at checked.
+type cachedToken struct {
+	user    User
+	scope   grid.Scope
+	checked time.Time
+	expires time.Time // the token's own expiry
 }
 
 // NewStore returns a Store on pool.
 func NewStore(pool *pgxpool.Pool) *Store {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
-	return &Store{pool: pool, now: time.Now, dummy: dummy}
+	return &Store{pool: pool, now: time.Now, dummy: dummy, tokens: map[[sha256.Size]byte]cachedToken{}}
 }
 
 // HashPassword hashes a password with bcrypt at the default cost.
@@ -118,38 +143,84 @@ func (s *Store) Login(ctx context.Context, username, password string) (string, U
 	return token, u, sc, nil
 }
 
-const tokenQuery = `SELECT '', ` + userColumns + `
+const tokenQuery = `SELECT '', ` + userColumns + `, tk.expires_at
 FROM tokens tk
 JOIN users u ON u.id = tk.user_id
 LEFT JOIN grids g ON g.id = u.grid_id
 LEFT JOIN units un ON un.id = u.unit_id
 WHERE tk.token_hash = $1 AND tk.revoked_at IS NULL AND tk.expires_at > $2 AND u.disabled_at IS NULL`
 
-// Authenticate resolves a bearer token to its user and scope.
+// Authenticate resolves a bearer token to its user and scope. A token it
+// found valid less than TokenCacheTTL ago is not looked up again.
 func (s *Store) Authenticate(ctx context.Context, token string) (User, grid.Scope, error) {
 	if token == "" {
 		return User{}, grid.Scope{}, ErrBadToken
 	}
 	sum := sha256.Sum256([]byte(token))
+	now := s.now()
+	if u, sc, ok := s.cached(sum, now); ok {
+		return u, sc, nil
+	}
 	var hash string
 	var u User
 	var sc grid.Scope
-	if err := scanUser(s.pool.QueryRow(ctx, tokenQuery, sum[:], s.now()), &hash, &u, &sc); err != nil {
+	var expires time.Time
+	if err := scanUser(s.pool.QueryRow(ctx, tokenQuery, sum[:], now), &hash, &u, &sc, &expires); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return User{}, grid.Scope{}, ErrBadToken
 		}
 		return User{}, grid.Scope{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
+	s.remember(sum, cachedToken{user: u, scope: sc, checked: now, expires: expires})
 	return u, sc, nil
+}
+
+// cached returns the cached answer for a token hash, if it is fresh and
+// the token has not expired since.
+func (s *Store) cached(sum [sha256.Size]byte, now time.Time) (User, grid.Scope, bool) {
+	s.mu.Lock()
+	e, ok := s.tokens[sum]
+	s.mu.Unlock()
+	if !ok || now.Before(e.checked) || now.Sub(e.checked) >= TokenCacheTTL || !now.Before(e.expires) {
+		return User{}, grid.Scope{}, false
+	}
+	sc := e.scope
+	sc.Townships = slices.Clone(sc.Townships) // the caller may keep or change it
+	return e.user, sc, true
+}
+
+func (s *Store) remember(sum [sha256.Size]byte, e cachedToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tokens) >= tokenCacheMax {
+		for k, old := range s.tokens {
+			if e.checked.Sub(old.checked) >= TokenCacheTTL {
+				delete(s.tokens, k)
+			}
+		}
+		if len(s.tokens) >= tokenCacheMax {
+			clear(s.tokens)
+		}
+	}
+	s.tokens[sum] = e
+}
+
+// forget drops a token from the cache.
+func (s *Store) forget(sum [sha256.Size]byte) {
+	s.mu.Lock()
+	delete(s.tokens, sum)
+	s.mu.Unlock()
 }
 
 // Logout revokes a token. Revoking an unknown or revoked token is ErrBadToken.
 func (s *Store) Logout(ctx context.Context, token string) error {
 	sum := sha256.Sum256([]byte(token))
+	s.forget(sum)
 	tag, err := s.pool.Exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL`, sum[:], s.now())
 	if err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
+	s.forget(sum) // again: an Authenticate may have cached it meanwhile
 	if tag.RowsAffected() == 0 {
 		return ErrBadToken
 	}
@@ -210,10 +281,11 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	return id, nil
 }
 
-func scanUser(row pgx.Row, hash *string, u *User, sc *grid.Scope) error {
+func scanUser(row pgx.Row, hash *string, u *User, sc *grid.Scope, extra ...any) error {
 	var unitID *int64
 	var townships []string
-	if err := row.Scan(hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships); err != nil {
+	dest := append([]any{hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return err
 	}
 	*sc = grid.Scope{UserID: u.ID, Username: u.Username, Role: grid.Role(u.Role), GridCode: u.GridCode, UnitCode: u.UnitCode, Townships: townships}

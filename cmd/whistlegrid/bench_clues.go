@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
 
 	"whistlegrid/api"
 	"whistlegrid/demo"
@@ -95,10 +96,19 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 	var seq atomic.Int64
 	post := func(rnd *rand.Rand) error {
 		n := seq.Add(1)
+		// a few metres from a household, inside the district: a household
+		// by the district's edge must not send the clue out of it
 		p := pts[rnd.IntN(len(pts))]
+		for range 8 {
+			q := orb.Point{p[0] + (rnd.Float64()-0.5)*1e-4, p[1] + (rnd.Float64()-0.5)*1e-4}
+			if _, err := placer.Place(q); err == nil {
+				p = q
+				break
+			}
+		}
 		body, _ := json.Marshal(map[string]any{
 			"source": "hotline", "external_id": fmt.Sprintf("bench-%d", n), "category": cats[rnd.IntN(len(cats))],
-			"text": "压测线索", "lon": p[0] + (rnd.Float64()-0.5)*1e-4, "lat": p[1] + (rnd.Float64()-0.5)*1e-4,
+			"text": "压测线索", "lon": p[0], "lat": p[1],
 			"reported_at": time.Now().Format(time.RFC3339),
 		})
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/clues", bytes.NewReader(body))
