@@ -508,6 +508,24 @@ func ixCompareWant(t *testing.T, ix *Index, probes []orb.Point, wants []ixWant, 
 	if bad > 0 {
 		t.Fatalf("%d of %d probes differ from the reference", bad, len(probes))
 	}
+	// LocateAll, over the probes in one call and from an odd offset, so
+	// that blocks start and end everywhere.
+	ids := make([]int64, len(probes))
+	for _, from := range []int{0, 7} {
+		clear(ids)
+		ix.LocateAll(probes[from:], ids[from:])
+		for i := from; i < len(probes); i++ {
+			if ids[i] != wants[i].id {
+				bad++
+				if bad <= 10 {
+					t.Errorf("LocateAll: point %d %v = %d; reference %d", i, probes[i], ids[i], wants[i].id)
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("LocateAll: %d answers differ from the reference", bad)
+	}
 	if wantShare && shared == 0 {
 		t.Errorf("no probe lies on a shared boundary: the tie rule went untested")
 	}
@@ -800,6 +818,11 @@ func TestEmptyIndex(t *testing.T) {
 	if _, err := ix.Place(orb.Point{116, 40}); !errors.Is(err, ErrOutside) {
 		t.Errorf("Place error = %v, want ErrOutside", err)
 	}
+	ids := []int64{-1, -1}
+	ix.LocateAll([]orb.Point{{116, 40}, {math.NaN(), 40}}, ids)
+	if ids[0] != 0 || ids[1] != 0 {
+		t.Errorf("LocateAll on an index with no households: %v, want zeros", ids)
+	}
 }
 
 func TestIndexConcurrentReaders(t *testing.T) {
@@ -842,6 +865,10 @@ func TestLocateAllocatesNothing(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("Locate allocates %v times per run", n)
+	}
+	ids := make([]int64, len(probes))
+	if n := testing.AllocsPerRun(10, func() { ix.LocateAll(probes, ids) }); n != 0 {
+		t.Errorf("LocateAll allocates %v times per run", n)
 	}
 	inside := probes[:0:0]
 	for _, p := range probes {

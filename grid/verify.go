@@ -83,8 +83,9 @@ func SamplePoints(ctx context.Context, pool *pgxpool.Pool, vp VerifyPoints) ([]o
 
 // Verify places every point with ix and asks PostGIS which current
 // household grids ST_Covers it (one set-based join). The Index must answer
-// the lowest code among them, and nothing where PostGIS finds none. It
-// returns the points where they disagree.
+// the lowest code among them, and nothing where PostGIS finds none, by
+// Locate and by LocateAll alike. It returns the points where they
+// disagree.
 func Verify(ctx context.Context, pool *pgxpool.Pool, ix *Index, pts []orb.Point) ([]Mismatch, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -109,6 +110,8 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, ix *Index, pts []orb.Point)
 		return nil, fmt.Errorf("grid: verify: %w", err)
 	}
 	defer rows.Close()
+	batch := make([]int64, len(pts))
+	ix.LocateAll(pts, batch)
 	var out []Mismatch
 	seen := 0
 	for rows.Next() {
@@ -119,7 +122,8 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, ix *Index, pts []orb.Point)
 		}
 		seen++
 		got := ""
-		if hid, ok := ix.Locate(pts[id]); ok {
+		hid, ok := ix.Locate(pts[id])
+		if ok {
 			if chain, ok := ix.Chain(hid); ok && len(chain) > 0 {
 				got = chain[0].Code
 			}
@@ -127,6 +131,9 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, ix *Index, pts []orb.Point)
 		want := ""
 		if len(codes) > 0 {
 			want = codes[0]
+		}
+		if batch[id] != hid {
+			got = fmt.Sprintf("%s (LocateAll: household grid ID %d)", got, batch[id])
 		}
 		if got != want {
 			out = append(out, Mismatch{Point: pts[id], Index: got, PostGIS: codes})
