@@ -17,7 +17,8 @@ import (
 type PlaceBench struct {
 	HouseholdGrids    int     `json:"household_grids"`
 	BuildMS           float64 `json:"build_ms"`
-	NsPerPoint        float64 `json:"ns_per_point"`        // chain only, one core
+	NsPerPoint        float64 `json:"ns_per_point"`        // chain only, one core, Locate per point
+	NsPerPointBatch   float64 `json:"ns_per_point_batch"`  // chain only, one core, LocateAll in batches
 	NsPerPointEdge    float64 `json:"ns_per_point_edge"`   // chain + edge distance, one core
 	PointsPerS        float64 `json:"points_per_s"`        // chain only, one core
 	PointsPerSAll     float64 `json:"points_per_s_all"`    // chain only, all cores
@@ -32,7 +33,13 @@ type PlaceBench struct {
 	JoinPoints        int     `json:"join_points"`         //
 	InProcessPoints   int     `json:"in_process_points"`   //
 	InProcessDuration float64 `json:"in_process_seconds"`  //
+	HotMiB            float64 `json:"hot_mib"`             // what most lookups read
+	BlobMiB           float64 `json:"blob_mib"`            // leaves and nodes
 }
+
+// BenchBatch is the batch the benchmark hands LocateAll: as many points
+// as POST /api/v1/place takes.
+const BenchBatch = 10_000
 
 // BenchOptions sizes a placement benchmark.
 type BenchOptions struct {
@@ -72,6 +79,8 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	b.BuildMS = float64(time.Since(start).Microseconds()) / 1000
 	ix := p.Index()
 	b.HouseholdGrids = ix.Len()
+	hot, blob := ix.hotBytes()
+	b.HotMiB, b.BlobMiB = float64(hot)/(1<<20), float64(blob)/(1<<20)
 
 	// The points: where clues really fall, inside the grids' bounding box.
 	pts, err := SamplePoints(ctx, pool, VerifyPoints{Random: o.Points, Seed: o.Seed})
@@ -79,26 +88,44 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 		return b, err
 	}
 
-	// In process, one core: the chain, then the chain with edge distance.
+	// In process, one core: the chain, one Locate per point and LocateAll
+	// over batches of BenchBatch points, in alternate rounds so that both
+	// see the same machine; then the chain with edge distance.
 	runtime.GC()
-	t0 := time.Now()
-	hits := 0
+	ids := make([]int64, len(pts))
+	var d, dBatch time.Duration
+	hits, batchHits := 0, 0
 	for range o.Rounds {
+		t0 := time.Now()
 		for _, q := range pts {
 			if _, ok := ix.Locate(q); ok {
 				hits++
 			}
 		}
+		d += time.Since(t0)
+		t0 = time.Now()
+		for i := 0; i < len(pts); i += BenchBatch {
+			ix.LocateAll(pts[i:min(len(pts), i+BenchBatch)], ids[i:])
+		}
+		dBatch += time.Since(t0)
+		for _, id := range ids {
+			if id != 0 {
+				batchHits++
+			}
+		}
 	}
-	d := time.Since(t0)
 	n := o.Rounds * len(pts)
 	b.InProcessPoints, b.InProcessDuration = n, d.Seconds()
 	b.NsPerPoint = float64(d.Nanoseconds()) / float64(n)
+	b.NsPerPointBatch = float64(dBatch.Nanoseconds()) / float64(n)
 	b.PointsPerS = float64(n) / d.Seconds()
 	if hits == 0 {
 		return b, fmt.Errorf("grid: bench: no point was placed")
 	}
-	t0 = time.Now()
+	if batchHits != hits {
+		return b, fmt.Errorf("grid: bench: LocateAll placed %d points, Locate %d", batchHits, hits)
+	}
+	t0 := time.Now()
 	for _, q := range pts {
 		_, _ = ix.Place(q)
 	}
@@ -221,4 +248,33 @@ func postgisJoinRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point) (
 		best = min(best, time.Since(t0))
 	}
 	return float64(len(pts)) / best.Seconds(), nil
+}
+
+// MemoryLatency is the mean time of one read from a working set of the
+// given size, each read's address depending on the one before (a random
+// cyclic permutation of its cache lines), in memory made as the index's is.
+// It shows where this machine's caches end, and so why a larger district
+// costs more per point.
+func MemoryLatency(bytes int) time.Duration {
+	const line = 64 / 8 // words per cache line
+	n := max(2, bytes/64)
+	next := ixMake[uint64](n*line, n*line)
+	perm := rand.New(rand.NewPCG(uint64(n), 7)).Perm(n)
+	for i := range n {
+		next[perm[i]*line] = uint64(perm[(i+1)%n] * line)
+	}
+	p := uint64(0)
+	for range n { // warm up: every line once
+		p = next[p]
+	}
+	const steps = 1 << 21
+	t0 := time.Now()
+	for range steps {
+		p = next[p]
+	}
+	d := time.Since(t0) / steps
+	if p == 1 { // never: every index is a multiple of line
+		d++
+	}
+	return d
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/paulmach/orb"
 
@@ -324,6 +325,12 @@ func ixCheckGeom(g *IndexGrid) error {
 		}
 	}
 	return nil
+}
+
+// hotBytes is the size of what most lookups read (the top cells' entries,
+// the records and their blob entries), and blobBytes of the rest.
+func (ix *Index) hotBytes() (hot, blob int) {
+	return 4*len(ix.entries) + int(unsafe.Sizeof(ixRecord{}))*len(ix.recs) + 4*len(ix.runs), 8 * len(ix.blob)
 }
 
 // Len returns the number of household grids in the index.

@@ -166,7 +166,7 @@ func (ix *Index) build(tune ixTuning) error {
 	nChunks := (b.ny + rowsPerChunk - 1) / rowsPerChunk
 	chunks := make([]ixChunk, nChunks)
 	scratch := make([]ixScratch, workers)
-	b.topEntries = make([]uint32, b.nx*b.ny)
+	b.topEntries = ixMake[uint32](b.nx*b.ny, b.nx*b.ny)
 	ixParallel(workers, nChunks, func(w, c int) {
 		for j := c * rowsPerChunk; j < min(b.ny, (c+1)*rowsPerChunk); j++ {
 			for i := range b.nx {
@@ -743,12 +743,12 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 		return fmt.Errorf("grid: index: %d words of leaves and nodes overflow the index", words)
 	}
 	ix.entries = b.topEntries
-	ix.blob = make([]uint64, 0, words)
+	ix.blob = ixMake[uint64](0, words)
 	// The records: the empty one, those of the cells wholly in one
 	// household grid, then the chunks'.
 	shared := make([]uint32, len(ix.chains))
-	ix.recs = make([]ixRecord, 1, 1+recs+len(shared))
-	ix.runs = make([]uint32, 1, cap(ix.recs))
+	ix.recs = ixMake[ixRecord](1, 1+recs+len(shared))
+	ix.runs = ixMake[uint32](1, cap(ix.recs))
 	for _, e := range ix.entries {
 		if h := e & ixPayload; e>>ixTagShift == ixTagHousehold && shared[h] == 0 {
 			shared[h] = uint32(len(ix.recs))

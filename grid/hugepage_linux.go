@@ -1,0 +1,41 @@
+package grid
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+// ixHugePage is the size of a transparent huge page on amd64 and arm64.
+const ixHugePage = 2 << 20
+
+// ixMake returns make([]T, n, c), placed so that the whole 2 MiB pages in
+// it are backed by transparent huge pages where the kernel allows them
+// for regions that ask (THP "madvise" or "always"). The placement index
+// reads its hot arrays at random: over 4 KiB pages most of those reads
+// also miss the TLB, which in a virtual machine costs about as much as
+// the memory read itself. Small slices, and element sizes that do not
+// divide a huge page, are made as usual. T must hold no pointers.
+func ixMake[T any](n, c int) []T {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if ixNoHuge || size == 0 || ixHugePage%size != 0 || c*size < ixHugePage {
+		return make([]T, n, c)
+	}
+	per := ixHugePage / size
+	buf := make([]T, c+per)
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	off := int((ixHugePage-addr%ixHugePage)%ixHugePage) / size
+	s := buf[off : off+n : off+c]
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), c*size)
+	mem = mem[:len(mem)/ixHugePage*ixHugePage]
+	// Ask for huge pages, then drop whatever 4 KiB pages the allocator
+	// already touched (all zero, as is the memory faulted back in), so
+	// that the first writes below fault in huge pages. Errors only mean
+	// no huge pages: the slice is as good either way.
+	if syscall.Madvise(mem, 14 /* MADV_HUGEPAGE */) == nil {
+		_ = syscall.Madvise(mem, syscall.MADV_DONTNEED)
+	}
+	return s
+}
+
+var ixNoHuge bool
