@@ -18,7 +18,7 @@ const ixHugePage = 2 << 20
 func ixMake[T any](n, c int) []T {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
-	if ixNoHuge || size == 0 || ixHugePage%size != 0 || c*size < ixHugePage {
+	if size == 0 || ixHugePage%size != 0 || c*size < ixHugePage {
 		return make([]T, n, c)
 	}
 	per := ixHugePage / size
@@ -38,4 +38,3 @@ func ixMake[T any](n, c int) []T {
 	return s
 }
 
-var ixNoHuge bool
