@@ -37,4 +37,3 @@ func ixMake[T any](n, c int) []T {
 	}
 	return s
 }
-
