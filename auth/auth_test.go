@@ -30,8 +30,8 @@ func (c *clock) add(d time.Duration) {
 }
 
 // newStore returns a Store on a fresh database with one department and one
-// unit user, "u1", and the clock it reads.
-func newStore(t *testing.T) (*Store, *clock) {
+// unit user, "u1", the clock it reads, and a token u1 logged in with.
+func newStore(t *testing.T) (*Store, *clock, string) {
 	t.Helper()
 	pool := dbtest.New(t)
 	if _, err := pool.Exec(context.Background(), `INSERT INTO units (code, name, kind) VALUES ('D001', '区城管委', 'department')`); err != nil {
@@ -43,16 +43,16 @@ func newStore(t *testing.T) (*Store, *clock) {
 	if _, err := s.AddUser(context.Background(), NewUser{Username: "u1", Password: "secret", Role: grid.RoleUnit, DisplayName: "一号", UnitCode: "D001"}); err != nil {
 		t.Fatal(err)
 	}
-	return s, c
+	tok, _, _, err := s.Login(context.Background(), "u1", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c, tok
 }
 
 func TestAuthenticateCachesForTokenCacheTTL(t *testing.T) {
 	ctx := context.Background()
-	s, c := newStore(t)
-	tok, _, _, err := s.Login(ctx, "u1", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c, tok := newStore(t)
 	u, sc, err := s.Authenticate(ctx, tok)
 	if err != nil || u.Username != "u1" || sc.UnitCode != "D001" || sc.Role != grid.RoleUnit {
 		t.Fatalf("authenticate: %+v %+v %v", u, sc, err)
@@ -75,11 +75,7 @@ func TestAuthenticateCachesForTokenCacheTTL(t *testing.T) {
 
 func TestLogoutIsImmediate(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	tok, _, _, err := s.Login(ctx, "u1", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, tok := newStore(t)
 	if _, _, err := s.Authenticate(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +89,7 @@ func TestLogoutIsImmediate(t *testing.T) {
 
 func TestCachedTokenStillExpires(t *testing.T) {
 	ctx := context.Background()
-	s, c := newStore(t)
-	tok, _, _, err := s.Login(ctx, "u1", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c, tok := newStore(t)
 	// The token expires a moment after it is cached.
 	if _, err := s.pool.Exec(ctx, `UPDATE tokens SET expires_at = $1`, c.now().Add(TokenCacheTTL/4)); err != nil {
 		t.Fatal(err)
@@ -113,11 +105,7 @@ func TestCachedTokenStillExpires(t *testing.T) {
 
 func TestCachedScopeIsACopy(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
-	tok, _, _, err := s.Login(ctx, "u1", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, tok := newStore(t)
 	if _, _, err := s.Authenticate(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
