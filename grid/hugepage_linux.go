@@ -11,9 +11,10 @@ const ixHugePage = 2 << 20
 // ixMake returns make([]T, n, c), placed so that the whole 2 MiB pages in
 // it are backed by transparent huge pages where the kernel allows them
 // for regions that ask (THP "madvise" or "always"). The placement index
-// reads its hot arrays at random: over 4 KiB pages most of those reads
-// also miss the TLB, which in a virtual machine costs about as much as
-// the memory read itself. Small slices, and element sizes that do not
+// reads its hot arrays at random, and over 4 KiB pages most of those
+// reads also miss the TLB: on the development machine (a VM), dependent
+// random reads over 4 MiB took 125 ns each on 4 KiB pages and 24 ns on
+// huge pages (a scratch pointer chase). Small slices, and element sizes that do not
 // divide a huge page, are made as usual. T must hold no pointers.
 func ixMake[T any](n, c int) []T {
 	var zero T

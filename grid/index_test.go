@@ -364,10 +364,11 @@ func ixProbes(grids []IndexGrid, random int, seed uint64) []orb.Point {
 // shape describes the acceleration structure, for tests and benchmarks.
 func (ix *Index) shape() string {
 	st := ix.stats
+	hot, blob := ix.hotBytes()
 	return fmt.Sprintf("%d households, top %d×%d, %d records (%.0f%% of sub-cells answered), %d nodes, %d leaves, %d candidates, %d rings, %d points, %d events, %.1f MiB hot + %.1f MiB",
 		ix.Len(), ix.nx, ix.ny, st.records, 100*float64(st.subAnswered)/float64(max(1, st.records*ixSub*ixSub)),
 		st.nodes, st.leaves, st.cands, st.rings, st.points, st.events,
-		float64(4*len(ix.entries)+32*len(ix.recs))/(1<<20), float64(8*len(ix.blob))/(1<<20))
+		float64(hot)/(1<<20), float64(blob)/(1<<20))
 }
 
 func ixMustIndex(t testing.TB, grids []IndexGrid) *Index {
