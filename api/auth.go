@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/access"
 	"whistlegrid/auth"
-	"whistlegrid/grid"
 )
 
 const scopeKey = "whistlegrid.scope"
@@ -38,9 +38,9 @@ func bearer(r *http.Request) string {
 }
 
 // scope is the authenticated caller's jurisdiction.
-func scope(c *gin.Context) grid.Scope {
+func scope(c *gin.Context) access.Scope {
 	v, _ := c.Get(scopeKey)
-	sc, _ := v.(grid.Scope)
+	sc, _ := v.(access.Scope)
 	return sc
 }
 

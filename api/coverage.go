@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 )
 
@@ -74,7 +75,7 @@ type refusalDetail struct {
 // that is refused. A refused edit changes nothing.
 func (s *Server) editGrid(c *gin.Context) {
 	sc := scope(c)
-	if sc.Role != grid.RoleCommand {
+	if sc.Role != access.RoleCommand {
 		abort(c, http.StatusForbidden, "forbidden", "only the command center edits grid outlines")
 		return
 	}

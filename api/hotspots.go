@@ -13,7 +13,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 	"whistlegrid/hotspot"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) hotspotRoutes(authed *gin.RouterGroup) {
 func hotspotScope(c *gin.Context) ([]string, bool) {
 	sc := scope(c)
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen, grid.RoleTownship, grid.RoleUnit:
+	case access.RoleCommand, access.RoleScreen, access.RoleTownship, access.RoleUnit:
 	default:
 		abort(c, http.StatusForbidden, "forbidden", "the hotspot analysis is for the command center, the townships and the units")
 		return nil, false
@@ -249,7 +249,7 @@ func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 // and week; findings already filed come back with filed false. Command
 // center only.
 func (s *Server) hotspotScan(c *gin.Context) {
-	if scope(c).Role != grid.RoleCommand {
+	if scope(c).Role != access.RoleCommand {
 		abort(c, http.StatusForbidden, "forbidden", "only the command center runs the hotspot scan")
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
@@ -52,7 +53,7 @@ type placeError struct {
 func (e *placeError) Error() string { return e.msg }
 
 // placeOne converts, places and looks up who is responsible for one point.
-func (s *Server) placeOne(sc grid.Scope, in placeInput, defaultAt time.Time) (placeAnswer, error) {
+func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (placeAnswer, error) {
 	if in.Lon == nil {
 		return placeAnswer{}, &placeError{"lon", "lon is required"}
 	}

@@ -6,14 +6,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 	"whistlegrid/live"
 )
 
 // townshipInScope reports whether a caller may ask for a township: its
 // jurisdiction covers it, or the caller's own grid lies in it (a grid
 // worker's or party member's township).
-func townshipInScope(sc grid.Scope, code string) bool {
+func townshipInScope(sc access.Scope, code string) bool {
 	return sc.Covers(code) || strings.HasPrefix(sc.GridCode, code)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/geo"
 	"whistlegrid/whistle"
 )
 
@@ -94,7 +95,7 @@ func statsCSV(st whistle.Stats) ([]byte, error) {
 // raised in the year (Beijing time; default this year), highest score first. whistle.ScoreUnit and
 // whistle.ScoreTownship define the scores, whistle.Store.Assessment who sees which rows.
 func (s *Server) assessment(c *gin.Context) {
-	year := time.Now().In(beijing).Year()
+	year := time.Now().In(geo.Beijing).Year()
 	if v := c.Query("year"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || len(v) != 4 {

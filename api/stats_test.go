@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/geo"
 	"whistlegrid/internal/testenv"
 	"whistlegrid/whistle"
 )
@@ -51,7 +52,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 	env := testenv.Start(t)
 	ctx := context.Background()
 	pool := env.Pool
-	set := &statsSet{env: env, year: time.Now().In(time.FixedZone("CST", 8*3600)).Year() - 1}
+	set := &statsSet{env: env, year: time.Now().In(geo.Beijing).Year() - 1}
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, sql, args...); err != nil {
@@ -157,7 +158,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 
 	// the clock: every time as hours after the whistle was raised
 	raised := func(month time.Month, day int) time.Time {
-		return time.Date(set.year, month, day, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+		return time.Date(set.year, month, day, 9, 0, 0, 0, geo.Beijing)
 	}
 	at := func(base time.Time, hours float64) time.Time {
 		return base.Add(time.Duration(hours * float64(time.Hour)))

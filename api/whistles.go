@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/geo"
 	"whistlegrid/whistle"
 )
 
@@ -83,15 +84,12 @@ func timeParam(c *gin.Context, name string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, true
 	}
-	if t, err := time.ParseInLocation("2006-01-02", v, beijing); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", v, geo.Beijing); err == nil {
 		return t, true
 	}
 	abortField(c, name, name+" must be an RFC 3339 time or a date YYYY-MM-DD")
 	return time.Time{}, false
 }
-
-// beijing is China Standard Time, the district's clock (UTC+8, no DST).
-var beijing = time.FixedZone("CST", 8*3600)
 
 func intParam(c *gin.Context, name string) (int, bool) {
 	v := c.Query(name)

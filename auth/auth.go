@@ -1,6 +1,6 @@
 // Package auth knows who a caller is: users, their passwords (bcrypt), the
 // bearer tokens they log in with (stored as SHA-256 hashes, revocable), and
-// the jurisdiction each user acts in, as a grid.Scope.
+// the jurisdiction each user acts in, as a access.Scope.
 package auth
 
 import (
@@ -14,12 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
-
-	"whistlegrid/grid"
 )
 
 // Errors the store returns, wrapped with %w.
@@ -78,7 +78,7 @@ type Store struct {
 // cachedToken is a token Authenticate found valid at checked.
 type cachedToken struct {
 	user    User
-	scope   grid.Scope
+	scope   access.Scope
 	checked time.Time
 	expires time.Time // the token's own expiry
 }
@@ -116,29 +116,29 @@ WHERE u.username = $1 AND u.disabled_at IS NULL`
 const insertToken = `INSERT INTO tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`
 
 // Login checks a username and password and issues a new token.
-func (s *Store) Login(ctx context.Context, username, password string) (string, User, grid.Scope, error) {
+func (s *Store) Login(ctx context.Context, username, password string) (string, User, access.Scope, error) {
 	var hash string
 	var u User
-	var sc grid.Scope
+	var sc access.Scope
 	row := s.pool.QueryRow(ctx, loginQuery, username)
 	if err := scanUser(row, &hash, &u, &sc); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			// spend the same time as a real check, so usernames can't be probed
 			_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
-			return "", User{}, grid.Scope{}, ErrBadCredentials
+			return "", User{}, access.Scope{}, ErrBadCredentials
 		}
-		return "", User{}, grid.Scope{}, fmt.Errorf("auth: login: %w", err)
+		return "", User{}, access.Scope{}, fmt.Errorf("auth: login: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return "", User{}, grid.Scope{}, ErrBadCredentials
+		return "", User{}, access.Scope{}, ErrBadCredentials
 	}
 	token, sum, err := newToken()
 	if err != nil {
-		return "", User{}, grid.Scope{}, err
+		return "", User{}, access.Scope{}, err
 	}
 	now := s.now()
 	if _, err := s.pool.Exec(ctx, insertToken, u.ID, sum, now, now.Add(TokenTTL)); err != nil {
-		return "", User{}, grid.Scope{}, fmt.Errorf("auth: login: %w", err)
+		return "", User{}, access.Scope{}, fmt.Errorf("auth: login: %w", err)
 	}
 	return token, u, sc, nil
 }
@@ -152,9 +152,9 @@ WHERE tk.token_hash = $1 AND tk.revoked_at IS NULL AND tk.expires_at > $2 AND u.
 
 // Authenticate resolves a bearer token to its user and scope. A token it
 // found valid less than TokenCacheTTL ago is not looked up again.
-func (s *Store) Authenticate(ctx context.Context, token string) (User, grid.Scope, error) {
+func (s *Store) Authenticate(ctx context.Context, token string) (User, access.Scope, error) {
 	if token == "" {
-		return User{}, grid.Scope{}, ErrBadToken
+		return User{}, access.Scope{}, ErrBadToken
 	}
 	sum := sha256.Sum256([]byte(token))
 	now := s.now()
@@ -163,13 +163,13 @@ func (s *Store) Authenticate(ctx context.Context, token string) (User, grid.Scop
 	}
 	var hash string
 	var u User
-	var sc grid.Scope
+	var sc access.Scope
 	var expires time.Time
 	if err := scanUser(s.pool.QueryRow(ctx, tokenQuery, sum[:], now), &hash, &u, &sc, &expires); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return User{}, grid.Scope{}, ErrBadToken
+			return User{}, access.Scope{}, ErrBadToken
 		}
-		return User{}, grid.Scope{}, fmt.Errorf("auth: authenticate: %w", err)
+		return User{}, access.Scope{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
 	s.remember(sum, cachedToken{user: u, scope: sc, checked: now, expires: expires})
 	return u, sc, nil
@@ -177,12 +177,12 @@ func (s *Store) Authenticate(ctx context.Context, token string) (User, grid.Scop
 
 // cached returns the cached answer for a token hash, if it is fresh and
 // the token has not expired since.
-func (s *Store) cached(sum [sha256.Size]byte, now time.Time) (User, grid.Scope, bool) {
+func (s *Store) cached(sum [sha256.Size]byte, now time.Time) (User, access.Scope, bool) {
 	s.mu.Lock()
 	e, ok := s.tokens[sum]
 	s.mu.Unlock()
 	if !ok || now.Before(e.checked) || now.Sub(e.checked) >= TokenCacheTTL || !now.Before(e.expires) {
-		return User{}, grid.Scope{}, false
+		return User{}, access.Scope{}, false
 	}
 	sc := e.scope
 	sc.Townships = slices.Clone(sc.Townships) // the caller may keep or change it
@@ -231,7 +231,7 @@ func (s *Store) Logout(ctx context.Context, token string) error {
 type NewUser struct {
 	Username    string
 	Password    string
-	Role        grid.Role
+	Role        access.Role
 	DisplayName string
 	GridCode    string // for command, screen (the district), township, grid_worker, party_member
 	UnitCode    string // for unit
@@ -250,10 +250,10 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	if !nu.Role.Valid() {
 		return 0, fmt.Errorf("%w: unknown role %q", ErrInvalid, nu.Role)
 	}
-	if nu.Role == grid.RoleUnit && nu.UnitCode == "" {
+	if nu.Role == access.RoleUnit && nu.UnitCode == "" {
 		return 0, fmt.Errorf("%w: a unit user needs a unit code", ErrInvalid)
 	}
-	if nu.Role != grid.RoleUnit && nu.GridCode == "" {
+	if nu.Role != access.RoleUnit && nu.GridCode == "" {
 		return 0, fmt.Errorf("%w: a %s user needs a grid code", ErrInvalid, nu.Role)
 	}
 	hash, err := HashPassword(nu.Password)
@@ -281,14 +281,14 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	return id, nil
 }
 
-func scanUser(row pgx.Row, hash *string, u *User, sc *grid.Scope, extra ...any) error {
+func scanUser(row pgx.Row, hash *string, u *User, sc *access.Scope, extra ...any) error {
 	var unitID *int64
 	var townships []string
 	dest := append([]any{hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
-	*sc = grid.Scope{UserID: u.ID, Username: u.Username, Role: grid.Role(u.Role), GridCode: u.GridCode, UnitCode: u.UnitCode, Townships: townships}
+	*sc = access.Scope{UserID: u.ID, Username: u.Username, Role: access.Role(u.Role), GridCode: u.GridCode, UnitCode: u.UnitCode, Townships: townships}
 	if unitID != nil {
 		sc.UnitID = *unitID
 	}

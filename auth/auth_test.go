@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 	"whistlegrid/internal/dbtest"
 )
 
@@ -40,7 +40,7 @@ func newStore(t *testing.T) (*Store, *clock, string) {
 	s := NewStore(pool)
 	c := &clock{t: time.Now().UTC().Truncate(time.Microsecond)}
 	s.now = c.now
-	if _, err := s.AddUser(context.Background(), NewUser{Username: "u1", Password: "secret", Role: grid.RoleUnit, DisplayName: "一号", UnitCode: "D001"}); err != nil {
+	if _, err := s.AddUser(context.Background(), NewUser{Username: "u1", Password: "secret", Role: access.RoleUnit, DisplayName: "一号", UnitCode: "D001"}); err != nil {
 		t.Fatal(err)
 	}
 	tok, _, _, err := s.Login(context.Background(), "u1", "secret")
@@ -54,7 +54,7 @@ func TestAuthenticateCachesForTokenCacheTTL(t *testing.T) {
 	ctx := context.Background()
 	s, c, tok := newStore(t)
 	u, sc, err := s.Authenticate(ctx, tok)
-	if err != nil || u.Username != "u1" || sc.UnitCode != "D001" || sc.Role != grid.RoleUnit {
+	if err != nil || u.Username != "u1" || sc.UnitCode != "D001" || sc.Role != access.RoleUnit {
 		t.Fatalf("authenticate: %+v %+v %v", u, sc, err)
 	}
 

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"whistlegrid/geo"
 	"whistlegrid/ingest"
 )
 
@@ -43,7 +44,7 @@ var ErrNotEmpty = errors.New("demo: database is not empty (grids has rows)")
 // DemoAPIKey is the Open311 api_key of the demo's app client.
 const DemoAPIKey = "demo"
 
-func validFrom() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
+func validFrom() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, geo.Beijing) }
 
 // Options tune Load; the zero value is the standard demo.
 type Options struct {

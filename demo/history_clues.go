@@ -11,12 +11,10 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
-
-// cst is Beijing time, in which the daily and weekly rhythms run.
-var cst = time.FixedZone("CST", 8*3600)
 
 // day is one calendar day of the history (Beijing time) with its weather
 // and calendar.
@@ -84,7 +82,7 @@ func springFestival(year int) time.Time {
 	if !ok {
 		md = "02-05"
 	}
-	t, _ := time.ParseInLocation("2006-01-02", fmt.Sprintf("%d-%s", year, md), cst)
+	t, _ := time.ParseInLocation("2006-01-02", fmt.Sprintf("%d-%s", year, md), geo.Beijing)
 	return t
 }
 
@@ -114,7 +112,7 @@ func newPlanner(w *world, o HistoryOptions) *planner {
 // winter and rainstorms in July and August.
 func (p *planner) planDays() {
 	r := stream(p.seed, "history weather "+p.end.UTC().Format(time.RFC3339))
-	first := time.Date(p.start.In(cst).Year(), p.start.In(cst).Month(), p.start.In(cst).Day(), 0, 0, 0, 0, cst)
+	first := time.Date(p.start.In(geo.Beijing).Year(), p.start.In(geo.Beijing).Month(), p.start.In(geo.Beijing).Day(), 0, 0, 0, 0, geo.Beijing)
 	noise := 0.0
 	for t := first; t.Before(p.end); t = t.AddDate(0, 0, 1) {
 		next := t.AddDate(0, 0, 1)
@@ -128,7 +126,7 @@ func (p *planner) planDays() {
 			if d.month <= 3 {
 				y--
 			}
-			d.sinceHeat = int(t.Sub(time.Date(y, 11, 15, 0, 0, 0, 0, cst)).Hours() / 24)
+			d.sinceHeat = int(t.Sub(time.Date(y, 11, 15, 0, 0, 0, 0, geo.Beijing)).Hours() / 24)
 		}
 		fest := springFestival(t.Year())
 		if fest.Before(t) && t.Sub(fest) > 7*24*time.Hour {
@@ -616,7 +614,7 @@ func (p *planner) draft(r *rand.Rand, c *hCat, s int, at time.Time, pt orb.Point
 	case srcForum:
 		d.name = personName(r)
 	case srcPatrol:
-		people, _, err := p.w.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, d.pl, "", d.reported)
+		people, _, err := p.w.placer.Responsible(access.Scope{Role: access.RoleCommand}, d.pl, "", d.reported)
 		if err != nil {
 			return nil, fmt.Errorf("demo: history: %w", err)
 		}
@@ -673,7 +671,7 @@ func (p *planner) name(ds []*draft) {
 	prefix := [nSources]string{"XC", "12345-", "NSWB", "CMSS", "IOT", "RD"}
 	count := map[[2]string]int{}
 	for _, d := range ds {
-		dayKey := d.received.In(cst).Format("20060102")
+		dayKey := d.received.In(geo.Beijing).Format("20060102")
 		k := [2]string{sourceNames[d.source], dayKey}
 		count[k]++
 		d.ext = fmt.Sprintf("%s%s-%05d", prefix[d.source], dayKey, count[k])

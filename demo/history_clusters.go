@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"whistlegrid/geo"
+
 	"github.com/paulmach/orb"
 )
 
@@ -104,8 +106,8 @@ func (p *planner) planClusters() {
 		}
 		// reported at 06:00 Beijing time, when the nightly analysis is done
 		for i, t := range pc.hotspots {
-			lt := t.In(cst)
-			pc.hotspots[i] = time.Date(lt.Year(), lt.Month(), lt.Day(), 6, 0, 0, 0, cst).Add(time.Duration(r.IntN(600)) * time.Second)
+			lt := t.In(geo.Beijing)
+			pc.hotspots[i] = time.Date(lt.Year(), lt.Month(), lt.Day(), 6, 0, 0, 0, geo.Beijing).Add(time.Duration(r.IntN(600)) * time.Second)
 		}
 		pc.Clues = pc.count + len(pc.hotspots)
 		p.clusters = append(p.clusters, pc)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 	"whistlegrid/whistle"
@@ -365,7 +366,7 @@ func linkAt(chain []grid.Link, l grid.Level) grid.Link {
 }
 
 func (s *sim) responsible(d *draft, at time.Time) []grid.UnitRef {
-	_, units, err := s.w.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, d.pl, d.cat.code, at)
+	_, units, err := s.w.placer.Responsible(access.Scope{Role: access.RoleCommand}, d.pl, d.cat.code, at)
 	if err != nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"whistlegrid/geo"
 	"whistlegrid/whistle"
 )
 
@@ -36,11 +37,11 @@ func (s *sim) days(lo, hi float64) time.Duration {
 // workHours moves a time outside 08:00–19:00 Beijing time to the next
 // morning: routine work waits for office hours.
 func (s *sim) workHours(t time.Time) time.Time {
-	lt := t.In(cst)
+	lt := t.In(geo.Beijing)
 	if h := lt.Hour(); h >= 8 && h < 19 {
 		return t
 	}
-	d := time.Date(lt.Year(), lt.Month(), lt.Day(), 8, 0, 0, 0, cst)
+	d := time.Date(lt.Year(), lt.Month(), lt.Day(), 8, 0, 0, 0, geo.Beijing)
 	if lt.Hour() >= 19 {
 		d = d.AddDate(0, 0, 1)
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/uber/h3-go/v4"
 
+	"whistlegrid/access"
 	"whistlegrid/demo"
+	"whistlegrid/geo"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/internal/testenv"
@@ -19,7 +21,7 @@ import (
 
 // historyEnd is the End of the test histories: a fixed instant, so the
 // year is the same on every run.
-var historyEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var historyEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, geo.Beijing)
 
 // TestLoadHistory loads a full year onto a fresh demo and checks what the
 // statistics, the trail view, the hotspot analysis and the live system will
@@ -399,7 +401,7 @@ func TestLoadHistory(t *testing.T) {
 		if err := pool.QueryRow(ctx, `SELECT id FROM users WHERE username = 'command'`).Scan(&cmd); err != nil {
 			t.Fatal(err)
 		}
-		sc := grid.Scope{Role: grid.RoleCommand, Username: "command", UserID: cmd}
+		sc := access.Scope{Role: access.RoleCommand, Username: "command", UserID: cmd}
 		// the trail view reads a whistle that went the long way
 		var id int64
 		if err := pool.QueryRow(ctx, `SELECT whistle_id FROM whistle_events WHERE action = 'contest' ORDER BY id LIMIT 1`).Scan(&id); err != nil {

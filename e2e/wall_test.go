@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/access"
 	"whistlegrid/api"
 	"whistlegrid/auth"
 	"whistlegrid/frontend"
@@ -264,7 +265,7 @@ func TestWall(t *testing.T) {
 }
 
 // scopeOf is the caller behind a token, as the API sees it.
-func scopeOf(t *testing.T, pool *pgxpool.Pool, token string) grid.Scope {
+func scopeOf(t *testing.T, pool *pgxpool.Pool, token string) access.Scope {
 	t.Helper()
 	_, sc, err := auth.NewStore(pool).Authenticate(context.Background(), token)
 	if err != nil {

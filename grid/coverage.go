@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -295,7 +297,7 @@ GROUP BY h.party_member_id`
 // per party member. Party members' phones are masked unless the caller's
 // role sees duty phones. A parent out of the jurisdiction is ErrNotFound.
 // All lists are read in one repeatable-read snapshot.
-func (s *Store) Coverage(ctx context.Context, sc Scope, parent string) (*Coverage, error) {
+func (s *Store) Coverage(ctx context.Context, sc access.Scope, parent string) (*Coverage, error) {
 	if parent == "" {
 		parent = sc.GridCode
 	}
@@ -310,7 +312,7 @@ func (s *Store) Coverage(ctx context.Context, sc Scope, parent string) (*Coverag
 
 	cv := &Coverage{ToleranceM2: ToleranceM2}
 	var id int64
-	err = tx.QueryRow(ctx, coverageParent+PrefixClause("g.code", "$2"), parent, sc.Prefixes()).
+	err = tx.QueryRow(ctx, coverageParent+access.PrefixClause("g.code", "$2"), parent, sc.Prefixes()).
 		Scan(&id, &cv.Parent.Code, &cv.Parent.Name, &cv.Parent.Level, &cv.Children)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, parent)
@@ -385,7 +387,7 @@ func (s *Store) Coverage(ctx context.Context, sc Scope, parent string) (*Coverag
 		var m MemberLoad
 		err := r.Scan(&m.PersonID, &m.Name, &m.Phone, &m.Households, &m.GridCodes)
 		if !sc.SeesDutyPhones() {
-			m.Phone = MaskPhone(m.Phone)
+			m.Phone = access.MaskPhone(m.Phone)
 		}
 		return m, err
 	})

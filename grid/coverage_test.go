@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 	"whistlegrid/internal/testenv"
 )
@@ -86,7 +87,7 @@ JOIN grids z ON z.id = a.parent_id
 WHERE a.level = 'village' AND a.code LIKE '110119101%' AND ST_Dimension(ST_Intersection(a.geom, b.geom)) = 1
 ORDER BY a.code, b.code LIMIT 1`
 
-var command = grid.Scope{Role: grid.RoleCommand, Username: "command", GridCode: "110119"}
+var command = access.Scope{Role: access.RoleCommand, Username: "command", GridCode: "110119"}
 
 func near(got, want, rel float64) bool { return math.Abs(got-want) <= rel*want+0.01 }
 
@@ -266,16 +267,16 @@ func TestCoverageScope(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
-		sc     grid.Scope
+		sc     access.Scope
 		parent string
 		want   string // the parent reviewed; "" for not found
 	}{
 		{"command, own grid", command, "", "110119"},
-		{"township, own grid", grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, "", "110119101"},
-		{"township, its zone", grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, "110119101P01", "110119101P01"},
-		{"township, another township", grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, "110119102", ""},
-		{"township, the district", grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, "110119", ""},
-		{"screen, any township", grid.Scope{Role: grid.RoleScreen, GridCode: "110119"}, "110119102", "110119102"},
+		{"township, own grid", access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, "", "110119101"},
+		{"township, its zone", access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, "110119101P01", "110119101P01"},
+		{"township, another township", access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, "110119102", ""},
+		{"township, the district", access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, "110119", ""},
+		{"screen, any township", access.Scope{Role: access.RoleScreen, GridCode: "110119"}, "110119102", "110119102"},
 		{"unknown grid", command, "110119999", ""},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
@@ -209,8 +211,8 @@ VALUES ('grid.edited', $1, json_build_object('code', $2::text, 'level', $3::text
 // a grid.edited event, all in one transaction. Children left partly
 // outside the new outline are accepted with a warning: the coverage
 // review shows them. The caller refreshes the placement index.
-func (s *Store) Edit(ctx context.Context, sc Scope, code string, outline orb.MultiPolygon, note string) (*Edited, error) {
-	if sc.Role != RoleCommand {
+func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline orb.MultiPolygon, note string) (*Edited, error) {
+	if sc.Role != access.RoleCommand {
 		return nil, fmt.Errorf("%w: only the command center edits grid outlines", ErrForbidden)
 	}
 	geom, err := wkb.Marshal(outline)
@@ -225,7 +227,7 @@ func (s *Store) Edit(ctx context.Context, sc Scope, code string, outline orb.Mul
 
 	var id, parentID int64
 	var level string
-	err = tx.QueryRow(ctx, editTarget+PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &level, &parentID)
+	err = tx.QueryRow(ctx, editTarget+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &level, &parentID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, code)
 	}
@@ -368,10 +370,10 @@ ORDER BY valid_from DESC`
 // History returns the outlines grid code has had, newest first, with
 // their validity, area on the ellipsoid (m²) and editor. A grid out of
 // the caller's jurisdiction is ErrNotFound.
-func (s *Store) History(ctx context.Context, sc Scope, code string) (*History, error) {
+func (s *Store) History(ctx context.Context, sc access.Scope, code string) (*History, error) {
 	h := &History{}
 	var id int64
-	err := s.pool.QueryRow(ctx, historyGrid+PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &h.Code, &h.Name, &h.Level)
+	err := s.pool.QueryRow(ctx, historyGrid+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &h.Code, &h.Name, &h.Level)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, code)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 )
 
@@ -65,8 +66,8 @@ func TestParseOutline(t *testing.T) {
 func TestEditIsForTheCommandCenterOnly(t *testing.T) {
 	s := grid.NewStore(nil) // refused before any query
 	outline := orb.MultiPolygon{{{{115.9, 40.4}, {115.91, 40.4}, {115.91, 40.41}, {115.9, 40.4}}}}
-	for _, r := range []grid.Role{grid.RoleScreen, grid.RoleTownship, grid.RoleGridWorker, grid.RolePartyMember, grid.RoleUnit} {
-		if _, err := s.Edit(context.Background(), grid.Scope{Role: r, GridCode: "110119"}, "110119101", outline, ""); !errors.Is(err, grid.ErrForbidden) {
+	for _, r := range []access.Role{access.RoleScreen, access.RoleTownship, access.RoleGridWorker, access.RolePartyMember, access.RoleUnit} {
+		if _, err := s.Edit(context.Background(), access.Scope{Role: r, GridCode: "110119"}, "110119101", outline, ""); !errors.Is(err, grid.ErrForbidden) {
 			t.Errorf("%s: err %v, want ErrForbidden", r, err)
 		}
 	}

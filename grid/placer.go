@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
@@ -209,7 +211,7 @@ func (p *Placer) CategoryName(code string) string { return p.cur.Load().names[co
 // units on the responsibility list for the chain's township: the
 // township's own row, else the district-wide row, else the township itself
 // (属地兜底). An unknown category is ErrInvalid.
-func (p *Placer) Responsible(sc Scope, pl Placement, category string, at time.Time) ([]OnDuty, []UnitRef, error) {
+func (p *Placer) Responsible(sc access.Scope, pl Placement, category string, at time.Time) ([]OnDuty, []UnitRef, error) {
 	d := p.cur.Load()
 	var cat int64
 	if category != "" {
@@ -232,7 +234,7 @@ func (p *Placer) Responsible(sc Scope, pl Placement, category string, at time.Ti
 			}
 			phone := a.phone
 			if !sc.SeesDutyPhones() {
-				phone = MaskPhone(phone)
+				phone = access.MaskPhone(phone)
 			}
 			people = append(people, OnDuty{Duty: a.duty, Name: a.name, Phone: phone, Role: a.role, GridCode: a.gridCode})
 		}

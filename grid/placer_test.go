@@ -7,6 +7,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 	"whistlegrid/internal/testenv"
 )
@@ -80,8 +81,8 @@ func TestPlacerChainAndResponsible(t *testing.T) {
 		t.Errorf("edge distance %.2f near_edge %v", pl.EdgeDistanceM, pl.NearEdge)
 	}
 
-	command := grid.Scope{Role: grid.RoleCommand}
-	screen := grid.Scope{Role: grid.RoleScreen}
+	command := access.Scope{Role: access.RoleCommand}
+	screen := access.Scope{Role: access.RoleScreen}
 	people, _, err := p.Responsible(command, pl, "", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +101,7 @@ func TestPlacerChainAndResponsible(t *testing.T) {
 	}
 	masked, _, _ := p.Responsible(screen, pl, "", time.Now())
 	for i := range masked {
-		if masked[i].Phone == people[i].Phone || masked[i].Phone != grid.MaskPhone(people[i].Phone) {
+		if masked[i].Phone == people[i].Phone || masked[i].Phone != access.MaskPhone(people[i].Phone) {
 			t.Errorf("screen sees phone %q", masked[i].Phone)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -62,7 +64,7 @@ FROM (
 // Features returns the grids that match f and lie in the caller's
 // jurisdiction, as a GeoJSON FeatureCollection with properties code, name,
 // level, kind, parent_code.
-func (s *Store) Features(ctx context.Context, sc Scope, f Filter) ([]byte, error) {
+func (s *Store) Features(ctx context.Context, sc access.Scope, f Filter) ([]byte, error) {
 	if f.Level != "" && !ValidLevel(f.Level) {
 		return nil, fmt.Errorf("%w: level must be one of district, township, zone, village, household", ErrInvalid)
 	}
@@ -72,7 +74,7 @@ func (s *Store) Features(ctx context.Context, sc Scope, f Filter) ([]byte, error
 			b[i] = v
 		}
 	}
-	q := fmt.Sprintf(featuresQuery, PrefixClause("g.code", "$7"))
+	q := fmt.Sprintf(featuresQuery, access.PrefixClause("g.code", "$7"))
 	var out string
 	if err := s.pool.QueryRow(ctx, q, f.Level, f.Parent, b[0], b[1], b[2], b[3], sc.Prefixes()).Scan(&out); err != nil {
 		return nil, fmt.Errorf("grid: features: %w", err)
@@ -136,7 +138,7 @@ ORDER BY array_position(ARRAY['zone', 'village', 'patrol', 'household'], a.duty)
 // Feature returns one grid in the caller's jurisdiction, with the people on
 // duty at time at (now when zero). Phones are masked unless the caller's
 // role needs them.
-func (s *Store) Feature(ctx context.Context, sc Scope, code string, at time.Time) (Feature, error) {
+func (s *Store) Feature(ctx context.Context, sc access.Scope, code string, at time.Time) (Feature, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
@@ -144,7 +146,7 @@ func (s *Store) Feature(ctx context.Context, sc Scope, code string, at time.Time
 	p := &f.Properties
 	var geom string
 	var from time.Time
-	err := s.pool.QueryRow(ctx, featureQuery+PrefixClause("g.code", "$2"), code, sc.Prefixes()).
+	err := s.pool.QueryRow(ctx, featureQuery+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).
 		Scan(&p.Code, &p.Name, &p.Level, &p.Kind, &p.ParentCode, &geom, &p.AreaKM2, &p.Children, &p.Households, &from)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Feature{}, fmt.Errorf("%w: grid %s", ErrNotFound, code)
@@ -163,7 +165,7 @@ func (s *Store) Feature(ctx context.Context, sc Scope, code string, at time.Time
 		var d OnDuty
 		err := r.Scan(&d.Duty, &d.Name, &d.Phone, &d.Role, &d.GridCode)
 		if !sc.SeesDutyPhones() {
-			d.Phone = MaskPhone(d.Phone)
+			d.Phone = access.MaskPhone(d.Phone)
 		}
 		return d, err
 	})

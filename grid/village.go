@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"whistlegrid/access"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -150,9 +152,9 @@ WHERE ((a.grid_id = $1 AND a.duty IN ('village', 'patrol')) OR (a.grid_id = $2 A
 // contactPrefixes is the jurisdiction a contact map is read in: the
 // caller's, except that a party member, whose own grid is one household
 // grid, may read the map of the village that grid lies in.
-func contactPrefixes(sc Scope) []string {
-	if sc.Role == RolePartyMember && len(sc.GridCode) == 15 {
-		return []string{likeEscape(sc.GridCode[:12]) + "%"}
+func contactPrefixes(sc access.Scope) []string {
+	if sc.Role == access.RolePartyMember && len(sc.GridCode) == 15 {
+		return []string{access.CodePrefix(sc.GridCode[:12])}
 	}
 	return sc.Prefixes()
 }
@@ -162,7 +164,7 @@ func contactPrefixes(sc Scope) []string {
 // residents (SeesResidents) whose own jurisdiction covers the grid, so a
 // township and the village's grid worker see every household of the
 // village, a party member only the households of their own grid.
-func seesContact(sc Scope, gridCode string) bool {
+func seesContact(sc access.Scope, gridCode string) bool {
 	return sc.SeesResidents() && sc.Covers(gridCode)
 }
 
@@ -172,7 +174,7 @@ func seesContact(sc Scope, gridCode string) bool {
 // grid), else ErrNotFound. Residents' names and phones are masked
 // (MaskName, MaskPhone) unless seesContact; the phones of party members
 // and of the people on duty unless the caller's role sees duty phones.
-func (s *Store) ContactMap(ctx context.Context, sc Scope, code string) (*ContactMap, error) {
+func (s *Store) ContactMap(ctx context.Context, sc access.Scope, code string) (*ContactMap, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("grid: contact map: %w", err)
@@ -183,7 +185,7 @@ func (s *Store) ContactMap(ctx context.Context, sc Scope, code string) (*Contact
 	v := &cm.Village
 	var villageID, zoneID int64
 	var geom string
-	err = tx.QueryRow(ctx, fmt.Sprintf(contactVillage, PrefixClause("v.code", "$2")), code, contactPrefixes(sc)).
+	err = tx.QueryRow(ctx, fmt.Sprintf(contactVillage, access.PrefixClause("v.code", "$2")), code, contactPrefixes(sc)).
 		Scan(&villageID, &zoneID, &v.Code, &v.Name, &v.Kind, &v.ZoneCode, &v.ZoneName, &v.TownshipCode, &v.TownshipName, &v.AreaKM2, &geom, &cm.At)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("%w: village %s", ErrNotFound, code)
@@ -195,7 +197,7 @@ func (s *Store) ContactMap(ctx context.Context, sc Scope, code string) (*Contact
 	at := cm.At
 	phone := func(p string) string {
 		if cm.DutyPhonesMasked {
-			return MaskPhone(p)
+			return access.MaskPhone(p)
 		}
 		return p
 	}
@@ -213,7 +215,7 @@ func (s *Store) ContactMap(ctx context.Context, sc Scope, code string) (*Contact
 		var h ContactHousehold
 		err := r.Scan(&h.ID, &h.GridCode, &h.Address, &h.Size, &h.ContactName, &h.ContactPhone, &h.PartyMember, &h.Lon, &h.Lat)
 		if !seesContact(sc, h.GridCode) {
-			h.ContactName, h.ContactPhone, h.Masked = MaskName(h.ContactName), MaskPhone(h.ContactPhone), true
+			h.ContactName, h.ContactPhone, h.Masked = access.MaskName(h.ContactName), access.MaskPhone(h.ContactPhone), true
 			cm.ResidentsMasked = true
 		}
 		return h, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 	"whistlegrid/internal/testenv"
 )
@@ -43,25 +44,25 @@ func TestContactMap(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		sc         grid.Scope
+		sc         access.Scope
 		code       string
 		notFound   bool
 		dutyMasked bool
 		// sees reports whether the caller sees a household's contact.
 		sees func(gridCode string) bool
 	}{
-		{"command", grid.Scope{Role: grid.RoleCommand, GridCode: "110119"}, village, false, false, contactNever},
-		{"screen", grid.Scope{Role: grid.RoleScreen, GridCode: "110119"}, village, false, true, contactNever},
-		{"township", grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, village, false, false, contactAlways},
-		{"other township", grid.Scope{Role: grid.RoleTownship, GridCode: "110119102"}, village, true, false, nil},
-		{"grid worker", grid.Scope{Role: grid.RoleGridWorker, GridCode: village}, village, false, false, contactAlways},
-		{"grid worker of another village", grid.Scope{Role: grid.RoleGridWorker, GridCode: otherVillage}, village, true, false, nil},
-		{"party member", grid.Scope{Role: grid.RolePartyMember, GridCode: hg}, village, false, true,
+		{"command", access.Scope{Role: access.RoleCommand, GridCode: "110119"}, village, false, false, contactNever},
+		{"screen", access.Scope{Role: access.RoleScreen, GridCode: "110119"}, village, false, true, contactNever},
+		{"township", access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, village, false, false, contactAlways},
+		{"other township", access.Scope{Role: access.RoleTownship, GridCode: "110119102"}, village, true, false, nil},
+		{"grid worker", access.Scope{Role: access.RoleGridWorker, GridCode: village}, village, false, false, contactAlways},
+		{"grid worker of another village", access.Scope{Role: access.RoleGridWorker, GridCode: otherVillage}, village, true, false, nil},
+		{"party member", access.Scope{Role: access.RolePartyMember, GridCode: hg}, village, false, true,
 			func(code string) bool { return code == hg }},
-		{"party member of another village", grid.Scope{Role: grid.RolePartyMember, GridCode: hg}, otherVillage, true, false, nil},
-		{"no such village", grid.Scope{Role: grid.RoleCommand, GridCode: "110119"}, "110119101999", true, false, nil},
-		{"a township code", grid.Scope{Role: grid.RoleCommand, GridCode: "110119"}, "110119101", true, false, nil},
-		{"like wildcard", grid.Scope{Role: grid.RoleCommand, GridCode: "110119"}, "110119101%", true, false, nil},
+		{"party member of another village", access.Scope{Role: access.RolePartyMember, GridCode: hg}, otherVillage, true, false, nil},
+		{"no such village", access.Scope{Role: access.RoleCommand, GridCode: "110119"}, "110119101999", true, false, nil},
+		{"a township code", access.Scope{Role: access.RoleCommand, GridCode: "110119"}, "110119101", true, false, nil},
+		{"like wildcard", access.Scope{Role: access.RoleCommand, GridCode: "110119"}, "110119101%", true, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"time"
 
+	"whistlegrid/geo"
+
 	"github.com/uber/h3-go/v4"
 )
 
@@ -168,7 +170,7 @@ func boxCells(box [4]float64, res int) []h3.Cell {
 // 6 January 2025, Beijing time.
 func syntheticClues(n int, seed uint64, clusters [][3]float64, sigmaM float64) []Point {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, geo.Beijing)
 	span := int64(12 * 7 * 24 * time.Hour)
 	pts := make([]Point, 0, n)
 	at := func() time.Time { return start.Add(time.Duration(r.Int64N(span))) }

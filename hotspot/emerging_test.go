@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/geo"
+
 	"github.com/uber/h3-go/v4"
 )
 
@@ -81,15 +83,14 @@ func TestClassifyPattern(t *testing.T) {
 }
 
 func TestWeekStart(t *testing.T) {
-	cst := time.FixedZone("CST", 8*3600)
 	tests := []struct {
 		name string
 		t    time.Time
 		want time.Time
 	}{
-		{"Monday noon", time.Date(2025, 3, 3, 12, 0, 0, 0, cst), time.Date(2025, 3, 3, 0, 0, 0, 0, cst)},
-		{"Sunday night", time.Date(2025, 3, 9, 23, 59, 0, 0, cst), time.Date(2025, 3, 3, 0, 0, 0, 0, cst)},
-		{"Wednesday, across a month", time.Date(2025, 1, 1, 8, 0, 0, 0, cst), time.Date(2024, 12, 30, 0, 0, 0, 0, cst)},
+		{"Monday noon", time.Date(2025, 3, 3, 12, 0, 0, 0, geo.Beijing), time.Date(2025, 3, 3, 0, 0, 0, 0, geo.Beijing)},
+		{"Sunday night", time.Date(2025, 3, 9, 23, 59, 0, 0, geo.Beijing), time.Date(2025, 3, 3, 0, 0, 0, 0, geo.Beijing)},
+		{"Wednesday, across a month", time.Date(2025, 1, 1, 8, 0, 0, 0, geo.Beijing), time.Date(2024, 12, 30, 0, 0, 0, 0, geo.Beijing)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,8 +114,7 @@ type plant struct {
 }
 
 func TestEmergingFindsPlantedPatterns(t *testing.T) {
-	cst := time.FixedZone("CST", 8*3600)
-	start := time.Date(2025, 1, 6, 0, 0, 0, 0, cst) // a Monday
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, geo.Beijing) // a Monday
 	const weeks = 12
 	end := start.AddDate(0, 0, 7*weeks)
 	box := [4]float64{115.90, 116.10, 40.40, 40.55}
@@ -205,8 +205,7 @@ func TestEmergingFindsPlantedPatterns(t *testing.T) {
 }
 
 func TestEmergingOptions(t *testing.T) {
-	cst := time.FixedZone("CST", 8*3600)
-	start := time.Date(2025, 1, 6, 0, 0, 0, 0, cst)
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, geo.Beijing)
 	pts := []Point{{Lon: 116, Lat: 40.5, At: start.Add(time.Hour)}, {Lon: 116.01, Lat: 40.5, At: start.AddDate(0, 0, 9)}}
 	tests := []struct {
 		name       string

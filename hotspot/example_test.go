@@ -6,6 +6,7 @@ import (
 
 	"github.com/uber/h3-go/v4"
 
+	"whistlegrid/geo"
 	"whistlegrid/hotspot"
 )
 
@@ -48,8 +49,7 @@ func ExampleAnalyze() {
 
 // The week-by-week view: is a hot spot new, intensifying, persistent?
 func ExampleEmerging() {
-	cst := time.FixedZone("CST", 8*3600)
-	start := hotspot.WeekStart(time.Date(2025, 3, 5, 9, 0, 0, 0, cst)) // Monday 3 March
+	start := hotspot.WeekStart(time.Date(2025, 3, 5, 9, 0, 0, 0, geo.Beijing)) // Monday 3 March
 	area, err := hotspot.NewArea(h3.GridDisk(h3.LatLngToCell(h3.NewLatLng(40.457, 115.975), 9), 6), 1)
 	if err != nil {
 		fmt.Println(err)

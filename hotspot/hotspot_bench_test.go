@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/geo"
+
 	"github.com/uber/h3-go/v4"
 )
 
@@ -107,7 +109,7 @@ func BenchmarkEmerging(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, geo.Beijing)
 	for b.Loop() {
 		if _, err := Emerging(pts, EmergingOptions{Options: Options{Area: area}, Start: start, End: start.AddDate(0, 0, 84)}); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"whistlegrid/geo"
+
 	"github.com/uber/h3-go/v4"
 )
 
@@ -90,16 +92,13 @@ type ScanResult struct {
 	Took        time.Duration `json:"took_ns"`
 }
 
-// beijing is the time zone weeks are cut in.
-var beijing = time.FixedZone("CST", 8*3600)
-
 // ScanWindow returns the window a scan at now looks at: the weeks whole
 // ISO weeks (Monday 00:00 Beijing time) before the week of now.
 func ScanWindow(now time.Time, weeks int) (start, end time.Time) {
 	if weeks <= 0 {
 		weeks = DefaultScanWeeks
 	}
-	end = WeekStart(now.In(beijing))
+	end = WeekStart(now.In(geo.Beijing))
 	return end.AddDate(0, 0, -7*weeks), end
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/access"
+	"whistlegrid/geo"
 	"whistlegrid/grid"
 	"whistlegrid/whistle"
 )
@@ -429,7 +431,7 @@ func (r requestRow) request() ServiceRequest {
 	if r.resolveDue != nil {
 		sr.ExpectedDatetime = Text(w3Time(*r.resolveDue))
 		sr.ServiceNotice = Text(fmt.Sprintf("%s已吹哨（%s），由%s牵头处置，应于 %s 前解决", r.township, gradeName(grade), leads,
-			r.resolveDue.In(beijing).Format("2006-01-02 15:04")))
+			r.resolveDue.In(geo.Beijing).Format("2006-01-02 15:04")))
 	}
 	switch whistle.Status(deref(r.status)) {
 	case whistle.Closed:
@@ -493,7 +495,7 @@ func (o *Open311) Submit(ctx context.Context, k APIKey, s Submission) (res Reque
 	if name := ReporterName(s.LastName, s.FirstName); name != "" || s.Phone != "" {
 		in.Reporter = &whistle.Reporter{Name: name, Phone: s.Phone}
 	}
-	got, err := o.whistles.Intake(ctx, grid.Scope{Role: grid.RoleCommand, Username: "open311:" + k.Name}, in)
+	got, err := o.whistles.Intake(ctx, access.Scope{Role: access.RoleCommand, Username: "open311:" + k.Name}, in)
 	if err != nil {
 		return res, false, fromWhistle(err)
 	}

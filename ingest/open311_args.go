@@ -47,12 +47,9 @@ const (
 	MaxSpan     = 90 * 24 * time.Hour
 )
 
-// beijing is China Standard Time, the district's clock (UTC+8, no DST).
-var beijing = time.FixedZone("CST", 8*3600)
-
 // w3Time writes t in the W3C date-time profile of ISO 8601 the spec
 // requires, in Beijing time with its offset: 2026-11-25T09:30:00+08:00.
-func w3Time(t time.Time) string { return t.In(beijing).Format("2006-01-02T15:04:05-07:00") }
+func w3Time(t time.Time) string { return t.In(geo.Beijing).Format("2006-01-02T15:04:05-07:00") }
 
 // ParseW3Time reads a date-time of the W3C profile of ISO 8601 with its
 // time zone (2010-01-01T00:00:00Z, 2010-01-01T08:00:00.5+08:00,
@@ -64,7 +61,7 @@ func ParseW3Time(s string) (t time.Time, dateOnly bool, err error) {
 			return t, false, nil
 		}
 	}
-	if t, err := time.ParseInLocation("2006-01-02", s, beijing); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", s, geo.Beijing); err == nil {
 		return t, true, nil
 	}
 	return time.Time{}, false, fmt.Errorf("%q is not a W3C date-time with a time zone, e.g. 2010-01-01T00:00:00Z", s)

@@ -19,9 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"whistlegrid/access"
 
-	"whistlegrid/grid"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // BenchKind is the kind of the events BenchLive writes; it deletes them
@@ -247,7 +247,7 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 func benchHandler(hub *Hub) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		sc := grid.Scope{Role: grid.Role(q.Get("role")), Username: "bench"}
+		sc := access.Scope{Role: access.Role(q.Get("role")), Username: "bench"}
 		sub := Subscription{Scope: sc, Since: FromNow}
 		if t := q.Get("township"); t != "" {
 			sc.GridCode = t

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 	"whistlegrid/internal/dbtest"
 )
 
@@ -32,7 +32,7 @@ func TestBenchLiveDeliversEverything(t *testing.T) {
 // queues (filter, enqueue), without the network.
 func BenchmarkPublish(b *testing.B) {
 	h := NewHub(nil, nil, Options{QueueSize: 1024})
-	roles := []grid.Scope{{Role: grid.RoleCommand}, {Role: grid.RoleScreen}, {Role: grid.RoleTownship, GridCode: "110119101"}, {Role: grid.RoleUnit, UnitID: 3}}
+	roles := []access.Scope{{Role: access.RoleCommand}, {Role: access.RoleScreen}, {Role: access.RoleTownship, GridCode: "110119101"}, {Role: access.RoleUnit, UnitID: 3}}
 	for i := range 1000 {
 		s := &session{sub: Subscription{Scope: roles[i%len(roles)]}, queue: make(chan *Event, 1024), kicked: make(chan struct{})}
 		h.sessions[s] = struct{}{}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // Event is one row of the events outbox as the hub carries it. Events are
@@ -38,9 +38,9 @@ const (
 	variants      = 4
 )
 
-// variantOf is the masking variant of a caller: grid.Scope decides who
+// variantOf is the masking variant of a caller: access.Scope decides who
 // sees duty phones and residents; the wall screen sees neither.
-func variantOf(sc grid.Scope) int {
+func variantOf(sc access.Scope) int {
 	v := 0
 	if sc.SeesDutyPhones() {
 		v |= seesDuty
@@ -91,8 +91,8 @@ func personal(key string) (bit int, phone, ok bool) {
 }
 
 // maskPayload masks, at any depth of the payload, the string values of the
-// personal keys variant v may not see: phones with grid.MaskPhone
-// (138****5678), names with grid.MaskName (王**). A payload without such
+// personal keys variant v may not see: phones with access.MaskPhone
+// (138****5678), names with access.MaskName (王**). A payload without such
 // keys is returned as it is.
 func maskPayload(p json.RawMessage, v int) json.RawMessage {
 	if v == seesDuty|seesResidents {
@@ -128,9 +128,9 @@ func maskValue(x any, v int) any {
 			if s, isString := val.(string); isString {
 				if bit, phone, ok := personal(k); ok && v&bit == 0 {
 					if phone {
-						t[k] = grid.MaskPhone(s)
+						t[k] = access.MaskPhone(s)
 					} else {
-						t[k] = grid.MaskName(s)
+						t[k] = access.MaskName(s)
 					}
 				}
 				continue

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 func TestMaskPayload(t *testing.T) {
@@ -66,19 +66,19 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 
 func TestVariantOf(t *testing.T) {
 	tests := []struct {
-		role grid.Role
+		role access.Role
 		want int
 	}{
-		{grid.RoleCommand, seesDuty},
-		{grid.RoleScreen, 0},
-		{grid.RoleTownship, seesDuty | seesResidents},
-		{grid.RoleUnit, seesDuty},
-		{grid.RoleGridWorker, seesDuty | seesResidents},
-		{grid.RolePartyMember, seesResidents},
+		{access.RoleCommand, seesDuty},
+		{access.RoleScreen, 0},
+		{access.RoleTownship, seesDuty | seesResidents},
+		{access.RoleUnit, seesDuty},
+		{access.RoleGridWorker, seesDuty | seesResidents},
+		{access.RolePartyMember, seesResidents},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role), func(t *testing.T) {
-			if got := variantOf(grid.Scope{Role: tt.role}); got != tt.want {
+			if got := variantOf(access.Scope{Role: tt.role}); got != tt.want {
 				t.Errorf("variant %b, want %b", got, tt.want)
 			}
 		})

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"whistlegrid/access"
 
-	"whistlegrid/grid"
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrNotFound is returned for a township that does not exist or lies
@@ -127,19 +127,19 @@ type sqlScope struct {
 // whistle; a township its own; a unit the whistles it is summoned to; a
 // grid worker or party member the whistles and clues whose grid lies in
 // its grid.
-func scopeOf(sc grid.Scope, township string) (sqlScope, error) {
+func scopeOf(sc access.Scope, township string) (sqlScope, error) {
 	if township != "" && !sc.Covers(township) && !strings.HasPrefix(sc.GridCode, township) {
 		return sqlScope{}, fmt.Errorf("%w: township %s is not in your jurisdiction", ErrNotFound, township)
 	}
 	out := sqlScope{township: township}
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen:
-	case grid.RoleTownship:
+	case access.RoleCommand, access.RoleScreen:
+	case access.RoleTownship:
 		out.township = sc.GridCode
-	case grid.RoleUnit:
+	case access.RoleUnit:
 		id := sc.UnitID
 		out.unit = &id
-	case grid.RoleGridWorker, grid.RolePartyMember:
+	case access.RoleGridWorker, access.RolePartyMember:
 		out.prefixes = sc.Prefixes()
 	default:
 		out.prefixes = []string{}
@@ -211,7 +211,7 @@ SELECT
 // Snapshot reads the wall map's starting state for the caller, for one
 // township or ("") the whole jurisdiction, in one REPEATABLE READ
 // transaction so that Seq and the data agree.
-func (h *Hub) Snapshot(ctx context.Context, sc grid.Scope, township string) (*Snapshot, error) {
+func (h *Hub) Snapshot(ctx context.Context, sc access.Scope, township string) (*Snapshot, error) {
 	sq, err := scopeOf(sc, township)
 	if err != nil {
 		return nil, err

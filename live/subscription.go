@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // FromNow is the Since of a client that wants only events written after it
@@ -26,7 +26,7 @@ var ErrInvalid = errors.New("live: invalid")
 //   - its township is in Townships (empty: every township);
 //   - it lies in the caller's jurisdiction (Visible).
 type Subscription struct {
-	Scope     grid.Scope
+	Scope     access.Scope
 	Since     int64 // resume after this seq; FromNow for no resume
 	Townships []string
 	Kinds     []string
@@ -54,15 +54,15 @@ func (s *Subscription) Match(e *Event) bool {
 //     (code prefix): the grid is the payload's whistle.grid if present, else
 //     the grid of the event's whistle, else the grid of its clue. An event
 //     with no grid is not shown to them: the township alone is not enough.
-func Visible(sc grid.Scope, e *Event) bool {
+func Visible(sc access.Scope, e *Event) bool {
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen:
+	case access.RoleCommand, access.RoleScreen:
 		return true
-	case grid.RoleTownship: // sc.Covers without building the LIKE prefixes: this runs per event and client
+	case access.RoleTownship: // sc.Covers without building the LIKE prefixes: this runs per event and client
 		return e.Township != "" && sc.GridCode != "" && strings.HasPrefix(e.Township, sc.GridCode)
-	case grid.RoleUnit:
+	case access.RoleUnit:
 		return (sc.UnitCode != "" && e.unitCode == sc.UnitCode) || (sc.UnitID != 0 && slices.Contains(e.units, sc.UnitID))
-	case grid.RoleGridWorker, grid.RolePartyMember:
+	case access.RoleGridWorker, access.RolePartyMember:
 		return e.grid != "" && sc.GridCode != "" && strings.HasPrefix(e.grid, sc.GridCode)
 	}
 	return false

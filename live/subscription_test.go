@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 func TestSubscriptionMatch(t *testing.T) {
@@ -16,21 +16,21 @@ func TestSubscriptionMatch(t *testing.T) {
 		sub  Subscription
 		want [3]bool // raised, clue, other
 	}{
-		{"command", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}}, [3]bool{true, true, true}},
-		{"screen", Subscription{Scope: grid.Scope{Role: grid.RoleScreen}}, [3]bool{true, true, true}},
-		{"command, township", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}, Townships: []string{"110119102"}}, [3]bool{false, false, true}},
-		{"command, kind prefix", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}, Kinds: []string{"whistle."}}, [3]bool{true, false, true}},
-		{"command, kind prefix without dot", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}, Kinds: []string{"whistle"}}, [3]bool{true, false, true}},
-		{"command, exact kind", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}, Kinds: []string{"whistle.closed"}}, [3]bool{false, false, true}},
-		{"a kind is not a prefix of another word", Subscription{Scope: grid.Scope{Role: grid.RoleCommand}, Kinds: []string{"whist"}}, [3]bool{false, false, false}},
-		{"township", Subscription{Scope: grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}}, [3]bool{true, true, false}},
-		{"township asking for another", Subscription{Scope: grid.Scope{Role: grid.RoleTownship, GridCode: "110119101"}, Townships: []string{"110119102"}}, [3]bool{false, false, false}},
-		{"unit summoned", Subscription{Scope: grid.Scope{Role: grid.RoleUnit, UnitID: 9, UnitCode: "D009"}}, [3]bool{true, false, false}},
-		{"unit named in the payload", Subscription{Scope: grid.Scope{Role: grid.RoleUnit, UnitID: 7, UnitCode: "S007"}}, [3]bool{false, false, true}},
-		{"grid worker of the village", Subscription{Scope: grid.Scope{Role: grid.RoleGridWorker, GridCode: "110119101001"}}, [3]bool{true, false, false}},
-		{"party member of the household grid", Subscription{Scope: grid.Scope{Role: grid.RolePartyMember, GridCode: "110119101001002003"}}, [3]bool{true, false, false}},
-		{"party member elsewhere", Subscription{Scope: grid.Scope{Role: grid.RolePartyMember, GridCode: "110119101001002004"}}, [3]bool{false, false, false}},
-		{"no role", Subscription{Scope: grid.Scope{}}, [3]bool{false, false, false}},
+		{"command", Subscription{Scope: access.Scope{Role: access.RoleCommand}}, [3]bool{true, true, true}},
+		{"screen", Subscription{Scope: access.Scope{Role: access.RoleScreen}}, [3]bool{true, true, true}},
+		{"command, township", Subscription{Scope: access.Scope{Role: access.RoleCommand}, Townships: []string{"110119102"}}, [3]bool{false, false, true}},
+		{"command, kind prefix", Subscription{Scope: access.Scope{Role: access.RoleCommand}, Kinds: []string{"whistle."}}, [3]bool{true, false, true}},
+		{"command, kind prefix without dot", Subscription{Scope: access.Scope{Role: access.RoleCommand}, Kinds: []string{"whistle"}}, [3]bool{true, false, true}},
+		{"command, exact kind", Subscription{Scope: access.Scope{Role: access.RoleCommand}, Kinds: []string{"whistle.closed"}}, [3]bool{false, false, true}},
+		{"a kind is not a prefix of another word", Subscription{Scope: access.Scope{Role: access.RoleCommand}, Kinds: []string{"whist"}}, [3]bool{false, false, false}},
+		{"township", Subscription{Scope: access.Scope{Role: access.RoleTownship, GridCode: "110119101"}}, [3]bool{true, true, false}},
+		{"township asking for another", Subscription{Scope: access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, Townships: []string{"110119102"}}, [3]bool{false, false, false}},
+		{"unit summoned", Subscription{Scope: access.Scope{Role: access.RoleUnit, UnitID: 9, UnitCode: "D009"}}, [3]bool{true, false, false}},
+		{"unit named in the payload", Subscription{Scope: access.Scope{Role: access.RoleUnit, UnitID: 7, UnitCode: "S007"}}, [3]bool{false, false, true}},
+		{"grid worker of the village", Subscription{Scope: access.Scope{Role: access.RoleGridWorker, GridCode: "110119101001"}}, [3]bool{true, false, false}},
+		{"party member of the household grid", Subscription{Scope: access.Scope{Role: access.RolePartyMember, GridCode: "110119101001002003"}}, [3]bool{true, false, false}},
+		{"party member elsewhere", Subscription{Scope: access.Scope{Role: access.RolePartyMember, GridCode: "110119101001002004"}}, [3]bool{false, false, false}},
+		{"no role", Subscription{Scope: access.Scope{}}, [3]bool{false, false, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // Layer is one vector-tile layer of the wall map.
@@ -43,7 +43,7 @@ const MaxZoom = 22
 // tile layer.
 
 // tileGrids: $1 $2 $3 are z, x, y; grids of one level ($4) whose code
-// matches the prefixes ($5, grid.PrefixClause, the %s); properties code,
+// matches the prefixes ($5, access.PrefixClause, the %s); properties code,
 // name, level.
 const tileGrids = `
 WITH bounds AS (
@@ -94,7 +94,7 @@ SELECT ST_AsMVT(features.*, $7, 4096, 'geom') FROM features WHERE geom IS NOT NU
 // grids limited to the jurisdiction's code prefixes, whistles and clues by
 // the live stream's rule (Visible). An empty tile is nil. z, x and y must
 // be valid (0 <= z <= MaxZoom, 0 <= x, y < 2^z).
-func (h *Hub) Tile(ctx context.Context, sc grid.Scope, l Layer, z, x, y int) ([]byte, error) {
+func (h *Hub) Tile(ctx context.Context, sc access.Scope, l Layer, z, x, y int) ([]byte, error) {
 	if z < 0 || z > MaxZoom || x < 0 || y < 0 || x >= 1<<z || y >= 1<<z {
 		return nil, fmt.Errorf("%w: tile %d/%d/%d does not exist", ErrInvalid, z, x, y)
 	}
@@ -111,7 +111,7 @@ func (h *Hub) Tile(ctx context.Context, sc grid.Scope, l Layer, z, x, y int) ([]
 			args = append(args, RateWindow)
 		}
 	default:
-		q = fmt.Sprintf(l.query, grid.PrefixClause("g.code", "$5"))
+		q = fmt.Sprintf(l.query, access.PrefixClause("g.code", "$5"))
 		args = []any{z, x, y, l.level, sc.Prefixes(), l.Name}
 	}
 	var tile []byte

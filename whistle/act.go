@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"whistlegrid/access"
 	"whistlegrid/grid"
 )
 
@@ -145,7 +146,7 @@ func (st *State) unitByCode(code string) int64 {
 // jurisdiction (ErrNotFound), role (ErrForbidden), the body (ErrInvalid),
 // the status (ErrConflict). Each step appends to the trail and writes an
 // events row in the same transaction. It returns the whistle after the step.
-func (s *Store) Act(ctx context.Context, sc grid.Scope, id int64, step Step, in StepInput) (Detail, error) {
+func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, in StepInput) (Detail, error) {
 	now := s.now()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -160,7 +161,7 @@ func (s *Store) Act(ctx context.Context, sc grid.Scope, id int64, step Step, in 
 		return Detail{}, fmt.Errorf("%w: whistle %d (or outside your jurisdiction)", ErrNotFound, id)
 	}
 	acting := int64(0)
-	if sc.Role == grid.RoleCommand && (step == StepReportIn || step == StepResolve) {
+	if sc.Role == access.RoleCommand && (step == StepReportIn || step == StepResolve) {
 		acting = st.unitByCode(in.Unit)
 	}
 	unitID, err := Authorize(sc, step, st, acting)
@@ -193,7 +194,7 @@ func (s *Store) Act(ctx context.Context, sc grid.Scope, id int64, step Step, in 
 }
 
 // apply changes the database for one allowed step.
-func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc grid.Scope, step Step, unitID int64, in StepInput, now time.Time) error {
+func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc access.Scope, step Step, unitID int64, in StepInput, now time.Time) error {
 	id, actor, actorID := st.ID, sc.Username, sc.UserID
 	exec := func(sql string, args ...any) error {
 		if _, err := tx.Exec(ctx, sql, args...); err != nil {
@@ -336,8 +337,8 @@ type RaiseInput struct {
 // no whistle yet, summoning the units on the duty list of the first clue's
 // category (the township itself answers where the list names nobody, and
 // then there is nobody to summon: ErrConflict).
-func (s *Store) Raise(ctx context.Context, sc grid.Scope, in RaiseInput) (Detail, error) {
-	if sc.Role != grid.RoleTownship && sc.Role != grid.RoleCommand {
+func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Detail, error) {
+	if sc.Role != access.RoleTownship && sc.Role != access.RoleCommand {
 		return Detail{}, fmt.Errorf("%w: only a township (or the command center) raises whistles", ErrForbidden)
 	}
 	if len(in.ClueIDs) == 0 || len(in.ClueIDs) > 100 {
@@ -400,7 +401,7 @@ func (s *Store) Raise(ctx context.Context, sc grid.Scope, in RaiseInput) (Detail
 	if !ok {
 		return Detail{}, fmt.Errorf("%w: clue %d's grid is no longer current", ErrConflict, first.id)
 	}
-	_, units, err := s.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
+	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
 	if err != nil {
 		return Detail{}, err
 	}

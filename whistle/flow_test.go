@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 	"whistlegrid/internal/testenv"
 	"whistlegrid/whistle"
 )
@@ -495,7 +495,7 @@ func intakeAll(t *testing.T, st *whistle.Store, ins []whistle.ClueInput) ([]whis
 		go func() {
 			defer wg.Done()
 			<-start
-			res[i], errs[i] = st.Intake(context.Background(), grid.Scope{Role: grid.RoleCommand}, in)
+			res[i], errs[i] = st.Intake(context.Background(), access.Scope{Role: access.RoleCommand}, in)
 		}()
 	}
 	close(start)

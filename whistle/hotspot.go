@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // FileHotspot takes in a clue of source hotspot found by the hotspot scan
@@ -14,7 +14,7 @@ import (
 // there.
 func (s *Store) FileHotspot(ctx context.Context, externalID, category, text string, lon, lat float64, at time.Time) (filed bool, err error) {
 	// the system files them, for the command center
-	sc := grid.Scope{Role: grid.RoleCommand, Username: "未诉先办研判"}
+	sc := access.Scope{Role: access.RoleCommand, Username: "未诉先办研判"}
 	r, err := s.Intake(ctx, sc, ClueInput{
 		Source: "hotspot", ExternalID: externalID, Category: category, Text: text,
 		Lon: &lon, Lat: &lat, Datum: "wgs84", ReportedAt: at.Format(time.RFC3339Nano),

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
+	"whistlegrid/access"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
@@ -160,11 +161,11 @@ func validPhone(p string) bool {
 // mayReport decides who may submit a clue at a placement: the command
 // center anywhere, a township inside itself, a grid worker inside their
 // village.
-func mayReport(sc grid.Scope, pl grid.Placement) error {
+func mayReport(sc access.Scope, pl grid.Placement) error {
 	switch sc.Role {
-	case grid.RoleCommand:
+	case access.RoleCommand:
 		return nil
-	case grid.RoleTownship, grid.RoleGridWorker:
+	case access.RoleTownship, access.RoleGridWorker:
 		if sc.Covers(pl.Chain[0].Code) {
 			return nil
 		}
@@ -209,7 +210,7 @@ const intakeQuery = `SELECT * FROM whistle_intake($1, $2, $3, $4, $5, $6, $7, $8
 // The database work is one call of whistle_intake and the events outbox
 // rows, built here from the summaries the call returns, in one
 // transaction; clues arriving together share it (see lane).
-func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (IntakeResult, error) {
+func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (IntakeResult, error) {
 	v, err := s.validate(in)
 	if err != nil {
 		return IntakeResult{}, err
@@ -229,7 +230,7 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	}
 	// the units a raised whistle would summon; the rule, read in the
 	// database, decides whether one is raised
-	_, units, err := s.placer.Responsible(grid.Scope{Role: grid.RoleCommand}, v.placement, v.in.Category, now)
+	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, v.placement, v.in.Category, now)
 	if err != nil {
 		return IntakeResult{}, err
 	}
@@ -277,7 +278,7 @@ func (s *Store) Intake(ctx context.Context, sc grid.Scope, in ClueInput) (Intake
 	}
 	if rep.Name != "" || rep.Phone != "" {
 		if !seesReporter(sc) {
-			rep.Name, rep.Phone = grid.MaskName(rep.Name), grid.MaskPhone(rep.Phone)
+			rep.Name, rep.Phone = access.MaskName(rep.Name), access.MaskPhone(rep.Phone)
 		}
 		c.Reporter = &rep
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"whistlegrid/access"
 
-	"whistlegrid/grid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Clue is a stored clue as the API answers it.
@@ -54,7 +54,7 @@ JOIN grids z ON z.id = v.parent_id
 JOIN grids t ON t.id = c.township_id
 JOIN grids d ON d.id = t.parent_id`
 
-func scanClue(sc grid.Scope, r pgx.Row) (Clue, error) {
+func scanClue(sc access.Scope, r pgx.Row) (Clue, error) {
 	var c Clue
 	var l [5]Link
 	var name, phone string
@@ -71,7 +71,7 @@ func scanClue(sc grid.Scope, r pgx.Row) (Clue, error) {
 	c.Lon, c.Lat = round6(c.Lon), round6(c.Lat)
 	if name != "" || phone != "" {
 		if !seesReporter(sc) {
-			name, phone = grid.MaskName(name), grid.MaskPhone(phone)
+			name, phone = access.MaskName(name), access.MaskPhone(phone)
 		}
 		c.Reporter = &Reporter{Name: name, Phone: phone}
 	}
@@ -80,15 +80,15 @@ func scanClue(sc grid.Scope, r pgx.Row) (Clue, error) {
 
 // seesReporter: those who call a reporter back (the command center, the
 // township, the grid worker) see the reporter; the others see it masked.
-func seesReporter(sc grid.Scope) bool {
+func seesReporter(sc access.Scope) bool {
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleTownship, grid.RoleGridWorker:
+	case access.RoleCommand, access.RoleTownship, access.RoleGridWorker:
 		return true
 	}
 	return false
 }
 
-func (s *Store) clueByKey(ctx context.Context, sc grid.Scope, source, ext string) (Clue, error) {
+func (s *Store) clueByKey(ctx context.Context, sc access.Scope, source, ext string) (Clue, error) {
 	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.source = $1 AND c.external_id = $2`, source, ext))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("%w: clue %s/%s", ErrNotFound, source, ext)
@@ -105,7 +105,7 @@ type ClueFilter struct {
 }
 
 // Clues lists clues in the caller's jurisdiction, newest first.
-func (s *Store) Clues(ctx context.Context, sc grid.Scope, f ClueFilter) ([]Clue, int, error) {
+func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) ([]Clue, int, error) {
 	if f.Source != "" && !ValidSource(f.Source) {
 		return nil, 0, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
 	}
@@ -131,14 +131,14 @@ func (s *Store) Clues(ctx context.Context, sc grid.Scope, f ClueFilter) ([]Clue,
 	return out, total, nil
 }
 
-func clueWhere(sc grid.Scope, f ClueFilter) (string, []any) {
+func clueWhere(sc access.Scope, f ClueFilter) (string, []any) {
 	var conds []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if sc.Role == grid.RoleUnit {
+	if sc.Role == access.RoleUnit {
 		conds = append(conds, "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = c.whistle_id AND sm.unit_id = "+arg(sc.UnitID)+")")
 	} else {
-		conds = append(conds, grid.PrefixClause("hg.code", arg(sc.Prefixes())))
+		conds = append(conds, access.PrefixClause("hg.code", arg(sc.Prefixes())))
 	}
 	if f.Township != "" {
 		conds = append(conds, "t.code = "+arg(f.Township))
@@ -247,22 +247,22 @@ type Filter struct {
 }
 
 // whistleScope limits whistles to the caller's jurisdiction.
-func whistleScope(sc grid.Scope, arg func(any) string) string {
+func whistleScope(sc access.Scope, arg func(any) string) string {
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen:
+	case access.RoleCommand, access.RoleScreen:
 		return "true"
-	case grid.RoleTownship:
+	case access.RoleTownship:
 		return "t.code = " + arg(sc.GridCode)
-	case grid.RoleUnit:
+	case access.RoleUnit:
 		return "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = w.id AND sm.unit_id = " + arg(sc.UnitID) + ")"
 	default:
-		return grid.PrefixClause("coalesce(g.code, '')", arg(sc.Prefixes()))
+		return access.PrefixClause("coalesce(g.code, '')", arg(sc.Prefixes()))
 	}
 }
 
 // List lists the whistles in the caller's jurisdiction that match f,
 // newest first, with the total count.
-func (s *Store) List(ctx context.Context, sc grid.Scope, f Filter) ([]Summary, int, error) {
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary, int, error) {
 	if f.Status != "" {
 		switch Status(f.Status) {
 		case Raised, InProgress, AwaitingApproval, Closed:
@@ -388,7 +388,7 @@ type NoticeView struct {
 }
 
 // Get returns one whistle in full, if it lies in the caller's jurisdiction.
-func (s *Store) Get(ctx context.Context, sc grid.Scope, id int64) (Detail, error) {
+func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	cond := "w.id = " + arg(id) + " AND " + whistleScope(sc, arg)
@@ -426,21 +426,21 @@ func (s *Store) Get(ctx context.Context, sc grid.Scope, id int64) (Detail, error
 			v.Ratings = &Ratings{*a, *b, *c}
 		}
 		if !sc.SeesDutyPhones() {
-			v.Person, v.Phone = grid.MaskName(v.Person), grid.MaskPhone(v.Phone)
+			v.Person, v.Phone = access.MaskName(v.Person), access.MaskPhone(v.Phone)
 		}
 		return v, err
 	})
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)
 	}
-	d.Clues, _, err = s.Clues(ctx, grid.Scope{Role: grid.RoleCommand}, ClueFilter{WhistleID: id, Limit: 1000})
+	d.Clues, _, err = s.Clues(ctx, access.Scope{Role: access.RoleCommand}, ClueFilter{WhistleID: id, Limit: 1000})
 	if err != nil {
 		return d, err
 	}
 	if !seesReporter(sc) {
 		for i := range d.Clues {
 			if r := d.Clues[i].Reporter; r != nil {
-				r.Name, r.Phone = grid.MaskName(r.Name), grid.MaskPhone(r.Phone)
+				r.Name, r.Phone = access.MaskName(r.Name), access.MaskPhone(r.Phone)
 			}
 		}
 	}

@@ -7,9 +7,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"whistlegrid/access"
+	"whistlegrid/geo"
 
-	"whistlegrid/grid"
+	"github.com/jackc/pgx/v5"
 )
 
 // StatsQuery selects the statistics: the whistles raised in [From, To)
@@ -78,9 +79,6 @@ type Stats struct {
 func StatsGroupings() []string {
 	return []string{"township", "unit", "category", "source", "month", "grade"}
 }
-
-// beijing is China Standard Time, the district's clock (UTC+8, no DST).
-func beijing() *time.Location { return time.FixedZone("CST", 8*3600) }
 
 // statsGroups is the SQL that puts each selected whistle (the CTE sel)
 // into its group: key, name, sort, whistle id and, for by=unit, the unit
@@ -169,13 +167,13 @@ func (q StatsQuery) normalize(now time.Time) (StatsQuery, string, error) {
 		q.To = now
 	}
 	if q.From.IsZero() {
-		y := q.To.Add(-time.Nanosecond).In(beijing()).Year()
-		q.From = time.Date(y, time.January, 1, 0, 0, 0, 0, beijing())
+		y := q.To.Add(-time.Nanosecond).In(geo.Beijing).Year()
+		q.From = time.Date(y, time.January, 1, 0, 0, 0, 0, geo.Beijing)
 	}
 	if !q.To.After(q.From) {
 		return q, "", invalid("to", "to must be after from")
 	}
-	q.From, q.To = q.From.In(beijing()), q.To.In(beijing())
+	q.From, q.To = q.From.In(geo.Beijing), q.To.In(geo.Beijing)
 	return q, groups, nil
 }
 
@@ -183,7 +181,7 @@ func (q StatsQuery) normalize(now time.Time) (StatsQuery, string, error) {
 // caller's jurisdiction (a township its own, a unit the whistles it is
 // summoned to, the command center and the wall screen all), grouped as
 // q.By says, in one query. See Figures for the definitions.
-func (s *Store) Stats(ctx context.Context, sc grid.Scope, q StatsQuery) (Stats, error) {
+func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats, error) {
 	now := s.now()
 	q, groups, err := q.normalize(now)
 	if err != nil {
@@ -525,18 +523,18 @@ ORDER BY sel.township`
 // row, and the townships' scores computed from the whistles it was
 // summoned to, their rating promptness from its own summons (the scores
 // it gave). Grid workers and party members may not see it.
-func (s *Store) Assessment(ctx context.Context, sc grid.Scope, year int) (Assessment, error) {
+func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Assessment, error) {
 	if year < 2000 || year > 2100 {
 		return Assessment{}, invalid("year", "year must be a year YYYY between 2000 and 2100")
 	}
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen, grid.RoleTownship, grid.RoleUnit:
+	case access.RoleCommand, access.RoleScreen, access.RoleTownship, access.RoleUnit:
 	default:
 		return Assessment{}, fmt.Errorf("%w: the assessment is for the command center, townships and units", ErrForbidden)
 	}
-	from := time.Date(year, time.January, 1, 0, 0, 0, 0, beijing())
+	from := time.Date(year, time.January, 1, 0, 0, 0, 0, geo.Beijing)
 	var unit any
-	if sc.Role == grid.RoleUnit {
+	if sc.Role == access.RoleUnit {
 		unit = sc.UnitID
 	}
 	now, to := s.now(), from.AddDate(1, 0, 0)

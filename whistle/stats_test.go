@@ -5,10 +5,12 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"whistlegrid/geo"
 )
 
 func TestStatsQueryNormalize(t *testing.T) {
-	cst := beijing()
+	cst := geo.Beijing
 	now := time.Date(2026, time.November, 25, 20, 0, 0, 0, time.UTC) // 26 Nov 04:00 in Beijing
 	jan1 := func(y int) time.Time { return time.Date(y, time.January, 1, 0, 0, 0, 0, cst) }
 	tests := []struct {

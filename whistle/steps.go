@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // Step is one action on a whistle.
@@ -66,15 +66,15 @@ func (s *State) summons(unitID int64) *Summons {
 // command center and the wall screen everywhere, a township its own, a unit
 // the whistles it is summoned to, a grid worker or party member those in
 // their grid.
-func Visible(sc grid.Scope, s *State) bool {
+func Visible(sc access.Scope, s *State) bool {
 	switch sc.Role {
-	case grid.RoleCommand, grid.RoleScreen:
+	case access.RoleCommand, access.RoleScreen:
 		return true
-	case grid.RoleTownship:
+	case access.RoleTownship:
 		return sc.GridCode != "" && s.TownshipCode == sc.GridCode
-	case grid.RoleUnit:
+	case access.RoleUnit:
 		return s.summons(sc.UnitID) != nil
-	case grid.RoleGridWorker, grid.RolePartyMember:
+	case access.RoleGridWorker, access.RolePartyMember:
 		return sc.GridCode != "" && s.GridCode != "" && strings.HasPrefix(s.GridCode, sc.GridCode)
 	}
 	return false
@@ -85,7 +85,7 @@ func Visible(sc grid.Scope, s *State) bool {
 // ErrForbidden when the caller's role may not take the step (or, for a
 // unit step taken by the command center, actingUnit names no summoned
 // unit). It returns the unit the step acts for (0 for township steps).
-func Authorize(sc grid.Scope, step Step, s *State, actingUnit int64) (int64, error) {
+func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, error) {
 	if !Visible(sc, s) {
 		return 0, fmt.Errorf("%w: whistle %d is outside your jurisdiction", ErrNotFound, s.ID)
 	}
@@ -95,9 +95,9 @@ func Authorize(sc grid.Scope, step Step, s *State, actingUnit int64) (int64, err
 	switch step {
 	case StepReportIn, StepResolve:
 		switch sc.Role {
-		case grid.RoleUnit:
+		case access.RoleUnit:
 			return sc.UnitID, nil
-		case grid.RoleCommand:
+		case access.RoleCommand:
 			if actingUnit == 0 || s.summons(actingUnit) == nil {
 				return 0, fmt.Errorf("%w: the command center must name a summoned unit (\"unit\") to act for", ErrForbidden)
 			}
@@ -105,22 +105,22 @@ func Authorize(sc grid.Scope, step Step, s *State, actingUnit int64) (int64, err
 		}
 		return 0, fmt.Errorf("%w: only a summoned unit may %s", ErrForbidden, step)
 	case StepClose, StepReturn, StepRate:
-		if sc.Role == grid.RoleTownship || sc.Role == grid.RoleCommand {
+		if sc.Role == access.RoleTownship || sc.Role == access.RoleCommand {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("%w: only the township (or the command center) may %s", ErrForbidden, step)
 	case StepEscalate, StepConsult:
-		if sc.Role == grid.RoleTownship || sc.Role == grid.RoleCommand {
+		if sc.Role == access.RoleTownship || sc.Role == access.RoleCommand {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("%w: only the township or the command center may %s", ErrForbidden, step)
 	case StepRule:
-		if sc.Role == grid.RoleCommand {
+		if sc.Role == access.RoleCommand {
 			return 0, nil
 		}
 		return 0, fmt.Errorf("%w: only the command center rules on responsibility", ErrForbidden)
 	case StepContest:
-		if sc.Role == grid.RoleUnit && s.RuledUnitID != 0 && sc.UnitID == s.RuledUnitID {
+		if sc.Role == access.RoleUnit && s.RuledUnitID != 0 && sc.UnitID == s.RuledUnitID {
 			return sc.UnitID, nil
 		}
 		return 0, fmt.Errorf("%w: only the unit a ruling named may contest it", ErrForbidden)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"whistlegrid/grid"
+	"whistlegrid/access"
 )
 
 // The permission matrix: each role × each step × own and other
@@ -21,20 +21,20 @@ func TestAuthorizeMatrix(t *testing.T) {
 		},
 		RuledUnitID: 13,
 	}
-	callers := map[string]grid.Scope{
-		"command":         {Role: grid.RoleCommand, GridCode: "110119"},
-		"screen":          {Role: grid.RoleScreen, GridCode: "110119"},
-		"township own":    {Role: grid.RoleTownship, GridCode: "110119101"},
-		"township other":  {Role: grid.RoleTownship, GridCode: "110119102"},
-		"unit lead":       {Role: grid.RoleUnit, UnitID: 11},
-		"unit assist":     {Role: grid.RoleUnit, UnitID: 12},
-		"unit ruled":      {Role: grid.RoleUnit, UnitID: 13},
-		"unit other":      {Role: grid.RoleUnit, UnitID: 99},
-		"worker own":      {Role: grid.RoleGridWorker, GridCode: "110119101001"},
-		"worker other":    {Role: grid.RoleGridWorker, GridCode: "110119101002"},
-		"party own":       {Role: grid.RolePartyMember, GridCode: "110119101001003"},
-		"party other":     {Role: grid.RolePartyMember, GridCode: "110119101001004"},
-		"no jurisdiction": {Role: grid.RoleTownship},
+	callers := map[string]access.Scope{
+		"command":         {Role: access.RoleCommand, GridCode: "110119"},
+		"screen":          {Role: access.RoleScreen, GridCode: "110119"},
+		"township own":    {Role: access.RoleTownship, GridCode: "110119101"},
+		"township other":  {Role: access.RoleTownship, GridCode: "110119102"},
+		"unit lead":       {Role: access.RoleUnit, UnitID: 11},
+		"unit assist":     {Role: access.RoleUnit, UnitID: 12},
+		"unit ruled":      {Role: access.RoleUnit, UnitID: 13},
+		"unit other":      {Role: access.RoleUnit, UnitID: 99},
+		"worker own":      {Role: access.RoleGridWorker, GridCode: "110119101001"},
+		"worker other":    {Role: access.RoleGridWorker, GridCode: "110119101002"},
+		"party own":       {Role: access.RolePartyMember, GridCode: "110119101001003"},
+		"party other":     {Role: access.RolePartyMember, GridCode: "110119101001004"},
+		"no jurisdiction": {Role: access.RoleTownship},
 	}
 	// "ok", "403" or "404" for each caller and step, in Steps() order:
 	// report_in resolve close return rate escalate consult rule contest

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/access"
 	"whistlegrid/api"
 	"whistlegrid/auth"
 	"whistlegrid/demo"
@@ -273,7 +274,7 @@ func cmdUser(ctx context.Context, args []string, c config, log *slog.Logger, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	nu.Role = grid.Role(role)
+	nu.Role = access.Role(role)
 	if nu.Password == "" {
 		nu.Password = lookupEnv("WHISTLEGRID_PASSWORD")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/uber/h3-go/v4"
 
+	"whistlegrid/geo"
 	"whistlegrid/hotspot"
 )
 
@@ -35,8 +36,7 @@ type Hotspot struct {
 func PlantHotspot(t testing.TB, pool *pgxpool.Pool) Hotspot {
 	t.Helper()
 	ctx := context.Background()
-	cst := time.FixedZone("CST", 8*3600)
-	p := Hotspot{WeekStart: hotspot.WeekStart(time.Now().In(cst)), Background: 700, Cluster: 40}
+	p := Hotspot{WeekStart: hotspot.WeekStart(time.Now().In(geo.Beijing)), Background: 700, Cluster: 40}
 	p.From, p.To = p.WeekStart.AddDate(0, 0, -84), p.WeekStart
 	// the centre: a household grid of 延庆镇, the busiest township
 	if err := pool.QueryRow(ctx, `

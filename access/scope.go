@@ -1,4 +1,8 @@
-package grid
+// Package access is who a caller is and what they may see: the roles, the
+// jurisdiction as grid-code prefixes (one SQL clause scopes every query),
+// and the masking of personal data. It holds no database and imports no
+// project package.
+package access
 
 import "strings"
 
@@ -55,14 +59,14 @@ func (s Scope) Prefixes() []string {
 		}
 		out := make([]string, len(s.Townships))
 		for i, t := range s.Townships {
-			out[i] = likeEscape(t) + "%"
+			out[i] = CodePrefix(t)
 		}
 		return out
 	default:
 		if s.GridCode == "" {
 			return []string{} // matches nothing
 		}
-		return []string{likeEscape(s.GridCode) + "%"}
+		return []string{CodePrefix(s.GridCode)}
 	}
 }
 
@@ -110,6 +114,9 @@ func (s Scope) SeesResidents() bool {
 
 // ReadOnly reports whether the caller may change nothing.
 func (s Scope) ReadOnly() bool { return s.Role == RoleScreen }
+
+// CodePrefix is the LIKE pattern matching code and every grid below it.
+func CodePrefix(code string) string { return likeEscape(code) + "%" }
 
 func likeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
