@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -77,21 +79,41 @@ func TestHandlerFS(t *testing.T) {
 	}
 }
 
-// TestHandler checks the embedded build either way: served when `make build`
-// has run, 503 with the hint when it has not.
+// TestHandler checks the embedded build itself: `make test` and `make check`
+// build the frontend before the tests, so an unbuilt or broken dist fails
+// here. index.html is served, and every script and stylesheet it names is
+// served from the embedded files with its type and a year's caching.
 func TestHandler(t *testing.T) {
-	rec := httptest.NewRecorder()
-	Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	switch rec.Code {
-	case http.StatusOK:
-		if !strings.Contains(rec.Body.String(), "<html") {
-			t.Errorf("index.html body %q has no <html", rec.Body.String())
+	h := Handler()
+	get := func(path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	rec := get("/")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET / = %d %q: the frontend is not built into the binary (run make build)", rec.Code, rec.Body.String())
+	}
+	index := rec.Body.String()
+	if !strings.Contains(index, "<html") {
+		t.Fatalf("index.html body %q has no <html", index)
+	}
+	refs := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllStringSubmatch(index, -1)
+	if len(refs) == 0 {
+		t.Fatalf("index.html names no built asset under /assets/: %q", index)
+	}
+	want := map[string]string{".js": "text/javascript", ".css": "text/css"}
+	for _, m := range refs {
+		rec := get(m[1])
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", m[1], rec.Code)
+			continue
 		}
-	case http.StatusServiceUnavailable:
-		if !strings.Contains(rec.Body.String(), "make build") {
-			t.Errorf("503 body %q does not mention make build", rec.Body.String())
+		if ct, ok := want[path.Ext(m[1])]; ok && !strings.HasPrefix(rec.Header().Get("Content-Type"), ct) {
+			t.Errorf("GET %s: Content-Type %q, want %s", m[1], rec.Header().Get("Content-Type"), ct)
 		}
-	default:
-		t.Fatalf("status = %d, want 200 (built) or 503 (not built)", rec.Code)
+		if rec.Body.Len() == 0 {
+			t.Errorf("GET %s: empty body", m[1])
+		}
 	}
 }

@@ -15,7 +15,7 @@ import * as api from './api.js';
 import { EMPTY, createMap, idle, loaded } from './basemap.js';
 import { clear, escapeHTML, h } from './dom.js';
 import { area, clock, count } from './format.js';
-import { DEFECTS, levelOfCode, testId } from './review.js';
+import { DEFECTS, levelOfCode, testId } from './coverage-state.js';
 import { bboxOf, bboxOfGeometry, labelPoint } from './geometry.js';
 import { addHatch } from './hatch.js';
 import { DUTY_NAMES, KIND_NAMES, LEVEL_NAMES, shortName } from './names.js';

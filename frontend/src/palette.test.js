@@ -1,7 +1,6 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { memberColors, splitRows } from './contactmap.js';
 import { hatchLines } from './hatch.js';
 import { LOAD_COLORS, MEMBER_COLORS, loadBreaks, loadClass, loadLabels, memberColor } from './palette.js';
 
@@ -9,9 +8,6 @@ test('member colours are distinct and stable', () => {
   const colours = Array.from({ length: 40 }, (_, i) => memberColor(i));
   assert.equal(new Set(colours).size, 40);
   assert.deepEqual(colours.slice(0, MEMBER_COLORS.length), MEMBER_COLORS);
-  const m = memberColors([{ person_id: 7 }, { person_id: 3 }]);
-  assert.equal(m.get(7), MEMBER_COLORS[0]);
-  assert.equal(m.get(3), MEMBER_COLORS[1]);
 });
 
 // lab converts #rrggbb to CIE L*a*b* (D65).
@@ -51,13 +47,6 @@ test('load classes follow the busiest grid', () => {
   assert.deepEqual(loadLabels(b), ['1–10', '11–20', '21–30', '31–40']);
   assert.deepEqual(loadLabels([1, 2, 3, 4]), ['1', '2', '3', '4']);
   assert.equal(LOAD_COLORS.length, 4);
-});
-
-test('splitRows', () => {
-  assert.deepEqual(splitRows([1, 2, 3]), [[1, 2, 3]]);
-  const ten = Array.from({ length: 10 }, (_, i) => i);
-  assert.equal(splitRows(ten).length, 1);
-  assert.deepEqual(splitRows([...ten, 10]), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]);
 });
 
 test('hatch lines tile seamlessly', () => {

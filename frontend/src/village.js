@@ -18,7 +18,7 @@ import { clear, escapeHTML, h } from './dom.js';
 import { chineseDate, count } from './format.js';
 import { bboxOfGeometry, labelPoint, polygonsOf, ringArea } from './geometry.js';
 import { KIND_NAMES, shortName } from './names.js';
-import { memberColors, splitRows } from './contactmap.js';
+import { memberColors, splitRows } from './village-state.js';
 import { coverageHref } from './router.js';
 
 const NO_MEMBER = '#9ca3af';

@@ -16,12 +16,12 @@
 import * as api from './api.js';
 import { clear, h } from './dom.js';
 import { chineseDate, clock, count, dateTime, duration, pct } from './format.js';
-import { GridMap } from './gridmap.js';
+import { GridMap } from './wall-map.js';
 import { LiveClient, backoffDelay } from './live.js';
 import { ACTION_NAMES, GRADE_NAMES, OUTCOME_NAMES, SOURCE_NAMES, STATUS_NAMES, SUMMONS_ROLE_NAMES } from './names.js';
 import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadLabels } from './palette.js';
 import { legendRows, windowText } from './hotspots.js';
-import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wallstate.js';
+import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wall-state.js';
 
 /** TICKER_SIZE is how many events the ticker keeps. */
 const TICKER_SIZE = 40;

@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFECTS, levelOfCode, testId } from './review.js';
+import { DEFECTS, levelOfCode, testId } from './coverage-state.js';
 
 test('every defect list of the API has a tile', () => {
   assert.deepEqual(

@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WallState, beijingDay, isOverdue, overdueSince, tickerText } from './wallstate.js';
+import { WallState, beijingDay, isOverdue, overdueSince, tickerText } from './wall-state.js';
 
 const H = 3600 * 1000;
 const now = Date.parse('2026-03-03T04:00:00Z'); // 12:00 in Beijing
