@@ -10,7 +10,7 @@ import "strings"
 // which personal data the caller may see.
 type Role string
 
-// The roles of DESIGN.md's Security section.
+// The roles, each with its jurisdiction (README: Jurisdiction).
 const (
 	RoleCommand     Role = "command"      // command center: the whole district
 	RoleTownship    Role = "township"     // a township's operators: their township

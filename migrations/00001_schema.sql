@@ -1,5 +1,5 @@
 -- +goose Up
--- The whole data model of DESIGN.md. SRID 4326 everywhere, lon/lat order.
+-- The whole data model (README: Data model). SRID 4326 everywhere, lon/lat order.
 -- Constraints make bad states impossible; the application relies on them.
 
 CREATE EXTENSION IF NOT EXISTS postgis;

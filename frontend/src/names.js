@@ -1,4 +1,4 @@
-// Chinese names for the codes the API speaks in (GLOSSARY.md).
+// Chinese names for the codes the API speaks in: one English code per idea, shown in Chinese.
 
 /** LEVEL_NAMES are the Chinese names of the grid levels. */
 export const LEVEL_NAMES = {
