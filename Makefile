@@ -5,7 +5,7 @@ BIN := bin/whistlegrid
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: run test build frontend setup setup-test lint bench clean db-stop
+.PHONY: run test check build frontend setup setup-test lint bench clean db-stop
 
 ## run: install what is missing, build, and serve the 延庆区 demo
 run: setup build
@@ -14,6 +14,11 @@ run: setup build
 ## test: install what is missing, build, lint, and run every test (database and browser)
 test: setup-test build lint
 	$(GO) test -count=1 -timeout 30m ./...
+
+## check: the fast tier for working on the code: lint and every test not marked slow
+## (-short skips the year of history, the Beijing-scale set and the browser tests)
+check: setup-test build lint
+	$(GO) test -short -count=1 -timeout 10m ./...
 
 ## bench: run the benchmarks; each prints a table beside a baseline measured in the same run
 BENCHES ?= place clues live hotspots
@@ -41,6 +46,7 @@ setup-test:
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './frontend/node_modules/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
