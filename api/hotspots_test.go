@@ -73,6 +73,9 @@ func TestHotspotsFindThePlantedCluster(t *testing.T) {
 	if fc.Clues != p.Background+p.Cluster {
 		t.Errorf("clues %d, planted %d", fc.Clues, p.Background+p.Cluster)
 	}
+	if fc.Classes["new_hot_spot"] < 1 || fc.Classes["none"] != 0 {
+		t.Errorf("cells per class %v: want the planted new hot spot counted, and no count of none", fc.Classes)
+	}
 	if fc.Cells < 20_000 || fc.Cells > 35_000 {
 		t.Errorf("%d cells in the district's study area at res 9, want about 27,000 (1,994 km² / 0.076 km²)", fc.Cells)
 	}
