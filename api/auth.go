@@ -8,6 +8,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/auth"
+	"whistlegrid/fault"
 )
 
 const scopeKey = "whistlegrid.scope"
@@ -17,7 +18,7 @@ const scopeKey = "whistlegrid.scope"
 func (s *Server) requireToken(c *gin.Context) {
 	tok := bearer(c.Request)
 	if tok == "" {
-		abort(c, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required; log in at POST /api/v1/auth/login")
+		s.fail(c, fault.New(fault.Unauthorized, "an Authorization: Bearer <token> header is required; log in at POST /api/v1/auth/login"))
 		return
 	}
 	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)
@@ -63,15 +64,15 @@ type loginResponse struct {
 func (s *Server) login(c *gin.Context) {
 	var req loginRequest
 	if err := c.ShouldBindJSON(&req); err != nil {
-		abort(c, http.StatusBadRequest, "bad_request", "body must be JSON {\"username\",\"password\"}")
+		s.fail(c, fault.New(fault.BadRequest, "body must be JSON {\"username\",\"password\"}"))
 		return
 	}
 	if req.Username == "" {
-		abortField(c, "username", "username is required")
+		s.fail(c, invalidParam("username", "username is required"))
 		return
 	}
 	if req.Password == "" {
-		abortField(c, "password", "password is required")
+		s.fail(c, invalidParam("password", "password is required"))
 		return
 	}
 	tok, u, _, err := s.auth.Login(c.Request.Context(), req.Username, req.Password)

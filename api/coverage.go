@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/grid"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) coverageRoutes(authed *gin.RouterGroup) {
 func (s *Server) coverage(c *gin.Context) {
 	parent := c.Query("parent")
 	if parent == "" && scope(c).GridCode == "" {
-		abortField(c, "parent", "parent is required: the grid code whose children to review")
+		s.fail(c, invalidParam("parent", "parent is required: the grid code whose children to review"))
 		return
 	}
 	cv, err := s.grid.Coverage(c.Request.Context(), scope(c), parent)
@@ -56,18 +56,6 @@ type editAnswer struct {
 	PlacementRefreshed bool `json:"placement_refreshed"`
 }
 
-// refusalBody is the error shape with the refusal's details beside the
-// message: {"error":{"code":"invalid","message","field":"geometry","rule",
-// "area_m2","siblings":[...],"households":[...]}}.
-type refusalBody struct {
-	Error refusalDetail `json:"error"`
-}
-
-type refusalDetail struct {
-	errorDetail
-	*grid.Refusal
-}
-
 // editGrid: PUT /api/v1/grids/{code} {"geometry":{GeoJSON Polygon|MultiPolygon, WGS-84},"note":"..."}
 // -> 200 {"code","level","valid_from","area_m2","geometry","warnings":[...],"placement_refreshed"};
 // command center only (403 otherwise); 400 for a body that is not JSON,
@@ -76,13 +64,13 @@ type refusalDetail struct {
 func (s *Server) editGrid(c *gin.Context) {
 	sc := scope(c)
 	if sc.Role != access.RoleCommand {
-		abort(c, http.StatusForbidden, "forbidden", "only the command center edits grid outlines")
+		s.fail(c, fault.New(fault.Forbidden, "only the command center edits grid outlines"))
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxEditBody)
 	var req editRequest
 	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
-		abort(c, http.StatusBadRequest, "bad_request", "body must be JSON {\"geometry\":{GeoJSON Polygon or MultiPolygon},\"note\":\"...\"}")
+		s.fail(c, fault.New(fault.BadRequest, "body must be JSON {\"geometry\":{GeoJSON Polygon or MultiPolygon},\"note\":\"...\"}"))
 		return
 	}
 	outline, err := grid.ParseOutline(req.Geometry)
@@ -94,16 +82,7 @@ func (s *Server) editGrid(c *gin.Context) {
 			return
 		}
 	}
-	var r *grid.Refusal
-	switch {
-	case errors.As(err, &r):
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, refusalBody{Error: refusalDetail{
-			errorDetail: errorDetail{Code: "invalid", Message: r.Reason, Field: "geometry"}, Refusal: r}})
-	case errors.Is(err, grid.ErrForbidden):
-		abort(c, http.StatusForbidden, "forbidden", err.Error())
-	default:
-		s.fail(c, err)
-	}
+	s.fail(c, err)
 }
 
 // refreshPlacer rebuilds the placement index after an edit, even when the

@@ -19,13 +19,13 @@ import (
 func (s *Server) grids(c *gin.Context) {
 	f := grid.Filter{Level: c.Query("level"), Parent: c.Query("parent")}
 	if f.Level != "" && !grid.ValidLevel(f.Level) {
-		abortField(c, "level", "level must be one of district, township, zone, village, household")
+		s.fail(c, invalidParam("level", "level must be one of district, township, zone, village, household"))
 		return
 	}
 	if b := c.Query("bbox"); b != "" {
 		bb, err := parseBBox(b)
 		if err != nil {
-			abortField(c, "bbox", err.Error())
+			s.fail(c, invalidParam("bbox", err.Error()))
 			return
 		}
 		f.BBox = &bb
@@ -44,7 +44,7 @@ func (s *Server) gridOne(c *gin.Context) {
 	if a := c.Query("at"); a != "" {
 		t, err := time.Parse(time.RFC3339, a)
 		if err != nil {
-			abortField(c, "at", "at must be an RFC 3339 time, e.g. 2026-03-03T09:00:00+08:00")
+			s.fail(c, invalidParam("at", "at must be an RFC 3339 time, e.g. 2026-03-03T09:00:00+08:00"))
 			return
 		}
 		at = t

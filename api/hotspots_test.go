@@ -46,7 +46,7 @@ type hotspotFC struct {
 	Resolution int            `json:"resolution"`
 	Cells      int            `json:"cells"`
 	Clues      int            `json:"clues"`
-	Patterns   map[string]int `json:"patterns"`
+	Classes    map[string]int `json:"classes"`
 }
 
 func hotspotQuery(p testenv.Hotspot, extra string) string {
@@ -72,6 +72,9 @@ func TestHotspotsFindThePlantedCluster(t *testing.T) {
 	}
 	if fc.Clues != p.Background+p.Cluster {
 		t.Errorf("clues %d, planted %d", fc.Clues, p.Background+p.Cluster)
+	}
+	if fc.Classes["new_hot_spot"] < 1 || fc.Classes["none"] != 0 {
+		t.Errorf("cells per class %v: want the planted new hot spot counted, and no count of none", fc.Classes)
 	}
 	if fc.Cells < 20_000 || fc.Cells > 35_000 {
 		t.Errorf("%d cells in the district's study area at res 9, want about 27,000 (1,994 km² / 0.076 km²)", fc.Cells)
@@ -211,17 +214,17 @@ func TestHotspotsRejectBadInput(t *testing.T) {
 		query, field string
 		status       int
 	}{
-		{"res=11", "", 422},
+		{"res=11", "res", 422},
 		{"res=x", "res", 422},
-		{"k=4", "", 422},
+		{"k=4", "k", 422},
 		{"alpha=1.5", "alpha", 422},
 		{"weeks=1", "weeks", 422},
 		{"weeks=3&from=2026-01-01", "weeks", 422},
-		{"from=2026-10-01&to=2026-09-01", "", 422},
+		{"from=2026-10-01&to=2026-09-01", "to", 422},
 		{"from=2026-09-01&to=2026-09-05", "", 422}, // one slice: no trend
 		{"from=yesterday", "from", 422},
 		{"class=hot", "class", 422},
-		{"source=twitter", "", 422},
+		{"source=twitter", "source", 422},
 		{"all=maybe", "all", 422},
 		{"category=XX.99", "", 404},
 	} {
@@ -247,7 +250,7 @@ type scanAnswer struct {
 	Findings    []struct {
 		Cell       string  `json:"cell"`
 		Category   string  `json:"category"`
-		Pattern    string  `json:"pattern"`
+		Class      string  `json:"class"`
 		LastCount  int     `json:"last_count"`
 		Lon        float64 `json:"lon"`
 		Lat        float64 `json:"lat"`
@@ -296,7 +299,7 @@ func TestHotspotScanFilesOnce(t *testing.T) {
 		t.Fatalf("%d findings of %s, want the planted cluster only: %+v", len(mine), testenv.HotspotCategory, a.Findings)
 	}
 	f := a.Findings[mine[0]]
-	if f.Pattern != "new_hot_spot" || f.LastCount < p.Cluster/2 {
+	if f.Class != "new_hot_spot" || f.LastCount < p.Cluster/2 {
 		t.Errorf("finding %+v: want a new hot spot with most of the %d clues this week", f, p.Cluster)
 	}
 	if d := math.Hypot((f.Lon-p.Lon)*math.Cos(p.Lat*math.Pi/180), f.Lat-p.Lat) * 111_320; d > 400 {

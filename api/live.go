@@ -3,11 +3,11 @@ package api
 import (
 	"errors"
 	"log/slog"
-	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/fault"
 	"whistlegrid/live"
 )
 
@@ -28,21 +28,7 @@ func (s *Server) liveRoutes(r *gin.Engine, v1, authed *gin.RouterGroup) {
 // needLive answers 503 when the server has no hub.
 func (s *Server) needLive(c *gin.Context) {
 	if s.live == nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", "the live map is not running on this server")
-	}
-}
-
-// liveFail maps the live package's errors, then the common ones.
-func (s *Server) liveFail(c *gin.Context, err error) {
-	switch {
-	case errors.Is(err, live.ErrNotFound):
-		abort(c, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, live.ErrInvalid):
-		abort(c, http.StatusUnprocessableEntity, "invalid", err.Error())
-	case errors.Is(err, live.ErrUnavailable):
-		abort(c, http.StatusServiceUnavailable, "unavailable", "the live stream is not running; try again shortly")
-	default:
-		s.fail(c, err)
+		s.fail(c, fault.New(fault.Unavailable, "the live map is not running on this server"))
 	}
 }
 
@@ -61,7 +47,7 @@ func (s *Server) liveStream(c *gin.Context) {
 		tok = bearer(c.Request)
 	}
 	if tok == "" {
-		abort(c, http.StatusUnauthorized, "unauthorized", "a token is required: ?token=<token> or Authorization: Bearer <token>; log in at POST /api/v1/auth/login")
+		s.fail(c, fault.New(fault.Unauthorized, "a token is required: ?token=<token> or Authorization: Bearer <token>; log in at POST /api/v1/auth/login"))
 		return
 	}
 	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)
@@ -70,35 +56,35 @@ func (s *Server) liveStream(c *gin.Context) {
 		return
 	}
 	if s.live == nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", "the live stream is not running on this server")
+		s.fail(c, fault.New(fault.Unavailable, "the live stream is not running on this server"))
 		return
 	}
 	sub := live.Subscription{Scope: sc, Since: live.FromNow}
 	if v := c.Query("since"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			abortField(c, "since", "since must be an event seq, a whole number from 0")
+			s.fail(c, invalidParam("since", "since must be an event seq, a whole number from 0"))
 			return
 		}
 		sub.Since = n
 	}
 	if sub.Townships, err = live.ParseTownships(c.Query("township")); err != nil {
-		abortField(c, "township", err.Error())
+		s.fail(c, err)
 		return
 	}
 	for _, t := range sub.Townships {
 		if !townshipInScope(sc, t) {
-			abort(c, http.StatusNotFound, "not_found", "township "+t+" is not in your jurisdiction")
+			s.fail(c, fault.New(fault.NotFound, "township "+t+" is not in your jurisdiction"))
 			return
 		}
 	}
 	if sub.Kinds, err = live.ParseKinds(c.Query("kinds")); err != nil {
-		abortField(c, "kinds", err.Error())
+		s.fail(c, err)
 		return
 	}
 	if err := s.live.Serve(c.Writer, c.Request, sub); err != nil {
 		if errors.Is(err, live.ErrUnavailable) {
-			s.liveFail(c, err)
+			s.fail(c, err)
 			return
 		}
 		s.log.Debug("live: not served", slog.Any("err", err))

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/xml"
-	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/fault"
 	"whistlegrid/ingest"
 )
 
@@ -91,46 +90,32 @@ type xmlList struct {
 	Items   any
 }
 
-// abort answers one error in the spec's format and stops the chain.
-func (h *open311API) abort(c *gin.Context, f format, status int, description string) {
-	h.render(c, f, status, "errors", []ingest.Open311Error{{Code: status, Description: description}})
-	c.Abort()
+// open311Error is the Open311 answer to err, from the API's one mapping
+// (answer): the same status, but 400 for an invalid argument as GeoReport
+// v2 has it, and the field at fault before the message.
+func open311Error(err error) (int, ingest.Open311Error) {
+	st, d := answer(err)
+	if st == http.StatusUnprocessableEntity {
+		st = http.StatusBadRequest
+	}
+	desc := d.Message
+	if d.Field != "" {
+		desc = d.Field + ": " + desc
+	}
+	return st, ingest.Open311Error{Code: st, Description: desc}
 }
 
-// fail answers an error: a field error or ErrInvalid 400 naming the
-// field, ErrForbidden 403, ErrNotFound 404, ErrUnavailable 503; anything
-// else is logged and answered 500 without detail.
+// fail answers err in the spec's format, [{"code","description"}], and
+// stops the chain; a 5xx is logged.
 func (h *open311API) fail(c *gin.Context, f format, err error) {
-	var fe *ingest.FieldError
-	switch {
-	case errors.As(err, &fe):
-		h.abort(c, f, http.StatusBadRequest, fe.Field+": "+fe.Reason)
-	case errors.Is(err, ingest.ErrInvalid):
-		h.abort(c, f, http.StatusBadRequest, reason(err))
-	case errors.Is(err, ingest.ErrForbidden):
-		h.abort(c, f, http.StatusForbidden, reason(err))
-	case errors.Is(err, ingest.ErrNotFound):
-		h.abort(c, f, http.StatusNotFound, reason(err))
-	case errors.Is(err, ingest.ErrUnavailable):
-		h.abort(c, f, http.StatusServiceUnavailable, reason(err))
-	case errors.Is(err, context.Canceled):
-		c.Abort() // the client went away
-	default:
-		h.log.ErrorContext(c.Request.Context(), "open311 request failed", slog.String("path", c.Request.URL.Path), slog.Any("err", err))
-		h.abort(c, f, http.StatusInternalServerError, "internal error")
+	st, e := open311Error(err)
+	if st == statusClientClosed {
+		c.AbortWithStatus(st)
+		return
 	}
-}
-
-// reason is a sentinel-wrapped error's message without the package
-// prefix: "ingest: not found: service_code X not found" → "service_code X not found".
-func reason(err error) string {
-	msg := err.Error()
-	for _, s := range []error{ingest.ErrInvalid, ingest.ErrForbidden, ingest.ErrNotFound, ingest.ErrUnavailable} {
-		if p := s.Error() + ": "; strings.HasPrefix(msg, p) {
-			return msg[len(p):]
-		}
-	}
-	return msg
+	logFailure(h.log, c, st, err)
+	h.render(c, f, st, "errors", []ingest.Open311Error{e})
+	c.Abort()
 }
 
 // document: GET /open311/v2/{discovery|services|requests}.{json|xml}
@@ -142,7 +127,7 @@ func reason(err error) string {
 func (h *open311API) document(c *gin.Context) {
 	name, f, ok := splitFormat(c.Param("doc"))
 	if !ok {
-		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("doc")+": resources end in .json or .xml")
+		h.fail(c, f, fault.New(fault.NotFound, "no such resource "+c.Param("doc")+": resources end in .json or .xml"))
 		return
 	}
 	ctx := c.Request.Context()
@@ -174,7 +159,7 @@ func (h *open311API) document(c *gin.Context) {
 		}
 		h.render(c, f, http.StatusOK, "service_requests", out)
 	default:
-		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("doc")+": use discovery, services or requests")
+		h.fail(c, f, fault.New(fault.NotFound, "no such resource "+c.Param("doc")+": use discovery, services or requests"))
 	}
 }
 
@@ -197,7 +182,7 @@ func endpointURL(r *http.Request) string {
 func (h *open311API) serviceDefinition(c *gin.Context) {
 	code, f, ok := splitFormat(c.Param("service"))
 	if !ok {
-		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("service")+": resources end in .json or .xml")
+		h.fail(c, f, fault.New(fault.NotFound, "no such resource "+c.Param("service")+": resources end in .json or .xml"))
 		return
 	}
 	d, err := h.o.ServiceDefinition(c.Request.Context(), code)
@@ -213,7 +198,7 @@ func (h *open311API) serviceDefinition(c *gin.Context) {
 func (h *open311API) request(c *gin.Context) {
 	idText, f, ok := splitFormat(c.Param("request"))
 	if !ok {
-		h.abort(c, f, http.StatusNotFound, "no such resource "+c.Param("request")+": resources end in .json or .xml")
+		h.fail(c, f, fault.New(fault.NotFound, "no such resource "+c.Param("request")+": resources end in .json or .xml"))
 		return
 	}
 	ext, err := ingest.Extensions(c.Request.URL.Query())
@@ -223,7 +208,7 @@ func (h *open311API) request(c *gin.Context) {
 	}
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id <= 0 {
-		h.abort(c, f, http.StatusNotFound, "service_request_id "+idText+" not found")
+		h.fail(c, f, fault.New(fault.NotFound, "service_request_id "+idText+" not found"))
 		return
 	}
 	sr, err := h.o.Request(c.Request.Context(), id)
@@ -241,7 +226,7 @@ func (h *open311API) request(c *gin.Context) {
 // is realtime, POST answers the service_request_id and no token is issued.
 func (h *open311API) token(c *gin.Context) {
 	_, f, _ := splitFormat(c.Param("token"))
-	h.abort(c, f, http.StatusNotFound, "token not found: services here are realtime and POST requests answers the service_request_id")
+	h.fail(c, f, fault.New(fault.NotFound, "token not found: services here are realtime and POST requests answers the service_request_id"))
 }
 
 // postRequest: POST /open311/v2/requests.{json|xml}, application/x-www-form-urlencoded:
@@ -251,17 +236,17 @@ func (h *open311API) token(c *gin.Context) {
 func (h *open311API) postRequest(c *gin.Context) {
 	name, f, ok := splitFormat(c.Param("doc"))
 	if !ok || name != "requests" {
-		h.abort(c, f, http.StatusNotFound, "no such resource to POST "+c.Param("doc")+": POST requests.json or requests.xml")
+		h.fail(c, f, fault.New(fault.NotFound, "no such resource to POST "+c.Param("doc")+": POST requests.json or requests.xml"))
 		return
 	}
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		h.abort(c, f, http.StatusBadRequest, "the body must be application/x-www-form-urlencoded")
+		h.fail(c, f, fault.New(fault.BadRequest, "the body must be application/x-www-form-urlencoded"))
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
 	if err := c.Request.ParseForm(); err != nil {
-		h.abort(c, f, http.StatusBadRequest, "the form cannot be read: "+err.Error())
+		h.fail(c, f, fault.New(fault.BadRequest, "the form cannot be read: "+err.Error()))
 		return
 	}
 	ctx := c.Request.Context()

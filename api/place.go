@@ -12,6 +12,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
@@ -45,48 +46,43 @@ type placeInput struct {
 	At       string   `json:"at"`
 }
 
-// placeError is a point that could not be placed, with the field at fault.
-type placeError struct {
-	field, msg string
-}
-
-func (e *placeError) Error() string { return e.msg }
-
 // placeOne converts, places and looks up who is responsible for one point.
+// A point that cannot be placed is a fault.Invalid naming the field at
+// fault; any other error is the server's.
 func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (placeAnswer, error) {
 	if in.Lon == nil {
-		return placeAnswer{}, &placeError{"lon", "lon is required"}
+		return placeAnswer{}, invalidParam("lon", "lon is required")
 	}
 	if in.Lat == nil {
-		return placeAnswer{}, &placeError{"lat", "lat is required"}
+		return placeAnswer{}, invalidParam("lat", "lat is required")
 	}
 	if err := geo.ValidLonLat(*in.Lon, *in.Lat); err != nil {
-		return placeAnswer{}, &placeError{"lon", err.Error()}
+		return placeAnswer{}, invalidParam("lon", err.Error())
 	}
 	d, err := geo.ParseDatum(in.Datum)
 	if err != nil {
-		return placeAnswer{}, &placeError{"datum", err.Error()}
+		return placeAnswer{}, invalidParam("datum", err.Error())
 	}
 	at := defaultAt
 	if in.At != "" {
 		if at, err = time.Parse(time.RFC3339, in.At); err != nil {
-			return placeAnswer{}, &placeError{"at", "at must be an RFC 3339 time"}
+			return placeAnswer{}, invalidParam("at", "at must be an RFC 3339 time")
 		}
 	}
 	if in.Category != "" && !s.placer.KnownCategory(in.Category) {
-		return placeAnswer{}, &placeError{"category", fmt.Sprintf("unknown category %q (see GET /api/v1/categories)", in.Category)}
+		return placeAnswer{}, invalidParam("category", fmt.Sprintf("unknown category %q (see GET /api/v1/categories)", in.Category))
 	}
 	p := geo.ToWGS84(orb.Point{*in.Lon, *in.Lat}, d)
 	pl, err := s.placer.Place(p)
 	if errors.Is(err, grid.ErrOutside) {
-		return placeAnswer{}, &placeError{"lon", fmt.Sprintf("the point %.6f,%.6f (WGS-84) is outside the district's grids", p[0], p[1])}
+		return placeAnswer{}, invalidParam("lon", fmt.Sprintf("the point %.6f,%.6f (WGS-84) is outside the district's grids", p[0], p[1]))
 	}
 	if err != nil {
 		return placeAnswer{}, err
 	}
 	people, units, err := s.placer.Responsible(sc, pl, in.Category, at)
 	if err != nil {
-		return placeAnswer{}, &placeError{"category", err.Error()}
+		return placeAnswer{}, err
 	}
 	a := placeAnswer{Point: [2]float64{p[0], p[1]}, EdgeDistanceM: round2(pl.EdgeDistanceM), NearEdge: pl.NearEdge, Responsible: people, Units: units}
 	if a.Units == nil {
@@ -102,7 +98,7 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 // needPlacer answers 503 while the server has no placement index.
 func (s *Server) needPlacer(c *gin.Context) {
 	if s.placer == nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", "the placement index is not loaded")
+		s.fail(c, fault.New(fault.Unavailable, "the placement index is not loaded"))
 		return
 	}
 	c.Next()
@@ -125,17 +121,12 @@ func (s *Server) place(c *gin.Context) {
 		}
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			abortField(c, f.name, f.name+" must be a number")
+			s.fail(c, invalidParam(f.name, f.name+" must be a number"))
 			return
 		}
 		*f.dst = &x
 	}
 	a, err := s.placeOne(scope(c), in, time.Now())
-	var pe *placeError
-	if errors.As(err, &pe) {
-		abortField(c, pe.field, pe.msg)
-		return
-	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -159,18 +150,18 @@ func (s *Server) placeBatch(c *gin.Context) {
 	if err := json.NewDecoder(c.Request.Body).Decode(&in); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			abort(c, http.StatusRequestEntityTooLarge, "too_large", "the body is over 8 MiB")
+			s.fail(c, fault.New(fault.TooLarge, "the body is over 8 MiB"))
 			return
 		}
-		abort(c, http.StatusBadRequest, "bad_request", "body must be a JSON array of {\"lon\",\"lat\",\"datum\"} objects: "+err.Error())
+		s.fail(c, fault.New(fault.BadRequest, "body must be a JSON array of {\"lon\",\"lat\",\"datum\"} objects: "+err.Error()))
 		return
 	}
 	if len(in) == 0 {
-		abortField(c, "points", "the array is empty")
+		s.fail(c, invalidParam("points", "the array is empty"))
 		return
 	}
 	if len(in) > MaxPlaceBatch {
-		abortField(c, "points", fmt.Sprintf("%d points; a batch takes at most %d", len(in), MaxPlaceBatch))
+		s.fail(c, invalidParam("points", fmt.Sprintf("%d points; a batch takes at most %d", len(in), MaxPlaceBatch)))
 		return
 	}
 	sc := scope(c)
@@ -180,10 +171,10 @@ func (s *Server) placeBatch(c *gin.Context) {
 	for i, p := range in {
 		a, err := s.placeOne(sc, p, now)
 		out[i].Index = i
-		var pe *placeError
 		switch {
-		case errors.As(err, &pe):
-			out[i].Error = &errorDetail{Code: "invalid", Message: pe.msg, Field: pe.field}
+		case errors.Is(err, fault.Invalid):
+			_, d := answer(err)
+			out[i].Error = &d
 		case err != nil:
 			s.fail(c, err)
 			return

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"whistlegrid/auth"
+	"whistlegrid/fault"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/live"
@@ -114,14 +115,14 @@ func New(cfg Config) *Server {
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {
-			abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
+			s.fail(c, fault.New(fault.NotFound, "no such route: "+c.Request.Method+" "+c.Request.URL.Path))
 			return
 		}
 		if cfg.Frontend != nil && c.Request.Method == http.MethodGet {
 			cfg.Frontend.ServeHTTP(c.Writer, c.Request)
 			return
 		}
-		abort(c, http.StatusNotFound, "not_found", "not found")
+		s.fail(c, fault.New(fault.NotFound, "not found"))
 	})
 	s.handler = r
 	s.engine = r

@@ -28,13 +28,13 @@ func (s *Server) snapshot(c *gin.Context) {
 	township := c.Query("township")
 	if township != "" {
 		if _, err := live.ParseTownships(township); err != nil || strings.Contains(township, ",") {
-			abortField(c, "township", "township must be one 9-digit township code")
+			s.fail(c, invalidParam("township", "township must be one 9-digit township code"))
 			return
 		}
 	}
 	snap, err := s.live.Snapshot(c.Request.Context(), scope(c), township)
 	if err != nil {
-		s.liveFail(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")

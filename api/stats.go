@@ -26,22 +26,19 @@ func (s *Server) statsRoutes(authed *gin.RouterGroup) {
 // by to township. format=csv answers the same table as a UTF-8 CSV with a BOM (for Excel), a
 // header row, one row per group and the total last.
 func (s *Server) stats(c *gin.Context) {
-	q := whistle.StatsQuery{By: c.Query("by")}
-	var ok bool
-	if q.From, ok = timeParam(c, "from"); !ok {
-		return
-	}
-	if q.To, ok = timeParam(c, "to"); !ok {
-		return
-	}
+	p := params{c: c}
+	q := whistle.StatsQuery{By: c.Query("by"), From: p.time("from"), To: p.time("to")}
 	format := c.DefaultQuery("format", "json")
 	if format != "json" && format != "csv" {
-		abortField(c, "format", "format must be json or csv")
+		p.fail("format", "format must be json or csv")
+	}
+	if p.err != nil {
+		s.fail(c, p.err)
 		return
 	}
 	st, err := s.whistles.Stats(c.Request.Context(), scope(c), q)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	if format == "json" {
@@ -99,14 +96,14 @@ func (s *Server) assessment(c *gin.Context) {
 	if v := c.Query("year"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || len(v) != 4 {
-			abortField(c, "year", "year must be a year YYYY")
+			s.fail(c, invalidParam("year", "year must be a year YYYY"))
 			return
 		}
 		year = n
 	}
 	a, err := s.whistles.Assessment(c.Request.Context(), scope(c), year)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, a)

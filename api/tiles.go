@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/fault"
 	"whistlegrid/live"
 )
 
@@ -22,7 +23,7 @@ func (s *Server) tileToken(c *gin.Context) {
 		tok = c.Query("token")
 	}
 	if tok == "" {
-		abort(c, http.StatusUnauthorized, "unauthorized", "tiles need Authorization: Bearer <token> or ?token=<token>")
+		s.fail(c, fault.New(fault.Unauthorized, "tiles need Authorization: Bearer <token> or ?token=<token>"))
 		return
 	}
 	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)
@@ -44,35 +45,35 @@ func (s *Server) tileToken(c *gin.Context) {
 func (s *Server) tile(c *gin.Context) {
 	l, ok := live.TileLayer(c.Param("layer"))
 	if !ok {
-		abort(c, http.StatusNotFound, "not_found", "no tile layer "+strconv.Quote(c.Param("layer"))+"; layers: "+strings.Join(live.LayerNames(), ", "))
+		s.fail(c, fault.New(fault.NotFound, "no tile layer "+strconv.Quote(c.Param("layer"))+"; layers: "+strings.Join(live.LayerNames(), ", ")))
 		return
 	}
 	ys, found := strings.CutSuffix(c.Param("y"), ".mvt")
 	if !found {
-		abort(c, http.StatusBadRequest, "bad_request", "a tile path ends in {z}/{x}/{y}.mvt")
+		s.fail(c, fault.New(fault.BadRequest, "a tile path ends in {z}/{x}/{y}.mvt"))
 		return
 	}
 	var zxy [3]int
 	for i, v := range []string{c.Param("z"), c.Param("x"), ys} {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			abort(c, http.StatusBadRequest, "bad_request", "z, x and y must be whole numbers, got "+strconv.Quote(v))
+			s.fail(c, fault.New(fault.BadRequest, "z, x and y must be whole numbers, got "+strconv.Quote(v)))
 			return
 		}
 		zxy[i] = n
 	}
 	z, x, y := zxy[0], zxy[1], zxy[2]
 	if z < 0 || z > live.MaxZoom {
-		abort(c, http.StatusBadRequest, "bad_request", "z must be from 0 to "+strconv.Itoa(live.MaxZoom))
+		s.fail(c, fault.New(fault.BadRequest, "z must be from 0 to "+strconv.Itoa(live.MaxZoom)))
 		return
 	}
 	if x < 0 || y < 0 || x >= 1<<z || y >= 1<<z {
-		abort(c, http.StatusBadRequest, "bad_request", "x and y must be from 0 to 2^z-1 ("+strconv.Itoa(1<<z-1)+" at z="+strconv.Itoa(z)+")")
+		s.fail(c, fault.New(fault.BadRequest, "x and y must be from 0 to 2^z-1 ("+strconv.Itoa(1<<z-1)+" at z="+strconv.Itoa(z)+")"))
 		return
 	}
 	b, err := s.live.Tile(c.Request.Context(), scope(c), l, z, x, y)
 	if err != nil {
-		s.liveFail(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "private, max-age="+strconv.Itoa(int(l.MaxAge.Seconds())))

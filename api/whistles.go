@@ -1,56 +1,20 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"whistlegrid/geo"
+	"whistlegrid/fault"
 	"whistlegrid/whistle"
 )
-
-// bindJSON decodes a JSON body strictly (unknown fields refused) into v,
-// answering 400 with the reason when it is not.
-func bindJSON(c *gin.Context, v any) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		abort(c, http.StatusBadRequest, "bad_request", "the body must be a JSON object of the documented fields: "+err.Error())
-		return false
-	}
-	return true
-}
-
-// failWhistle maps whistle errors to statuses, naming the field on a 422.
-func (s *Server) failWhistle(c *gin.Context, err error) {
-	var fe *whistle.FieldError
-	switch {
-	case errors.As(err, &fe):
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, errorBody{Error: errorDetail{Code: "invalid", Message: fe.Reason, Field: fe.Field}})
-	case errors.Is(err, whistle.ErrNotFound):
-		abort(c, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, whistle.ErrForbidden):
-		abort(c, http.StatusForbidden, "forbidden", err.Error())
-	case errors.Is(err, whistle.ErrConflict):
-		abort(c, http.StatusConflict, "conflict", err.Error())
-	case errors.Is(err, whistle.ErrInvalid):
-		abort(c, http.StatusUnprocessableEntity, "invalid", err.Error())
-	default:
-		s.fail(c, err)
-	}
-}
 
 // needWhistles answers 503 while the server has no placement index (and so
 // no whistle store).
 func (s *Server) needWhistles(c *gin.Context) {
 	if s.whistles == nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", "the placement index is not loaded")
+		s.fail(c, fault.New(fault.Unavailable, "the placement index is not loaded"))
 		return
 	}
 	c.Next()
@@ -60,12 +24,13 @@ func (s *Server) needWhistles(c *gin.Context) {
 // -> 201 {"clue","whistle"|null}; the same (source, external_id) again -> 200 with the stored clue, nothing changed.
 func (s *Server) postClue(c *gin.Context) {
 	var in whistle.ClueInput
-	if !bindJSON(c, &in) {
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
 		return
 	}
 	res, err := s.whistles.Intake(c.Request.Context(), scope(c), in)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	status := http.StatusCreated
@@ -75,60 +40,19 @@ func (s *Server) postClue(c *gin.Context) {
 	c.JSON(status, res)
 }
 
-// timeParam reads an optional RFC 3339 (or YYYY-MM-DD, Beijing time) query parameter.
-func timeParam(c *gin.Context, name string) (time.Time, bool) {
-	v := c.Query(name)
-	if v == "" {
-		return time.Time{}, true
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true
-	}
-	if t, err := time.ParseInLocation("2006-01-02", v, geo.Beijing); err == nil {
-		return t, true
-	}
-	abortField(c, name, name+" must be an RFC 3339 time or a date YYYY-MM-DD")
-	return time.Time{}, false
-}
-
-func intParam(c *gin.Context, name string) (int, bool) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		abortField(c, name, name+" must be a whole number ≥ 0")
-		return 0, false
-	}
-	return n, true
-}
-
 // clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&offset=
 // -> {"clues":[...],"total"} in the caller's jurisdiction, newest first.
 func (s *Server) clues(c *gin.Context) {
-	f := whistle.ClueFilter{Township: c.Query("township"), Source: c.Query("source"), Category: c.Query("category")}
-	var ok bool
-	if f.From, ok = timeParam(c, "from"); !ok {
-		return
-	}
-	if f.To, ok = timeParam(c, "to"); !ok {
-		return
-	}
-	w, ok := intParam(c, "whistle")
-	if !ok {
-		return
-	}
-	f.WhistleID = int64(w)
-	if f.Limit, ok = intParam(c, "limit"); !ok {
-		return
-	}
-	if f.Offset, ok = intParam(c, "offset"); !ok {
+	p := params{c: c}
+	f := whistle.ClueFilter{Township: c.Query("township"), Source: c.Query("source"), Category: c.Query("category"),
+		From: p.time("from"), To: p.time("to"), WhistleID: int64(p.int("whistle")), Limit: p.int("limit"), Offset: p.int("offset")}
+	if p.err != nil {
+		s.fail(c, p.err)
 		return
 	}
 	out, total, err := s.whistles.Clues(c.Request.Context(), scope(c), f)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"clues": out, "total": total})
@@ -137,16 +61,17 @@ func (s *Server) clues(c *gin.Context) {
 // raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note"} -> 201 the whistle.
 func (s *Server) raiseWhistle(c *gin.Context) {
 	var in whistle.RaiseInput
-	if !bindJSON(c, &in) {
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
 		return
 	}
 	if scope(c).ReadOnly() {
-		abort(c, http.StatusForbidden, "forbidden", "the wall screen is read-only")
+		s.fail(c, fault.New(fault.Forbidden, "the wall screen is read-only"))
 		return
 	}
 	d, err := s.whistles.Raise(c.Request.Context(), scope(c), in)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, d)
@@ -155,54 +80,35 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 // listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue=&from=&to=&limit=&offset=
 // -> {"whistles":[...],"total"} in the caller's jurisdiction, newest first.
 func (s *Server) listWhistles(c *gin.Context) {
+	p := params{c: c}
 	f := whistle.Filter{Township: c.Query("township"), Unit: c.Query("unit"), Status: c.Query("status"), Grade: c.Query("grade"), Category: c.Query("category")}
-	if o := c.Query("overdue"); o != "" {
-		b, err := strconv.ParseBool(o)
-		if err != nil {
-			abortField(c, "overdue", "overdue must be true or false")
-			return
-		}
+	if c.Query("overdue") != "" {
+		b := p.bool("overdue")
 		f.Overdue = &b
 	}
-	var ok bool
-	if f.From, ok = timeParam(c, "from"); !ok {
-		return
-	}
-	if f.To, ok = timeParam(c, "to"); !ok {
-		return
-	}
-	if f.Limit, ok = intParam(c, "limit"); !ok {
-		return
-	}
-	if f.Offset, ok = intParam(c, "offset"); !ok {
+	f.From, f.To, f.Limit, f.Offset = p.time("from"), p.time("to"), p.int("limit"), p.int("offset")
+	if p.err != nil {
+		s.fail(c, p.err)
 		return
 	}
 	out, total, err := s.whistles.List(c.Request.Context(), scope(c), f)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"whistles": out, "total": total})
 }
 
-func idParam(c *gin.Context) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		abort(c, http.StatusNotFound, "not_found", "no whistle "+c.Param("id"))
-		return 0, false
-	}
-	return id, true
-}
-
 // getWhistle: GET /api/v1/whistles/{id} -> the whistle with deadlines, summons, clues and trail.
 func (s *Server) getWhistle(c *gin.Context) {
-	id, ok := idParam(c)
-	if !ok {
+	id, err := idParam(c)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	d, err := s.whistles.Get(c.Request.Context(), scope(c), id)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, d)
@@ -211,8 +117,9 @@ func (s *Server) getWhistle(c *gin.Context) {
 // whistleStep: POST /api/v1/whistles/{id}/{step} with step one of report-in, resolve,
 // close, return, rate, escalate, consult, rule, contest and its JSON body -> 200 the whistle.
 func (s *Server) whistleStep(c *gin.Context) {
-	id, ok := idParam(c)
-	if !ok {
+	id, err := idParam(c)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	step := whistle.Step(strings.ReplaceAll(c.Param("step"), "-", "_"))
@@ -221,16 +128,17 @@ func (s *Server) whistleStep(c *gin.Context) {
 		known = known || s == step
 	}
 	if !known {
-		abort(c, http.StatusNotFound, "not_found", "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule or contest")
+		s.fail(c, fault.New(fault.NotFound, "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule or contest"))
 		return
 	}
 	var in whistle.StepInput
-	if !bindJSON(c, &in) {
+	if err := bindJSON(c, &in); err != nil {
+		s.fail(c, err)
 		return
 	}
 	d, err := s.whistles.Act(c.Request.Context(), scope(c), id, step, in)
 	if err != nil {
-		s.failWhistle(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, d)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,12 +23,21 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Errors the store returns, wrapped with %w.
+// Errors the store returns, themselves or as the sentinels of the
+// fault.Errors it makes.
 var (
-	ErrBadCredentials = errors.New("auth: wrong username or password")
-	ErrBadToken       = errors.New("auth: token missing, unknown, expired or revoked")
-	ErrConflict       = errors.New("auth: already exists")
-	ErrInvalid        = errors.New("auth: invalid")
+	ErrBadCredentials = fault.New(fault.Unauthorized, "auth: wrong username or password")
+	ErrBadToken       = fault.New(fault.Unauthorized, "auth: token missing, unknown, expired or revoked")
+	ErrConflict       = fault.New(fault.Conflict, "auth: already exists")
+	ErrInvalid        = fault.New(fault.Invalid, "auth: invalid")
+)
+
+// The PostgreSQL error codes AddUser maps (SQLSTATE class 23, integrity
+// constraint violation).
+const (
+	pgNotNullViolation = "23502"
+	pgUniqueViolation  = "23505"
+	pgCheckViolation   = "23514"
 )
 
 // TokenTTL is how long a login token lasts.
@@ -92,7 +102,7 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // HashPassword hashes a password with bcrypt at the default cost.
 func HashPassword(password string) (string, error) {
 	if len(password) < 4 || len(password) > 72 {
-		return "", fmt.Errorf("%w: a password has 4 to 72 bytes", ErrInvalid)
+		return "", fault.FieldErrorf(ErrInvalid, "password", "a password has 4 to 72 bytes")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
@@ -248,13 +258,13 @@ RETURNING id`
 // how they are made (whistlegrid user add).
 func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	if !nu.Role.Valid() {
-		return 0, fmt.Errorf("%w: unknown role %q", ErrInvalid, nu.Role)
+		return 0, fault.FieldErrorf(ErrInvalid, "role", "unknown role %q", nu.Role)
 	}
 	if nu.Role == access.RoleUnit && nu.UnitCode == "" {
-		return 0, fmt.Errorf("%w: a unit user needs a unit code", ErrInvalid)
+		return 0, fault.FieldErrorf(ErrInvalid, "unit", "a unit user needs a unit code")
 	}
 	if nu.Role != access.RoleUnit && nu.GridCode == "" {
-		return 0, fmt.Errorf("%w: a %s user needs a grid code", ErrInvalid, nu.Role)
+		return 0, fault.FieldErrorf(ErrInvalid, "grid", "a %s user needs a grid code", nu.Role)
 	}
 	hash, err := HashPassword(nu.Password)
 	if err != nil {
@@ -271,10 +281,10 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	err = s.pool.QueryRow(ctx, addUser, nu.Username, hash, string(nu.Role), nu.DisplayName, gridCode, unitCode).Scan(&id)
 	var pe *pgconn.PgError
 	switch {
-	case errors.As(err, &pe) && pe.Code == "23505":
-		return 0, fmt.Errorf("%w: user %q", ErrConflict, nu.Username)
-	case errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23502"):
-		return 0, fmt.Errorf("%w: role %s does not fit grid %q / unit %q (unknown code, or the wrong level)", ErrInvalid, nu.Role, nu.GridCode, nu.UnitCode)
+	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
+		return 0, fault.FieldErrorf(ErrConflict, "username", "user %q already exists", nu.Username)
+	case errors.As(err, &pe) && (pe.Code == pgCheckViolation || pe.Code == pgNotNullViolation):
+		return 0, fault.Errorf(ErrInvalid, "role %s does not fit grid %q / unit %q (unknown code, or the wrong level)", nu.Role, nu.GridCode, nu.UnitCode)
 	case err != nil:
 		return 0, fmt.Errorf("auth: add user: %w", err)
 	}

@@ -324,20 +324,20 @@ func TestLoadHistory(t *testing.T) {
 					best = ct
 				}
 			}
-			if best == nil || best.Class != hotspot.ClassHot {
+			if best == nil || best.Significance != hotspot.Hot {
 				t.Errorf("%s (%s): no hot cell at its centre: %+v", c.Name, c.Kind, best)
 				continue
 			}
-			t.Logf("%s (%s): cell %s, %d clues, z %.1f, %s, weeks %v", c.Name, c.Kind, best.Cell, best.Count, best.Z, best.Pattern, best.SliceSig)
+			t.Logf("%s (%s): cell %s, %d clues, z %.1f, %s, weeks %v", c.Name, c.Kind, best.Cell, best.Count, best.Z, best.Class, best.SliceSig)
 			n := len(best.SliceSig)
 			switch c.Kind {
 			case "persistent":
-				if best.Pattern != hotspot.PersistentHotSpot {
-					t.Errorf("%s: %s, want a persistent hot spot", c.Name, best.Pattern)
+				if best.Class != hotspot.PersistentHotSpot {
+					t.Errorf("%s: %s, want a persistent hot spot", c.Name, best.Class)
 				}
 			case "new":
-				if best.Pattern != hotspot.NewHotSpot && best.Pattern != hotspot.ConsecutiveHotSpot {
-					t.Errorf("%s: %s, want a new or consecutive hot spot", c.Name, best.Pattern)
+				if best.Class != hotspot.NewHotSpot && best.Class != hotspot.ConsecutiveHotSpot {
+					t.Errorf("%s: %s, want a new or consecutive hot spot", c.Name, best.Class)
 				}
 				for i, sl := range r.Slices {
 					if !sl.End.After(c.From) && best.SliceSig[i] != 0 {
@@ -370,7 +370,7 @@ func TestLoadHistory(t *testing.T) {
 				}
 				for _, fd := range r.Findings {
 					if fd.Filed && h3.GridDistance(fd.Cell, centre) <= 2 {
-						filedAt = append(filedAt, fmt.Sprintf("%s (%s, %d this week)", r.WindowEnd.Format(time.DateOnly), fd.Pattern, fd.LastCount))
+						filedAt = append(filedAt, fmt.Sprintf("%s (%s, %d this week)", r.WindowEnd.Format(time.DateOnly), fd.Class, fd.LastCount))
 					}
 				}
 			}

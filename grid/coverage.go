@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -302,7 +303,7 @@ func (s *Store) Coverage(ctx context.Context, sc access.Scope, parent string) (*
 		parent = sc.GridCode
 	}
 	if parent == "" {
-		return nil, fmt.Errorf("%w: parent is required", ErrInvalid)
+		return nil, fault.FieldErrorf(ErrInvalid, "parent", "parent is required")
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -315,7 +316,7 @@ func (s *Store) Coverage(ctx context.Context, sc access.Scope, parent string) (*
 	err = tx.QueryRow(ctx, coverageParent+access.PrefixClause("g.code", "$2"), parent, sc.Prefixes()).
 		Scan(&id, &cv.Parent.Code, &cv.Parent.Name, &cv.Parent.Level, &cv.Children)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, parent)
+		return nil, fault.Errorf(ErrNotFound, "no grid %s in your jurisdiction", parent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("grid: coverage: %w", err)

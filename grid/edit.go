@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -18,7 +19,7 @@ import (
 )
 
 // ErrForbidden is returned when the caller's role may not make a change.
-var ErrForbidden = errors.New("grid: forbidden")
+var ErrForbidden = fault.New(fault.Forbidden, "grid: forbidden")
 
 // MaxOutlinePoints is the most positions a new grid outline may have.
 const MaxOutlinePoints = 200_000
@@ -34,8 +35,10 @@ const (
 	warnChildrenOut = "children_outside"
 )
 
-// Refusal is why an edit was refused; it wraps ErrInvalid. Siblings and
-// Households say which grids and households are at fault.
+// Refusal is why an edit was refused; it wraps ErrInvalid, and errors.As
+// finds it as a *fault.Error (Invalid, on the field geometry, its Reason
+// the message). Siblings and Households say which grids and households
+// are at fault.
 type Refusal struct {
 	Rule       string           `json:"rule"`
 	Reason     string           `json:"reason"`
@@ -48,6 +51,15 @@ func (r *Refusal) Error() string { return "grid: invalid: " + r.Reason }
 
 // Unwrap makes a Refusal an ErrInvalid.
 func (r *Refusal) Unwrap() error { return ErrInvalid }
+
+// As gives errors.As a Refusal as the *fault.Error the API answers.
+func (r *Refusal) As(target any) bool {
+	t, ok := target.(**fault.Error)
+	if ok {
+		*t = fault.FieldErrorf(ErrInvalid, "geometry", "%s", r.Reason)
+	}
+	return ok
+}
 
 // SiblingOverlap is a sibling the new outline overlaps.
 type SiblingOverlap struct {
@@ -213,7 +225,7 @@ VALUES ('grid.edited', $1, json_build_object('code', $2::text, 'level', $3::text
 // review shows them. The caller refreshes the placement index.
 func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline orb.MultiPolygon, note string) (*Edited, error) {
 	if sc.Role != access.RoleCommand {
-		return nil, fmt.Errorf("%w: only the command center edits grid outlines", ErrForbidden)
+		return nil, fault.Errorf(ErrForbidden, "only the command center edits grid outlines")
 	}
 	geom, err := wkb.Marshal(outline)
 	if err != nil {
@@ -229,7 +241,7 @@ func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline 
 	var level string
 	err = tx.QueryRow(ctx, editTarget+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &level, &parentID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, code)
+		return nil, fault.Errorf(ErrNotFound, "no grid %s in your jurisdiction", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("grid: edit: %w", err)
@@ -375,7 +387,7 @@ func (s *Store) History(ctx context.Context, sc access.Scope, code string) (*His
 	var id int64
 	err := s.pool.QueryRow(ctx, historyGrid+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &h.Code, &h.Name, &h.Level)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: grid %s", ErrNotFound, code)
+		return nil, fault.Errorf(ErrNotFound, "no grid %s in your jurisdiction", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("grid: history: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -217,7 +218,7 @@ func (p *Placer) Responsible(sc access.Scope, pl Placement, category string, at 
 	if category != "" {
 		var ok bool
 		if cat, ok = d.cats[category]; !ok {
-			return nil, nil, fmt.Errorf("%w: unknown category %q", ErrInvalid, category)
+			return nil, nil, fault.FieldErrorf(ErrInvalid, "category", "unknown category %q", category)
 		}
 	}
 	people := []OnDuty{}

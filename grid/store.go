@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Errors the store returns, wrapped with %w; the API maps them to statuses.
+// Errors the store returns, as the sentinels of the fault.Errors it
+// makes; the API maps their kinds to statuses.
 var (
-	ErrNotFound = errors.New("grid: not found")
-	ErrInvalid  = errors.New("grid: invalid")
+	ErrNotFound = fault.New(fault.NotFound, "grid: not found")
+	ErrInvalid  = fault.New(fault.Invalid, "grid: invalid")
 )
 
 // ValidLevel reports whether s names a grid level: district, township,
@@ -66,7 +68,7 @@ FROM (
 // level, kind, parent_code.
 func (s *Store) Features(ctx context.Context, sc access.Scope, f Filter) ([]byte, error) {
 	if f.Level != "" && !ValidLevel(f.Level) {
-		return nil, fmt.Errorf("%w: level must be one of district, township, zone, village, household", ErrInvalid)
+		return nil, fault.FieldErrorf(ErrInvalid, "level", "level must be one of district, township, zone, village, household")
 	}
 	var b [4]any
 	if f.BBox != nil {
@@ -149,7 +151,7 @@ func (s *Store) Feature(ctx context.Context, sc access.Scope, code string, at ti
 	err := s.pool.QueryRow(ctx, featureQuery+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).
 		Scan(&p.Code, &p.Name, &p.Level, &p.Kind, &p.ParentCode, &geom, &p.AreaKM2, &p.Children, &p.Households, &from)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Feature{}, fmt.Errorf("%w: grid %s", ErrNotFound, code)
+		return Feature{}, fault.Errorf(ErrNotFound, "no grid %s in your jurisdiction", code)
 	}
 	if err != nil {
 		return Feature{}, fmt.Errorf("grid: feature: %w", err)
@@ -200,7 +202,7 @@ func (s *Store) Units(ctx context.Context, kind string) ([]Unit, error) {
 	switch kind {
 	case "", "department", "station", "utility":
 	default:
-		return nil, fmt.Errorf("%w: kind must be department, station or utility", ErrInvalid)
+		return nil, fault.FieldErrorf(ErrInvalid, "kind", "kind must be department, station or utility")
 	}
 	rows, err := s.pool.Query(ctx, unitsQuery, kind)
 	if err != nil {

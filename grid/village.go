@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -188,7 +189,7 @@ func (s *Store) ContactMap(ctx context.Context, sc access.Scope, code string) (*
 	err = tx.QueryRow(ctx, fmt.Sprintf(contactVillage, access.PrefixClause("v.code", "$2")), code, contactPrefixes(sc)).
 		Scan(&villageID, &zoneID, &v.Code, &v.Name, &v.Kind, &v.ZoneCode, &v.ZoneName, &v.TownshipCode, &v.TownshipName, &v.AreaKM2, &geom, &cm.At)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: village %s", ErrNotFound, code)
+		return nil, fault.Errorf(ErrNotFound, "no village %s in your jurisdiction", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("grid: contact map: %w", err)

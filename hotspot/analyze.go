@@ -92,22 +92,23 @@ func (o Options) settings() (settings, error) {
 	return s, nil
 }
 
-// Class says whether a cell is a significant hot spot, a significant cold
-// spot, or neither, after the false discovery rate cut.
-type Class string
+// Significance says whether a cell is a significant hot spot, a
+// significant cold spot, or neither, after the false discovery rate cut.
+// (The emerging hot spot class over slices is Class.)
+type Significance string
 
-// The classes of Analyze.
+// The significances of Analyze.
 const (
-	ClassNone Class = "none"
-	ClassHot  Class = "hot"
-	ClassCold Class = "cold"
+	NotSignificant Significance = "none"
+	Hot            Significance = "hot"
+	Cold           Significance = "cold"
 )
 
 // CellStat is the Gi* result of one cell. Cell is the H3 index: int64(Cell)
 // is the bigint stored in clues.h3, Cell.String() the hex form, and JSON
 // carries the hex form (a 64-bit integer does not survive JavaScript).
-// Class follows P and the false discovery rate cut, not Z alone: Z is
-// standardised by S over the whole map, which a few strong clusters
+// Significance follows P and the false discovery rate cut, not Z alone:
+// Z is standardised by S over the whole map, which a few strong clusters
 // inflate, so on such a map a significant background cell can show a
 // modest Z.
 type CellStat struct {
@@ -117,8 +118,8 @@ type CellStat struct {
 	// P is the one-sided p-value in the direction of Z: the upper tail (hot
 	// spot p-value) when Z ≥ 0, the lower tail (cold) when Z < 0: from
 	// Area.PValues, or 1 − Φ(Z) and Φ(Z), as Result.PMethod says.
-	P     float64 `json:"p"`
-	Class Class   `json:"class"`
+	P            float64      `json:"p"`
+	Significance Significance `json:"significance"`
 }
 
 // Result is the outcome of Analyze.
@@ -175,14 +176,14 @@ func Analyze(points []Point, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cls := classify(up, down, s.alpha)
+	cls := significanceOf(up, down, s.alpha)
 	r.Cells = make([]CellStat, len(z))
 	for i, c := range area.cells {
-		r.Cells[i] = CellStat{Cell: c, Count: int(x[i]), Z: z[i], P: directedP(z[i], up[i], down[i]), Class: cls[i]}
+		r.Cells[i] = CellStat{Cell: c, Count: int(x[i]), Z: z[i], P: directedP(z[i], up[i], down[i]), Significance: cls[i]}
 		switch cls[i] {
-		case ClassHot:
+		case Hot:
 			r.Hot++
-		case ClassCold:
+		case Cold:
 			r.Cold++
 		}
 	}
@@ -233,18 +234,18 @@ func pValues(a *Area, x, z []float64, m PMethod) (up, down []float64, err error)
 
 // classify cuts cells into hot, cold and none at false discovery rate
 // alpha, one Benjamini–Hochberg family per direction.
-func classify(up, down []float64, alpha float64) []Class {
+func significanceOf(up, down []float64, alpha float64) []Significance {
 	hot := BenjaminiHochberg(up, alpha)
 	cold := BenjaminiHochberg(down, alpha)
-	out := make([]Class, len(up))
+	out := make([]Significance, len(up))
 	for i := range up {
 		switch {
 		case hot[i]:
-			out[i] = ClassHot
+			out[i] = Hot
 		case cold[i]:
-			out[i] = ClassCold
+			out[i] = Cold
 		default:
-			out[i] = ClassNone
+			out[i] = NotSignificant
 		}
 	}
 	return out

@@ -149,8 +149,8 @@ func TestAnalyzeFindsPlantedClusters(t *testing.T) {
 			for _, cl := range benchClusters {
 				centre := cellOf(cl[0], cl[1], res.Resolution)
 				for _, c := range h3.GridDisk(centre, 1) {
-					if got := byCell[c]; got.Class != ClassHot {
-						t.Errorf("cluster at %.3f,%.3f: cell %v is %s (z %.2f, p %.3g, %d clues), want hot", cl[0], cl[1], c, got.Class, got.Z, got.P, got.Count)
+					if got := byCell[c]; got.Significance != Hot {
+						t.Errorf("cluster at %.3f,%.3f: cell %v is %s (z %.2f, p %.3g, %d clues), want hot", cl[0], cl[1], c, got.Significance, got.Z, got.P, got.Count)
 					}
 				}
 				// 150 m spread: by 5 rings at resolution 9 (about 1.5 km)
@@ -161,7 +161,7 @@ func TestAnalyzeFindsPlantedClusters(t *testing.T) {
 			}
 			falseHot := 0
 			for _, c := range res.Cells {
-				if c.Class == ClassHot && !near[c.Cell] {
+				if c.Significance == Hot && !near[c.Cell] {
 					falseHot++
 				}
 			}
@@ -271,8 +271,8 @@ func TestAnalyzeOptions(t *testing.T) {
 				t.Errorf("%d cells, %d clues, %d outside; want %d, %d, %d", len(res.Cells), res.Clues, res.Outside, tc.wantCells, tc.wantClues, tc.wantOutside)
 			}
 			for _, c := range res.Cells {
-				if c.Class != ClassNone && res.Clues < 2 {
-					t.Errorf("cell %v is %s with %d clue(s) on the map", c.Cell, c.Class, res.Clues)
+				if c.Significance != NotSignificant && res.Clues < 2 {
+					t.Errorf("cell %v is %s with %d clue(s) on the map", c.Cell, c.Significance, res.Clues)
 				}
 			}
 		})

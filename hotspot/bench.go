@@ -141,11 +141,11 @@ func endToEnd(pts []Point, cells []h3.Cell) (stageTimes, error) {
 	if err != nil {
 		return st, err
 	}
-	for _, c := range classify(up, down, DefaultAlpha) {
+	for _, c := range significanceOf(up, down, DefaultAlpha) {
 		switch c {
-		case ClassHot:
+		case Hot:
 			st.hot++
-		case ClassCold:
+		case Cold:
 			st.cold++
 		}
 	}

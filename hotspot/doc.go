@@ -41,7 +41,9 @@
 //   - Emerging hot spots (Emerging): 7-day slices from a start date (ISO
 //     weeks when it is a Monday: WeekStart), Gi* and the same FDR cut per
 //     slice, the Mann–Kendall test on each cell's slice z-scores, and
-//     Esri's eight hot (and eight cold) patterns (Pattern).
+//     Esri's eight hot (and eight cold) pattern categories: the cell's
+//     Class. (Significance is the other word: hot, cold or neither
+//     after the FDR cut, over the whole window or in one slice.)
 //
 // # Reading the results
 //

@@ -47,7 +47,8 @@ func WeekStart(t time.Time) time.Time {
 	return day.AddDate(0, 0, -back)
 }
 
-// Pattern is the emerging hot spot class of a location, after Esri's "How
+// Class is the emerging hot spot class of a location (Esri's "pattern
+// category"; `class` in the API and its GeoJSON), after Esri's "How
 // Emerging Hot Spot Analysis works" (ArcGIS Pro). Let n be the number of
 // slices, a slice hot (cold) when the cell is a significant hot (cold)
 // spot in it after the per-slice FDR cut, and the trend the Mann–Kendall
@@ -72,35 +73,35 @@ func WeekStart(t time.Time) time.Time {
 // Where Esri's words overlap, a cell hot in the final slice after a cold
 // spot history is oscillating, not new or consecutive: "never significant
 // before" is read as neither hot nor cold, as in sfdep's reading of Esri.
-// The cold patterns mirror the hot ones (cold for hot, a falling z for a
+// The cold classes mirror the hot ones (cold for hot, a falling z for a
 // rising one: an intensifying cold spot gets colder). "At least 90%" is
 // 10·hot ≥ 9·n, so with fewer than ten slices it means every slice.
-type Pattern string
+type Class string
 
-// The patterns. PatternNone is "no pattern detected".
+// The classes. ClassNone is Esri's "no pattern detected".
 const (
-	PatternNone         Pattern = "none"
-	NewHotSpot          Pattern = "new_hot_spot"
-	ConsecutiveHotSpot  Pattern = "consecutive_hot_spot"
-	IntensifyingHotSpot Pattern = "intensifying_hot_spot"
-	PersistentHotSpot   Pattern = "persistent_hot_spot"
-	DiminishingHotSpot  Pattern = "diminishing_hot_spot"
-	SporadicHotSpot     Pattern = "sporadic_hot_spot"
-	OscillatingHotSpot  Pattern = "oscillating_hot_spot"
-	HistoricalHotSpot   Pattern = "historical_hot_spot"
+	ClassNone           Class = "none"
+	NewHotSpot          Class = "new_hot_spot"
+	ConsecutiveHotSpot  Class = "consecutive_hot_spot"
+	IntensifyingHotSpot Class = "intensifying_hot_spot"
+	PersistentHotSpot   Class = "persistent_hot_spot"
+	DiminishingHotSpot  Class = "diminishing_hot_spot"
+	SporadicHotSpot     Class = "sporadic_hot_spot"
+	OscillatingHotSpot  Class = "oscillating_hot_spot"
+	HistoricalHotSpot   Class = "historical_hot_spot"
 
-	NewColdSpot          Pattern = "new_cold_spot"
-	ConsecutiveColdSpot  Pattern = "consecutive_cold_spot"
-	IntensifyingColdSpot Pattern = "intensifying_cold_spot"
-	PersistentColdSpot   Pattern = "persistent_cold_spot"
-	DiminishingColdSpot  Pattern = "diminishing_cold_spot"
-	SporadicColdSpot     Pattern = "sporadic_cold_spot"
-	OscillatingColdSpot  Pattern = "oscillating_cold_spot"
-	HistoricalColdSpot   Pattern = "historical_cold_spot"
+	NewColdSpot          Class = "new_cold_spot"
+	ConsecutiveColdSpot  Class = "consecutive_cold_spot"
+	IntensifyingColdSpot Class = "intensifying_cold_spot"
+	PersistentColdSpot   Class = "persistent_cold_spot"
+	DiminishingColdSpot  Class = "diminishing_cold_spot"
+	SporadicColdSpot     Class = "sporadic_cold_spot"
+	OscillatingColdSpot  Class = "oscillating_cold_spot"
+	HistoricalColdSpot   Class = "historical_cold_spot"
 )
 
-// The patterns by kind, hot then cold.
-var patternNames = [...][2]Pattern{
+// The classes by kind, hot then cold.
+var classNames = [...][2]Class{
 	{NewHotSpot, NewColdSpot},
 	{ConsecutiveHotSpot, ConsecutiveColdSpot},
 	{IntensifyingHotSpot, IntensifyingColdSpot},
@@ -111,12 +112,12 @@ var patternNames = [...][2]Pattern{
 	{HistoricalHotSpot, HistoricalColdSpot},
 }
 
-// Patterns returns every pattern but PatternNone: the hot ones, then the
+// Classes returns every class but ClassNone: the hot ones, then the
 // cold ones.
-func Patterns() []Pattern {
-	out := make([]Pattern, 0, 2*len(patternNames))
+func Classes() []Class {
+	out := make([]Class, 0, 2*len(classNames))
 	for d := range 2 {
-		for _, p := range patternNames {
+		for _, p := range classNames {
 			out = append(out, p[d])
 		}
 	}
@@ -135,22 +136,22 @@ const (
 	kindHistorical
 )
 
-// ClassifyPattern returns the emerging pattern of one cell from its
+// Classify returns the emerging hot spot class of one cell from its
 // per-slice significance sig, oldest first (+1 a significant hot spot, −1
 // a significant cold spot, 0 neither), and the Mann–Kendall test of its
-// slice z-scores, significant when trend.P ≤ trendAlpha. See Pattern.
-func ClassifyPattern(sig []int8, trend MannKendallResult, trendAlpha float64) Pattern {
-	if k := patternKind(sig, 1, trend, trendAlpha); k != kindNone {
-		return patternNames[k][0]
+// slice z-scores, significant when trend.P ≤ trendAlpha. See Class.
+func Classify(sig []int8, trend MannKendallResult, trendAlpha float64) Class {
+	if k := classKind(sig, 1, trend, trendAlpha); k != kindNone {
+		return classNames[k][0]
 	}
-	if k := patternKind(sig, -1, trend, trendAlpha); k != kindNone {
-		return patternNames[k][1]
+	if k := classKind(sig, -1, trend, trendAlpha); k != kindNone {
+		return classNames[k][1]
 	}
-	return PatternNone
+	return ClassNone
 }
 
-// patternKind classifies in direction d (+1 hot, −1 cold).
-func patternKind(sig []int8, d int8, trend MannKendallResult, trendAlpha float64) int {
+// classKind classifies in direction d (+1 hot, −1 cold).
+func classKind(sig []int8, d int8, trend MannKendallResult, trendAlpha float64) int {
 	n := len(sig)
 	if n == 0 {
 		return kindNone
@@ -207,10 +208,10 @@ type Slice struct {
 
 // CellTrend is the emerging hot spot result of one cell. The embedded
 // CellStat is Gi* over the whole window [Start, End), classified as
-// Analyze does; Pattern comes from the slices.
+// Analyze does; Class comes from the slices.
 type CellTrend struct {
 	CellStat
-	Pattern Pattern `json:"pattern"`
+	Class Class `json:"class"`
 	// Trend is the Mann–Kendall test of SliceZ.
 	Trend MannKendallResult `json:"trend"`
 	// SliceZ is the cell's Gi* z-score in each slice, oldest first.
@@ -229,18 +230,18 @@ type EmergingResult struct {
 	PMethod    PMethod `json:"p_method"` // how the p-values were computed
 	Slices     []Slice `json:"slices"`
 	// Cells holds every cell of the study area in ascending order of index.
-	Cells       []CellTrend     `json:"cells"`
-	Patterns    map[Pattern]int `json:"patterns"`      // cells per pattern other than none
-	Clues       int             `json:"clues"`         // clues counted, in the area and the window
-	Outside     int             `json:"outside"`       // clues in the window but outside the area
-	OutOfWindow int             `json:"out_of_window"` // clues before Start or not before End
+	Cells       []CellTrend   `json:"cells"`
+	Classes     map[Class]int `json:"classes"`       // cells per class other than none
+	Clues       int           `json:"clues"`         // clues counted, in the area and the window
+	Outside     int           `json:"outside"`       // clues in the window but outside the area
+	OutOfWindow int           `json:"out_of_window"` // clues before Start or not before End
 }
 
 // Emerging runs an emerging hot spot analysis: the clues are binned into
 // H3 cells and time slices, Gi* is computed per slice over the same study
 // area and weights, and cut at false discovery rate Alpha per slice and
 // per direction with the same p-values as Analyze, the Mann–Kendall test runs on each cell's
-// series of slice z-scores, and each cell gets a Pattern. Unlike Esri's
+// series of slice z-scores, and each cell gets a Class. Unlike Esri's
 // space-time Gi*, a slice's neighbourhood is spatial only.
 func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 	s, err := o.settings()
@@ -299,7 +300,7 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 	}
 	r := &EmergingResult{
 		Resolution: s.res, K: s.k, Alpha: s.alpha, TrendAlpha: trendAlpha, PMethod: s.pm,
-		Patterns: map[Pattern]int{}, OutOfWindow: b.skipped,
+		Classes: map[Class]int{}, OutOfWindow: b.skipped,
 	}
 	for i := range ns {
 		r.Slices = append(r.Slices, Slice{Start: bounds[i], End: bounds[i+1]})
@@ -318,7 +319,7 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 
 	// Per slice: Gi*, then the FDR cut.
 	sliceZ := make([][]float64, ns)
-	sliceCls := make([][]Class, ns)
+	sliceCls := make([][]Significance, ns)
 	total := make([]float64, n)
 	for t := range ns {
 		x, counted := areaValues(n, idx, b, t)
@@ -334,12 +335,12 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		sliceCls[t] = classify(up, down, s.alpha)
+		sliceCls[t] = significanceOf(up, down, s.alpha)
 		for _, c := range sliceCls[t] {
 			switch c {
-			case ClassHot:
+			case Hot:
 				r.Slices[t].Hot++
-			case ClassCold:
+			case Cold:
 				r.Slices[t].Cold++
 			}
 		}
@@ -353,9 +354,9 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	clsAll := classify(upAll, downAll, s.alpha)
+	clsAll := significanceOf(upAll, downAll, s.alpha)
 
-	// Per cell: the trend and the pattern, on all cores.
+	// Per cell: the trend and the class, on all cores.
 	r.Cells = make([]CellTrend, n)
 	workers := max(1, min(runtime.GOMAXPROCS(0), n/256))
 	var wg sync.WaitGroup
@@ -366,27 +367,27 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 			sig := make([]int8, ns*(hi-lo))
 			for i := lo; i < hi; i++ {
 				c := &r.Cells[i]
-				c.CellStat = CellStat{Cell: area.cells[i], Count: int(total[i]), Z: zAll[i], P: directedP(zAll[i], upAll[i], downAll[i]), Class: clsAll[i]}
+				c.CellStat = CellStat{Cell: area.cells[i], Count: int(total[i]), Z: zAll[i], P: directedP(zAll[i], upAll[i], downAll[i]), Significance: clsAll[i]}
 				c.SliceZ, zs = zs[:ns:ns], zs[ns:]
 				c.SliceSig, sig = sig[:ns:ns], sig[ns:]
 				for t := range ns {
 					c.SliceZ[t] = sliceZ[t][i]
 					switch sliceCls[t][i] {
-					case ClassHot:
+					case Hot:
 						c.SliceSig[t] = 1
-					case ClassCold:
+					case Cold:
 						c.SliceSig[t] = -1
 					}
 				}
 				c.Trend = MannKendall(c.SliceZ)
-				c.Pattern = ClassifyPattern(c.SliceSig, c.Trend, trendAlpha)
+				c.Class = Classify(c.SliceSig, c.Trend, trendAlpha)
 			}
 		})
 	}
 	wg.Wait()
 	for _, c := range r.Cells {
-		if c.Pattern != PatternNone {
-			r.Patterns[c.Pattern]++
+		if c.Class != ClassNone {
+			r.Classes[c.Class]++
 		}
 	}
 	return r, nil

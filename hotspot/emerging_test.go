@@ -37,10 +37,10 @@ func TestClassifyPattern(t *testing.T) {
 		name  string
 		sig   string
 		trend MannKendallResult
-		want  Pattern
+		want  Class
 	}{
-		{"nothing", "..........", flat, PatternNone},
-		{"hot long ago only", "H.........", flat, PatternNone},
+		{"nothing", "..........", flat, ClassNone},
+		{"hot long ago only", "H.........", flat, ClassNone},
 		{"new", ".........H", flat, NewHotSpot},
 		{"new after a quiet 80%", "........ .H", rising, NewHotSpot},
 		{"consecutive run of 2", "........HH", flat, ConsecutiveHotSpot},
@@ -60,9 +60,9 @@ func TestClassifyPattern(t *testing.T) {
 		{"cold then a hot run is oscillating", "C......HHH", flat, OscillatingHotSpot},
 		{"historical", "HHHHHHHHH.", falling, HistoricalHotSpot},
 		{"historical, final cold", "HHHHHHHHHC", flat, HistoricalHotSpot},
-		{"80% but not the final is nothing", "HHHHHHHH..", flat, PatternNone},
+		{"80% but not the final is nothing", "HHHHHHHH..", flat, ClassNone},
 		{"five slices all hot", "HHHHH", flat, PersistentHotSpot},
-		{"five slices, 80% is under 90%", "HHHH.", flat, PatternNone},
+		{"five slices, 80% is under 90%", "HHHH.", flat, ClassNone},
 
 		{"new cold", ".........C", flat, NewColdSpot},
 		{"consecutive cold", ".......CCC", flat, ConsecutiveColdSpot},
@@ -75,8 +75,8 @@ func TestClassifyPattern(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ClassifyPattern(series(tc.sig), tc.trend, DefaultTrendAlpha); got != tc.want {
-				t.Errorf("ClassifyPattern(%q, %+v) = %s, want %s", tc.sig, tc.trend, got, tc.want)
+			if got := Classify(series(tc.sig), tc.trend, DefaultTrendAlpha); got != tc.want {
+				t.Errorf("Classify(%q, %+v) = %s, want %s", tc.sig, tc.trend, got, tc.want)
 			}
 		})
 	}
@@ -110,7 +110,7 @@ func TestWeekStart(t *testing.T) {
 type plant struct {
 	lon, lat float64
 	perWeek  func(week int) int
-	want     Pattern
+	want     Class
 }
 
 func TestEmergingFindsPlantedPatterns(t *testing.T) {
@@ -176,12 +176,12 @@ func TestEmergingFindsPlantedPatterns(t *testing.T) {
 				t.Fatalf("cell %v is not in the area", c)
 			}
 			ct := res.Cells[i]
-			if ct.Pattern != p.want {
-				t.Errorf("cell %v: pattern %s, want %s (slices %v, trend %+v)", c, ct.Pattern, p.want, ct.SliceSig, ct.Trend)
+			if ct.Class != p.want {
+				t.Errorf("cell %v: class %s, want %s (slices %v, trend %+v)", c, ct.Class, p.want, ct.SliceSig, ct.Trend)
 			}
 		})
 	}
-	// Away from the plants the background is uniform. A pattern needs a
+	// Away from the plants the background is uniform. A class needs a
 	// significant final slice or 90% of slices; with the per-slice FDR cut
 	// a pure-noise slice has a discovery only about 5% of the time, so a
 	// handful of stray cells at most (observed: none).
@@ -194,12 +194,12 @@ func TestEmergingFindsPlantedPatterns(t *testing.T) {
 		}
 		stray := 0
 		for _, c := range res.Cells {
-			if !near[c.Cell] && c.Pattern != PatternNone {
+			if !near[c.Cell] && c.Class != ClassNone {
 				stray++
 			}
 		}
 		if stray > 10 {
-			t.Errorf("%d background cells have a pattern, want at most 10 of %d", stray, len(res.Cells))
+			t.Errorf("%d background cells have a class, want at most 10 of %d", stray, len(res.Cells))
 		}
 	})
 }

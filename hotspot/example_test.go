@@ -37,7 +37,7 @@ func ExampleAnalyze() {
 		return
 	}
 	for _, c := range res.Cells {
-		if c.Class == hotspot.ClassHot && c.Count >= 30 {
+		if c.Significance == hotspot.Hot && c.Count >= 30 {
 			fmt.Printf("hot spot %v: %d clues, Gi* z = %.1f\n", c.Cell, c.Count, c.Z)
 		}
 	}
@@ -79,8 +79,8 @@ func ExampleEmerging() {
 	}
 	fmt.Printf("%d weeks from %s\n", len(res.Slices), res.Slices[0].Start.Format("2006-01-02"))
 	for _, c := range res.Cells {
-		if c.Pattern == hotspot.NewHotSpot && c.Count > 30 {
-			fmt.Printf("%v: %s, %d clues\n", c.Cell, c.Pattern, c.Count)
+		if c.Class == hotspot.NewHotSpot && c.Count > 30 {
+			fmt.Printf("%v: %s, %d clues\n", c.Cell, c.Class, c.Count)
 		}
 	}
 	// Output:

@@ -1,6 +1,7 @@
 package hotspot
 
 import (
+	"math"
 	"slices"
 
 	"github.com/paulmach/orb"
@@ -39,25 +40,37 @@ func signedArea(r orb.Ring) float64 {
 }
 
 // Feature returns the cell as a GeoJSON polygon feature whose id is the
-// hex H3 index and whose properties are h3, count, z, p and class.
+// hex H3 index, with the properties cell (the same index), count, z (to
+// 0.001: a map needs no more), p and significance (hot, cold or none).
 func (c CellStat) Feature() *geojson.Feature {
 	f := geojson.NewFeature(orb.Polygon{Boundary(c.Cell)})
 	f.ID = c.Cell.String()
 	f.Properties = geojson.Properties{
-		"h3": c.Cell.String(), "count": c.Count, "z": c.Z, "p": c.P, "class": string(c.Class),
+		"cell": c.Cell.String(), "count": c.Count, "z": round3(c.Z), "p": c.P, "significance": string(c.Significance),
 	}
 	return f
 }
 
 // Feature returns the cell as a GeoJSON polygon feature with CellStat's
-// properties plus pattern, trend_z and trend_p.
+// properties plus class (the emerging hot spot class), trend_z (to
+// 0.001), trend_p and weeks_hot (the slices in which the cell is a
+// significant hot spot). These are the features of GET /api/v1/hotspots.
 func (c CellTrend) Feature() *geojson.Feature {
 	f := c.CellStat.Feature()
-	f.Properties["pattern"] = string(c.Pattern)
-	f.Properties["trend_z"] = c.Trend.Z
+	hot := 0
+	for _, s := range c.SliceSig {
+		if s > 0 {
+			hot++
+		}
+	}
+	f.Properties["class"] = string(c.Class)
+	f.Properties["trend_z"] = round3(c.Trend.Z)
 	f.Properties["trend_p"] = c.Trend.P
+	f.Properties["weeks_hot"] = hot
 	return f
 }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // FeatureCollection returns the cells for which keep is true (every cell
 // when keep is nil) as GeoJSON hexagons, in the order of r.Cells.

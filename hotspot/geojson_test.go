@@ -93,7 +93,7 @@ func TestFeatureCollectionGolden(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("GeoJSON differs from %s (run go test -update to accept):\n%s", golden, got)
 	}
-	if res.Cells[mustIndex(t, area, yanqing)].Class != ClassHot {
+	if res.Cells[mustIndex(t, area, yanqing)].Significance != Hot {
 		t.Errorf("the 25-clue centre cell is not hot")
 	}
 }

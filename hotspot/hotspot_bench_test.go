@@ -97,7 +97,7 @@ func BenchmarkGiStarAndPValues(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = classify(up, down, DefaultAlpha)
+		_ = significanceOf(up, down, DefaultAlpha)
 		_ = z
 	}
 }

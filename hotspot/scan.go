@@ -56,7 +56,7 @@ type Finding struct {
 	Cells        []h3.Cell `json:"cells"`         // the hot cells of the place, peak first
 	Category     string    `json:"category"`      // category code
 	CategoryName string    `json:"category_name"` // category name
-	Pattern      Pattern   `json:"pattern"`       // NewHotSpot, IntensifyingHotSpot, or ConsecutiveHotSpot in its second week (see Scan)
+	Class        Class     `json:"class"`         // NewHotSpot, IntensifyingHotSpot, or ConsecutiveHotSpot in its second week (see Scan)
 	Z            float64   `json:"z"`             // Gi* z over the whole window
 	P            float64   `json:"p"`             // its p-value
 	Count        int       `json:"count"`         // clues in the cells over the window
@@ -73,7 +73,7 @@ type Finding struct {
 // Text is the clue's text, in Chinese.
 func (f Finding) Text() string {
 	what := "新出现的热点"
-	if f.Pattern == IntensifyingHotSpot {
+	if f.Class == IntensifyingHotSpot {
 		what = "持续增强的热点"
 	}
 	weeks := int(math.Round(f.WindowEnd.Sub(f.WindowStart).Hours() / 24 / 7))
@@ -166,14 +166,14 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 		res.Categories++
 		var cand []CellTrend
 		for _, ct := range r.Cells {
-			if ct.Pattern == NewHotSpot || ct.Pattern == IntensifyingHotSpot || secondWeek(ct) {
+			if ct.Class == NewHotSpot || ct.Class == IntensifyingHotSpot || secondWeek(ct) {
 				cand = append(cand, ct)
 			}
 		}
 		for _, g := range groupCells(cand, 2*area.K()) {
 			peak := g[0]
 			fd := Finding{
-				Cell: peak.Cell, Category: code, CategoryName: cs[0].name, Pattern: peak.Pattern,
+				Cell: peak.Cell, Category: code, CategoryName: cs[0].name, Class: peak.Class,
 				Z: peak.Z, P: peak.P, WindowStart: start, WindowEnd: end,
 				ExternalID: fmt.Sprintf("HS%s-%s-%s", end.Format("20060102"), code, peak.Cell),
 			}
@@ -184,7 +184,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 			if !fd.locate(pts, area.Resolution(), lastWeek) || fd.LastCount < o.MinLastWeek {
 				continue // too few clues this week to act on
 			}
-			if fd.Pattern == ConsecutiveHotSpot && fd.PrevCount >= o.MinLastWeek {
+			if fd.Class == ConsecutiveHotSpot && fd.PrevCount >= o.MinLastWeek {
 				continue // filed as new last week
 			}
 			res.Findings = append(res.Findings, fd)
@@ -209,7 +209,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 // second week: hot in the last two slices only.
 func secondWeek(ct CellTrend) bool {
 	n := len(ct.SliceSig)
-	if ct.Pattern != ConsecutiveHotSpot || n < 3 {
+	if ct.Class != ConsecutiveHotSpot || n < 3 {
 		return false
 	}
 	return ct.SliceSig[n-1] > 0 && ct.SliceSig[n-2] > 0 && ct.SliceSig[n-3] <= 0

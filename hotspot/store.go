@@ -2,12 +2,13 @@ package hotspot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,12 +17,16 @@ import (
 	"github.com/uber/h3-go/v4"
 )
 
-// Errors of the store, for the API to map to statuses.
+// Errors of the store: the sentinels of the fault.Errors it returns, for
+// the API to map to statuses.
 var (
 	// ErrInvalid: a query that cannot run (bad window, resolution, ...).
-	ErrInvalid = errors.New("invalid")
+	// Its errors name the field as GET /api/v1/hotspots names the
+	// parameter (res, k, alpha, days, to, source, weeks, class) when one
+	// parameter is at fault.
+	ErrInvalid = fault.New(fault.Invalid, "hotspot: invalid")
 	// ErrNotFound: an unknown township or category.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = fault.New(fault.NotFound, "hotspot: not found")
 )
 
 // Limits of a Query.
@@ -105,27 +110,27 @@ func (q *Query) check() error {
 	}
 	switch {
 	case q.Resolution < MinQueryResolution || q.Resolution > MaxQueryResolution:
-		return fmt.Errorf("%w: resolution %d is outside %d..%d", ErrInvalid, q.Resolution, MinQueryResolution, MaxQueryResolution)
+		return fault.FieldErrorf(ErrInvalid, "res", "resolution %d is outside %d..%d", q.Resolution, MinQueryResolution, MaxQueryResolution)
 	case q.K < 1 || q.K > MaxQueryK:
-		return fmt.Errorf("%w: k %d is outside 1..%d", ErrInvalid, q.K, MaxQueryK)
+		return fault.FieldErrorf(ErrInvalid, "k", "k %d is outside 1..%d", q.K, MaxQueryK)
 	case q.Alpha != 0 && !(q.Alpha > 0 && q.Alpha < 1):
-		return fmt.Errorf("%w: alpha %v is outside (0, 1)", ErrInvalid, q.Alpha)
+		return fault.FieldErrorf(ErrInvalid, "alpha", "alpha %v is outside (0, 1)", q.Alpha)
 	case q.Days < 1 || q.Days > 366:
-		return fmt.Errorf("%w: a slice of %d days is outside 1..366", ErrInvalid, q.Days)
+		return fault.FieldErrorf(ErrInvalid, "days", "a slice of %d days is outside 1..366", q.Days)
 	case q.From.IsZero() || q.To.IsZero():
-		return fmt.Errorf("%w: the window needs a start and an end", ErrInvalid)
+		return fault.Errorf(ErrInvalid, "the window needs a start and an end")
 	case !q.To.After(q.From):
-		return fmt.Errorf("%w: the window's end %s is not after its start %s", ErrInvalid, q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
+		return fault.FieldErrorf(ErrInvalid, "to", "the window's end %s is not after its start %s", q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
 	}
 	switch n := sliceCount(q.From, q.To, q.Days); {
 	case n < 2:
-		return fmt.Errorf("%w: the window holds one slice of %d days; a trend needs at least 2", ErrInvalid, q.Days)
+		return fault.Errorf(ErrInvalid, "the window holds one slice of %d days; a trend needs at least 2", q.Days)
 	case n > MaxSlices:
-		return fmt.Errorf("%w: the window holds more than %d slices of %d days", ErrInvalid, MaxSlices, q.Days)
+		return fault.Errorf(ErrInvalid, "the window holds more than %d slices of %d days", MaxSlices, q.Days)
 	}
 	for _, s := range q.Sources {
 		if !slices.Contains(sources, s) {
-			return fmt.Errorf("%w: source %q is not one of %s", ErrInvalid, s, strings.Join(sources, ", "))
+			return fault.FieldErrorf(ErrInvalid, "source", "source %q is not one of %s", s, strings.Join(sources, ", "))
 		}
 	}
 	return nil
@@ -189,7 +194,7 @@ func (s *Store) checkCategory(ctx context.Context, code string) error {
 		return fmt.Errorf("hotspot: category: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: no category %q", ErrNotFound, code)
+		return fault.Errorf(ErrNotFound, "no category %q", code)
 	}
 	return nil
 }
@@ -306,10 +311,10 @@ func (s *Store) areaCells(ctx context.Context, towns []string, res int) ([]h3.Ce
 		return nil, fmt.Errorf("hotspot: study area: %w", err)
 	}
 	if len(towns) > 0 && found != len(towns) {
-		return nil, fmt.Errorf("%w: %d of the townships %s are not township codes", ErrNotFound, len(towns)-found, strings.Join(towns, ", "))
+		return nil, fault.Errorf(ErrNotFound, "%d of the townships %s are not township codes", len(towns)-found, strings.Join(towns, ", "))
 	}
 	if len(towns) == 0 && found == 0 {
-		return nil, fmt.Errorf("%w: there is no district outline", ErrNotFound)
+		return nil, fault.Errorf(ErrNotFound, "there is no district outline")
 	}
 	g, err := wkb.Unmarshal(b)
 	if err != nil {

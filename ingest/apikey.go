@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"whistlegrid/fault"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -33,10 +35,10 @@ func keyHash(key string) []byte {
 // loading may run it twice; a revoked key stays revoked.
 func AddAPIKey(ctx context.Context, db Execer, name, key string) error {
 	if strings.TrimSpace(name) == "" {
-		return &FieldError{Field: "name", Reason: "an API key needs a name"}
+		return invalid("name", "an API key needs a name")
 	}
 	if key == "" || len(key) > 256 {
-		return &FieldError{Field: "key", Reason: "an API key has 1 to 256 bytes"}
+		return invalid("key", "an API key has 1 to 256 bytes")
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO api_keys (key_hash, name) VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING`, keyHash(key), name); err != nil {
 		return fmt.Errorf("ingest: add api key: %w", err)
@@ -48,12 +50,12 @@ func AddAPIKey(ctx context.Context, db Execer, name, key string) error {
 // key is ErrForbidden.
 func (o *Open311) CheckKey(ctx context.Context, key string) (APIKey, error) {
 	if key == "" {
-		return APIKey{}, fmt.Errorf("%w: api_key is required to post a service request", ErrForbidden)
+		return APIKey{}, fault.Errorf(ErrForbidden, "api_key is required to post a service request")
 	}
 	var k APIKey
 	err := o.pool.QueryRow(ctx, `SELECT id, name FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, keyHash(key)).Scan(&k.ID, &k.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return APIKey{}, fmt.Errorf("%w: invalid api_key received, can't create the service request", ErrForbidden)
+		return APIKey{}, fault.Errorf(ErrForbidden, "invalid api_key received, can't create the service request")
 	}
 	if err != nil {
 		return APIKey{}, fmt.Errorf("ingest: api key: %w", err)

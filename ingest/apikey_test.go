@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"whistlegrid/fault"
 	"whistlegrid/ingest"
 	"whistlegrid/internal/dbtest"
 )
@@ -38,7 +39,7 @@ func TestOpen311APIKeys(t *testing.T) {
 			t.Errorf("CheckKey(%q): %v, want ErrForbidden", key, err)
 		}
 	}
-	var fe *ingest.FieldError
+	var fe *fault.Error
 	if err := ingest.AddAPIKey(ctx, pool, " ", "k"); !errors.As(err, &fe) || fe.Field != "name" {
 		t.Errorf("a key without a name: %v", err)
 	}

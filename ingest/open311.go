@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 	"whistlegrid/whistle"
@@ -275,13 +276,13 @@ func (o *Open311) checkService(ctx context.Context, code string) error {
 	err := o.pool.QueryRow(ctx, `
 		SELECT NOT EXISTS (SELECT 1 FROM categories ch WHERE ch.parent_id = c.id) FROM categories c WHERE c.code = $1`, code).Scan(&leaf)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: service_code %s not found (see services.json)", ErrNotFound, code)
+		return fault.Errorf(ErrNotFound, "service_code %s not found (see services.json)", code)
 	}
 	if err != nil {
 		return fmt.Errorf("ingest: service: %w", err)
 	}
 	if !leaf {
-		return fmt.Errorf("%w: %s is a group of services, not a service (see services.json)", ErrNotFound, code)
+		return fault.Errorf(ErrNotFound, "%s is a group of services, not a service (see services.json)", code)
 	}
 	return nil
 }
@@ -382,7 +383,7 @@ func (o *Open311) Request(ctx context.Context, id int64) (ServiceRequest, error)
 	now := o.now()
 	r, err := scanRequest(o.pool.QueryRow(ctx, requestQuery+"c.id = $2", now.Add(-VillageDays*24*time.Hour), id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ServiceRequest{}, fmt.Errorf("%w: service_request_id %d not found", ErrNotFound, id)
+		return ServiceRequest{}, fault.Errorf(ErrNotFound, "service_request_id %d not found", id)
 	}
 	if err != nil {
 		return ServiceRequest{}, fmt.Errorf("ingest: request: %w", err)
@@ -482,7 +483,7 @@ func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 // created false and changes nothing.
 func (o *Open311) Submit(ctx context.Context, k APIKey, s Submission) (res RequestCreated, created bool, err error) {
 	if o.whistles == nil {
-		return res, false, fmt.Errorf("%w: the placement index is not loaded", ErrUnavailable)
+		return res, false, fault.Errorf(ErrUnavailable, "the placement index is not loaded")
 	}
 	if err := o.checkService(ctx, s.ServiceCode); err != nil {
 		return res, false, err
@@ -509,8 +510,8 @@ func (o *Open311) Submit(ctx context.Context, k APIKey, s Submission) (res Reque
 // fromWhistle names an intake field error by the Open311 field the client
 // sent.
 func fromWhistle(err error) error {
-	var fe *whistle.FieldError
-	if !errors.As(err, &fe) {
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Field == "" {
 		return err
 	}
 	field := fe.Field
@@ -526,5 +527,5 @@ func fromWhistle(err error) error {
 	case "reporter.name":
 		field = "last_name"
 	}
-	return &FieldError{Field: field, Reason: fe.Reason}
+	return invalid(field, "%s", fe.Message)
 }

@@ -3,7 +3,6 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -12,32 +11,25 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 )
 
-// Errors, wrapped with %w and a reason. The API answers them in the
-// Open311 error format: ErrInvalid 400, ErrForbidden 403, ErrNotFound 404,
+// Errors: the sentinels of the fault.Errors the package returns, each
+// with its reason. The API answers them in the Open311 error format:
+// ErrInvalid 400 (naming the argument), ErrForbidden 403, ErrNotFound 404,
 // ErrUnavailable 503.
 var (
-	ErrInvalid     = errors.New("ingest: invalid")
-	ErrForbidden   = errors.New("ingest: forbidden")
-	ErrNotFound    = errors.New("ingest: not found")
-	ErrUnavailable = errors.New("ingest: unavailable")
+	ErrInvalid     = fault.New(fault.Invalid, "ingest: invalid")
+	ErrForbidden   = fault.New(fault.Forbidden, "ingest: forbidden")
+	ErrNotFound    = fault.New(fault.NotFound, "ingest: not found")
+	ErrUnavailable = fault.New(fault.Unavailable, "ingest: unavailable")
 )
 
-// FieldError is an invalid argument, named as the client sent it; it
-// wraps ErrInvalid.
-type FieldError struct {
-	Field, Reason string
-}
-
-func (e *FieldError) Error() string { return "ingest: " + e.Field + ": " + e.Reason }
-
-// Unwrap makes errors.Is(err, ErrInvalid) true.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
-
+// invalid is an ErrInvalid naming the argument at fault as the client
+// sent it.
 func invalid(field, format string, a ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
+	return fault.FieldErrorf(ErrInvalid, field, format, a...)
 }
 
 // Limits of GET requests: the spec's "90 days or first 1000 requests,

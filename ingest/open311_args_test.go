@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/fault"
 	"whistlegrid/ingest"
 )
 
@@ -82,7 +83,7 @@ func TestOpen311ParseRequestQuery(t *testing.T) {
 			}
 			f, err := ingest.ParseRequestQuery(q, now)
 			if tt.badField != "" {
-				var fe *ingest.FieldError
+				var fe *fault.Error
 				if !errors.As(err, &fe) || fe.Field != tt.badField || !errors.Is(err, ingest.ErrInvalid) {
 					t.Fatalf("err %v, want a field error on %s", err, tt.badField)
 				}
@@ -176,8 +177,8 @@ func TestOpen311ParseSubmission(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ingest.ParseSubmission(tt.form)
-			var fe *ingest.FieldError
-			if !errors.As(err, &fe) || fe.Field != tt.field || !strings.Contains(fe.Reason, tt.reason) {
+			var fe *fault.Error
+			if !errors.As(err, &fe) || fe.Field != tt.field || !strings.Contains(fe.Message, tt.reason) {
 				t.Errorf("err %v, want %s: …%s…", err, tt.field, tt.reason)
 			}
 		})

@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"whistlegrid/fault"
+
 	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,7 +59,7 @@ const (
 
 // Errors of Serve before the websocket handshake.
 var (
-	ErrUnavailable = errors.New("live: the event stream is not running")
+	ErrUnavailable = fault.New(fault.Unavailable, "live: the event stream is not running; try again shortly")
 )
 
 // Options tune a Hub; the zero value is the production setting.

@@ -2,19 +2,19 @@ package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // ErrNotFound is returned for a township that does not exist or lies
 // outside the caller's jurisdiction.
-var ErrNotFound = errors.New("live: not found")
+var ErrNotFound = fault.New(fault.NotFound, "live: not found")
 
 // RateWindow is the period the three rates of a snapshot are computed over.
 const RateWindow = 30 * 24 * time.Hour
@@ -129,7 +129,7 @@ type sqlScope struct {
 // its grid.
 func scopeOf(sc access.Scope, township string) (sqlScope, error) {
 	if township != "" && !sc.Covers(township) && !strings.HasPrefix(sc.GridCode, township) {
-		return sqlScope{}, fmt.Errorf("%w: township %s is not in your jurisdiction", ErrNotFound, township)
+		return sqlScope{}, fault.Errorf(ErrNotFound, "township %s is not in your jurisdiction", township)
 	}
 	out := sqlScope{township: township}
 	switch sc.Role {
@@ -234,7 +234,7 @@ func (h *Hub) Snapshot(ctx context.Context, sc access.Scope, township string) (*
 		return nil, fmt.Errorf("live: snapshot: %w", err)
 	}
 	if !exists {
-		return nil, fmt.Errorf("%w: no township %s", ErrNotFound, township)
+		return nil, fault.Errorf(ErrNotFound, "no township %s", township)
 	}
 	if hubOK && delivered < s.Seq {
 		s.Seq = delivered

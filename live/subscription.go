@@ -1,13 +1,12 @@
 package live
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 )
 
 // FromNow is the Since of a client that wants only events written after it
@@ -15,7 +14,7 @@ import (
 const FromNow int64 = -1
 
 // ErrInvalid is returned by the parsers for a malformed subscription.
-var ErrInvalid = errors.New("live: invalid")
+var ErrInvalid = fault.New(fault.Invalid, "live: invalid")
 
 // Subscription is what one client asked for and may see.
 //
@@ -94,7 +93,7 @@ func ParseKinds(s string) ([]string, error) {
 	out := splitList(s)
 	for _, k := range out {
 		if !kindRe.MatchString(k) {
-			return nil, fmt.Errorf("%w: kind %q is not a kind or a dotted prefix (e.g. \"whistle.\")", ErrInvalid, k)
+			return nil, fault.FieldErrorf(ErrInvalid, "kinds", "kind %q is not a kind or a dotted prefix (e.g. \"whistle.\")", k)
 		}
 	}
 	return out, nil
@@ -105,7 +104,7 @@ func ParseTownships(s string) ([]string, error) {
 	out := splitList(s)
 	for _, t := range out {
 		if !townshipRe.MatchString(t) {
-			return nil, fmt.Errorf("%w: township %q is not a 9-digit township code", ErrInvalid, t)
+			return nil, fault.FieldErrorf(ErrInvalid, "township", "township %q is not a 9-digit township code", t)
 		}
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 )
 
 // Layer is one vector-tile layer of the wall map.
@@ -96,7 +97,7 @@ SELECT ST_AsMVT(features.*, $7, 4096, 'geom') FROM features WHERE geom IS NOT NU
 // be valid (0 <= z <= MaxZoom, 0 <= x, y < 2^z).
 func (h *Hub) Tile(ctx context.Context, sc access.Scope, l Layer, z, x, y int) ([]byte, error) {
 	if z < 0 || z > MaxZoom || x < 0 || y < 0 || x >= 1<<z || y >= 1<<z {
-		return nil, fmt.Errorf("%w: tile %d/%d/%d does not exist", ErrInvalid, z, x, y)
+		return nil, fault.Errorf(ErrInvalid, "tile %d/%d/%d does not exist", z, x, y)
 	}
 	var q string
 	var args []any

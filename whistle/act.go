@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/grid"
 )
 
@@ -111,7 +112,7 @@ func loadState(ctx context.Context, tx pgx.Tx, id int64) (*State, error) {
 		FROM whistles w JOIN grids t ON t.id = w.township_id LEFT JOIN grids g ON g.id = w.grid_id
 		WHERE w.id = $1 FOR UPDATE OF w`, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: whistle %d", ErrNotFound, id)
+		return nil, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
@@ -158,7 +159,7 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 		return Detail{}, err
 	}
 	if !Visible(sc, st) {
-		return Detail{}, fmt.Errorf("%w: whistle %d (or outside your jurisdiction)", ErrNotFound, id)
+		return Detail{}, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
 	acting := int64(0)
 	if sc.Role == access.RoleCommand && (step == StepReportIn || step == StepResolve) {
@@ -322,7 +323,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 		}
 		return ev.whistle(ctx, tx, "whistle.contested", id, map[string]any{"unit": unitRef(), "reason": in.Reason, "actor": actor})
 	}
-	return fmt.Errorf("%w: unknown step %q", ErrInvalid, step)
+	return fault.Errorf(ErrInvalid, "unknown step %q", step)
 }
 
 // RaiseInput is the body of POST /api/v1/whistles: a township raises a
@@ -339,7 +340,7 @@ type RaiseInput struct {
 // then there is nobody to summon: ErrConflict).
 func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Detail, error) {
 	if sc.Role != access.RoleTownship && sc.Role != access.RoleCommand {
-		return Detail{}, fmt.Errorf("%w: only a township (or the command center) raises whistles", ErrForbidden)
+		return Detail{}, fault.Errorf(ErrForbidden, "only a township (or the command center) raises whistles")
 	}
 	if len(in.ClueIDs) == 0 || len(in.ClueIDs) > 100 {
 		return Detail{}, invalid("clue_ids", "give 1 to 100 clue ids")
@@ -382,31 +383,31 @@ func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Deta
 	}
 	for _, id := range in.ClueIDs {
 		if !found[id] {
-			return Detail{}, fmt.Errorf("%w: clue %d", ErrNotFound, id)
+			return Detail{}, fault.Errorf(ErrNotFound, "no clue %d", id)
 		}
 	}
 	first := clues[0]
 	for _, c := range clues {
 		if !sc.Covers(c.gridCode) {
-			return Detail{}, fmt.Errorf("%w: clue %d", ErrNotFound, c.id)
+			return Detail{}, fault.Errorf(ErrNotFound, "no clue %d in your jurisdiction", c.id)
 		}
 		if c.township != first.township {
 			return Detail{}, invalid("clue_ids", "the clues lie in different townships")
 		}
 		if c.whistleID != 0 {
-			return Detail{}, fmt.Errorf("%w: clue %d is already in whistle %d", ErrConflict, c.id, c.whistleID)
+			return Detail{}, fault.Errorf(ErrConflict, "clue %d is already in whistle %d", c.id, c.whistleID)
 		}
 	}
 	chain, ok := s.placer.Index().Chain(first.gridID)
 	if !ok {
-		return Detail{}, fmt.Errorf("%w: clue %d's grid is no longer current", ErrConflict, first.id)
+		return Detail{}, fault.Errorf(ErrConflict, "clue %d's grid is no longer current", first.id)
 	}
 	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
 	if err != nil {
 		return Detail{}, err
 	}
 	if len(units) == 0 || units[0].Kind == "township" {
-		return Detail{}, fmt.Errorf("%w: the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", ErrConflict, first.category)
+		return Detail{}, fault.Errorf(ErrConflict, "the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", first.category)
 	}
 	ev := events{}
 	id, err := s.raise(ctx, tx, &ev, raiseArgs{

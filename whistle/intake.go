@@ -19,6 +19,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
@@ -46,19 +47,9 @@ func NewStore(pool *pgxpool.Pool, placer *grid.Placer, opts Options) *Store {
 	return &Store{pool: pool, placer: placer, now: opts.Now}
 }
 
-// FieldError is an invalid input naming the field at fault; it wraps
-// ErrInvalid.
-type FieldError struct {
-	Field, Reason string
-}
-
-func (e *FieldError) Error() string { return "whistle: " + e.Field + ": " + e.Reason }
-
-// Unwrap makes errors.Is(err, ErrInvalid) true.
-func (e *FieldError) Unwrap() error { return ErrInvalid }
-
+// invalid is an ErrInvalid naming the input field at fault.
 func invalid(field, format string, a ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)}
+	return fault.FieldErrorf(ErrInvalid, field, format, a...)
 }
 
 // Reporter is who reported a clue: personal data, masked unless the
@@ -169,9 +160,9 @@ func mayReport(sc access.Scope, pl grid.Placement) error {
 		if sc.Covers(pl.Chain[0].Code) {
 			return nil
 		}
-		return fmt.Errorf("%w: the point lies in %s, outside your jurisdiction", ErrForbidden, chainName(pl))
+		return fault.Errorf(ErrForbidden, "the point lies in %s, outside your jurisdiction", chainName(pl))
 	}
-	return fmt.Errorf("%w: a %s may not submit clues", ErrForbidden, sc.Role)
+	return fault.Errorf(ErrForbidden, "a %s may not submit clues", sc.Role)
 }
 
 func chainName(pl grid.Placement) string {
@@ -219,7 +210,7 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		return IntakeResult{}, err
 	}
 	if sc.ReadOnly() {
-		return IntakeResult{}, fmt.Errorf("%w: read-only", ErrForbidden)
+		return IntakeResult{}, fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -91,7 +92,7 @@ func seesReporter(sc access.Scope) bool {
 func (s *Store) clueByKey(ctx context.Context, sc access.Scope, source, ext string) (Clue, error) {
 	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.source = $1 AND c.external_id = $2`, source, ext))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return c, fmt.Errorf("%w: clue %s/%s", ErrNotFound, source, ext)
+		return c, fault.Errorf(ErrNotFound, "no clue %s/%s", source, ext)
 	}
 	return c, err
 }
@@ -226,7 +227,7 @@ type querier interface {
 func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
 	w, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+summaryFrom+` WHERE w.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return w, fmt.Errorf("%w: whistle %d", ErrNotFound, id)
+		return w, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
 	if err != nil {
 		return w, fmt.Errorf("whistle: %w", err)
@@ -400,7 +401,7 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 		&d.Lon, &d.Lat, &d.RaisedAt, &d.ReportInDue, &d.ResolveDue, &d.ClosedAt, &d.Outcome, &d.ClueCount, &d.Overdue, &d.Units,
 		&d.Note, &d.Escalations, &ruled, &d.Contested)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return d, fmt.Errorf("%w: whistle %d (or outside your jurisdiction)", ErrNotFound, id)
+		return d, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 
 	"github.com/jackc/pgx/v5"
@@ -530,7 +531,7 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	switch sc.Role {
 	case access.RoleCommand, access.RoleScreen, access.RoleTownship, access.RoleUnit:
 	default:
-		return Assessment{}, fmt.Errorf("%w: the assessment is for the command center, townships and units", ErrForbidden)
+		return Assessment{}, fault.Errorf(ErrForbidden, "the assessment is for the command center, townships and units")
 	}
 	from := time.Date(year, time.January, 1, 0, 0, 0, 0, geo.Beijing)
 	var unit any

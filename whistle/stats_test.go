@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/fault"
 	"whistlegrid/geo"
 )
 
@@ -31,7 +32,7 @@ func TestStatsQueryNormalize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			q, groups, err := tt.in.normalize(now)
 			if tt.field != "" {
-				var fe *FieldError
+				var fe *fault.Error
 				if !errors.As(err, &fe) || fe.Field != tt.field || !errors.Is(err, ErrInvalid) {
 					t.Fatalf("err %v, want invalid %s", err, tt.field)
 				}

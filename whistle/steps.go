@@ -1,10 +1,10 @@
 package whistle
 
 import (
-	"fmt"
 	"strings"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 )
 
 // Step is one action on a whistle.
@@ -87,10 +87,10 @@ func Visible(sc access.Scope, s *State) bool {
 // unit). It returns the unit the step acts for (0 for township steps).
 func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, error) {
 	if !Visible(sc, s) {
-		return 0, fmt.Errorf("%w: whistle %d is outside your jurisdiction", ErrNotFound, s.ID)
+		return 0, fault.Errorf(ErrNotFound, "whistle %d is outside your jurisdiction", s.ID)
 	}
 	if sc.ReadOnly() {
-		return 0, fmt.Errorf("%w: the wall screen is read-only", ErrForbidden)
+		return 0, fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
 	switch step {
 	case StepReportIn, StepResolve:
@@ -99,111 +99,111 @@ func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, e
 			return sc.UnitID, nil
 		case access.RoleCommand:
 			if actingUnit == 0 || s.summons(actingUnit) == nil {
-				return 0, fmt.Errorf("%w: the command center must name a summoned unit (\"unit\") to act for", ErrForbidden)
+				return 0, fault.Errorf(ErrForbidden, "the command center must name a summoned unit (\"unit\") to act for")
 			}
 			return actingUnit, nil
 		}
-		return 0, fmt.Errorf("%w: only a summoned unit may %s", ErrForbidden, step)
+		return 0, fault.Errorf(ErrForbidden, "only a summoned unit may %s", step)
 	case StepClose, StepReturn, StepRate:
 		if sc.Role == access.RoleTownship || sc.Role == access.RoleCommand {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("%w: only the township (or the command center) may %s", ErrForbidden, step)
+		return 0, fault.Errorf(ErrForbidden, "only the township (or the command center) may %s", step)
 	case StepEscalate, StepConsult:
 		if sc.Role == access.RoleTownship || sc.Role == access.RoleCommand {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("%w: only the township or the command center may %s", ErrForbidden, step)
+		return 0, fault.Errorf(ErrForbidden, "only the township or the command center may %s", step)
 	case StepRule:
 		if sc.Role == access.RoleCommand {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("%w: only the command center rules on responsibility", ErrForbidden)
+		return 0, fault.Errorf(ErrForbidden, "only the command center rules on responsibility")
 	case StepContest:
 		if sc.Role == access.RoleUnit && s.RuledUnitID != 0 && sc.UnitID == s.RuledUnitID {
 			return sc.UnitID, nil
 		}
-		return 0, fmt.Errorf("%w: only the unit a ruling named may contest it", ErrForbidden)
+		return 0, fault.Errorf(ErrForbidden, "only the unit a ruling named may contest it")
 	}
-	return 0, fmt.Errorf("%w: unknown step %q", ErrInvalid, step)
+	return 0, fault.Errorf(ErrInvalid, "unknown step %q", step)
 }
 
 // Allowed decides whether step may be taken now, from the whistle's status
 // and the acting unit's summons: ErrConflict with the reason when not.
 func Allowed(step Step, s *State, unitID int64, arg string) error {
 	if s.Status == Closed && step != StepRate {
-		return fmt.Errorf("%w: whistle %d is closed", ErrConflict, s.ID)
+		return fault.Errorf(ErrConflict, "whistle %d is closed", s.ID)
 	}
 	switch step {
 	case StepReportIn:
 		sm := s.summons(unitID)
 		if sm == nil {
-			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrForbidden, s.ID)
+			return fault.Errorf(ErrForbidden, "the unit is not summoned to whistle %d", s.ID)
 		}
 		if sm.ReportedIn {
-			return fmt.Errorf("%w: %s has already reported in", ErrConflict, sm.UnitName)
+			return fault.Errorf(ErrConflict, "%s has already reported in", sm.UnitName)
 		}
 		if s.Status == AwaitingApproval && sm.Role == "lead" {
-			return fmt.Errorf("%w: the whistle awaits the township's approval", ErrConflict)
+			return fault.Errorf(ErrConflict, "the whistle awaits the township's approval")
 		}
 	case StepResolve:
 		sm := s.summons(unitID)
 		if sm == nil {
-			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrForbidden, s.ID)
+			return fault.Errorf(ErrForbidden, "the unit is not summoned to whistle %d", s.ID)
 		}
 		if !sm.ReportedIn {
-			return fmt.Errorf("%w: %s must report in before resolving", ErrConflict, sm.UnitName)
+			return fault.Errorf(ErrConflict, "%s must report in before resolving", sm.UnitName)
 		}
 		if sm.Resolved {
-			return fmt.Errorf("%w: %s has already resolved its part", ErrConflict, sm.UnitName)
+			return fault.Errorf(ErrConflict, "%s has already resolved its part", sm.UnitName)
 		}
 		if s.Status != InProgress {
-			return fmt.Errorf("%w: a whistle %s cannot be resolved", ErrConflict, s.Status)
+			return fault.Errorf(ErrConflict, "a whistle %s cannot be resolved", s.Status)
 		}
 	case StepClose:
 		if s.Status != AwaitingApproval {
-			return fmt.Errorf("%w: only a whistle awaiting approval can be closed (every lead unit must resolve first); this one is %s", ErrConflict, s.Status)
+			return fault.Errorf(ErrConflict, "only a whistle awaiting approval can be closed (every lead unit must resolve first); this one is %s", s.Status)
 		}
 	case StepReturn:
 		if s.Status != AwaitingApproval {
-			return fmt.Errorf("%w: only a whistle awaiting approval can be returned; this one is %s", ErrConflict, s.Status)
+			return fault.Errorf(ErrConflict, "only a whistle awaiting approval can be returned; this one is %s", s.Status)
 		}
 	case StepRate:
 		if s.Status != Closed {
-			return fmt.Errorf("%w: units are rated after the whistle is closed", ErrConflict)
+			return fault.Errorf(ErrConflict, "units are rated after the whistle is closed")
 		}
 		sm := s.summons(unitID)
 		if sm == nil {
-			return fmt.Errorf("%w: the unit is not summoned to whistle %d", ErrInvalid, s.ID)
+			return fault.FieldErrorf(ErrInvalid, "unit", "the unit is not summoned to whistle %d", s.ID)
 		}
 		if sm.Rated {
-			return fmt.Errorf("%w: %s has already been rated on this whistle", ErrConflict, sm.UnitName)
+			return fault.Errorf(ErrConflict, "%s has already been rated on this whistle", sm.UnitName)
 		}
 	case StepEscalate:
 		g := Grade(arg)
 		if g.Rank() == 0 {
-			return fmt.Errorf("%w: grade must be routine, priority or hard", ErrInvalid)
+			return fault.FieldErrorf(ErrInvalid, "grade", "grade must be routine, priority or hard")
 		}
 		if g.Rank() <= s.Grade.Rank() {
-			return fmt.Errorf("%w: the whistle is already %s; escalation must raise the grade", ErrConflict, s.Grade)
+			return fault.Errorf(ErrConflict, "the whistle is already %s; escalation must raise the grade", s.Grade)
 		}
 	case StepConsult:
 		if s.Grade != Hard {
-			return fmt.Errorf("%w: a second consultation is for hard whistles; escalate first", ErrConflict)
+			return fault.Errorf(ErrConflict, "a second consultation is for hard whistles; escalate first")
 		}
 	case StepRule:
 		if s.Grade != Hard {
-			return fmt.Errorf("%w: a responsibility ruling is for hard whistles", ErrConflict)
+			return fault.Errorf(ErrConflict, "a responsibility ruling is for hard whistles")
 		}
 		if s.RuledUnitID != 0 && !s.Contested {
-			return fmt.Errorf("%w: the whistle is already ruled; a new ruling follows only a contest", ErrConflict)
+			return fault.Errorf(ErrConflict, "the whistle is already ruled; a new ruling follows only a contest")
 		}
 	case StepContest:
 		if s.RuledUnitID == 0 {
-			return fmt.Errorf("%w: there is no ruling to contest", ErrConflict)
+			return fault.Errorf(ErrConflict, "there is no ruling to contest")
 		}
 		if s.Contested {
-			return fmt.Errorf("%w: a ruling may be contested once", ErrConflict)
+			return fault.Errorf(ErrConflict, "a ruling may be contested once")
 		}
 	}
 	return nil

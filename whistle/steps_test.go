@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"whistlegrid/access"
+	"whistlegrid/fault"
 )
 
 // The permission matrix: each role × each step × own and other
@@ -181,7 +182,7 @@ func TestValidateInput(t *testing.T) {
 		{StepContest, StepInput{}, "reason"},
 	} {
 		err := validateInput(tt.step, tt.in)
-		var fe *FieldError
+		var fe *fault.Error
 		if !errors.As(err, &fe) || fe.Field != tt.field || !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s %+v: %v, want invalid %s", tt.step, tt.in, err, tt.field)
 		}

@@ -7,17 +7,20 @@
 package whistle
 
 import (
-	"errors"
 	"time"
+
+	"whistlegrid/fault"
 )
 
-// Errors, wrapped with %w and a reason. The API maps them to statuses:
-// ErrNotFound 404, ErrForbidden 403, ErrConflict 409, ErrInvalid 422.
+// Errors: the sentinels of the fault.Errors the package returns, each
+// with its reason (and, for ErrInvalid, the field at fault). The API maps
+// their kinds to statuses: ErrNotFound 404, ErrForbidden 403, ErrConflict
+// 409, ErrInvalid 422.
 var (
-	ErrNotFound  = errors.New("whistle: not found")
-	ErrForbidden = errors.New("whistle: forbidden")
-	ErrConflict  = errors.New("whistle: not allowed now")
-	ErrInvalid   = errors.New("whistle: invalid")
+	ErrNotFound  = fault.New(fault.NotFound, "whistle: not found")
+	ErrForbidden = fault.New(fault.Forbidden, "whistle: forbidden")
+	ErrConflict  = fault.New(fault.Conflict, "whistle: not allowed now")
+	ErrInvalid   = fault.New(fault.Invalid, "whistle: invalid")
 )
 
 // Grade is a whistle's grade: 普通哨, 重点哨, 疑难哨.
