@@ -29,7 +29,7 @@ func TestLiveDeliversEverything(t *testing.T) {
 
 func TestLiveAcceptKey(t *testing.T) {
 	// the example of RFC 6455, section 1.3
-	if got := liveAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaHlWlXdGszA6a0mQs=" {
+	if got := liveAcceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 		t.Errorf("accept key %q", got)
 	}
 }
