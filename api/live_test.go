@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -136,7 +136,7 @@ func (in *instance) dial(t *testing.T, token, query string) *wsClient {
 	c.SetReadLimit(1 << 20)
 	go func() {
 		for {
-			_, b, err := c.Read(context.Background())
+			_, b, err := c.ReadMessage()
 			if err != nil {
 				ws.err <- err
 				close(ws.frames)
@@ -151,7 +151,7 @@ func (in *instance) dial(t *testing.T, token, query string) *wsClient {
 			ws.frames <- f
 		}
 	}()
-	t.Cleanup(func() { c.CloseNow() })
+	t.Cleanup(func() { c.Close() })
 	return ws
 }
 
@@ -162,7 +162,7 @@ func (in *instance) tryDial(token, query string) (*websocket.Conn, int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, u, nil)
+	c, resp, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
@@ -207,8 +207,9 @@ func (ws *wsClient) quiet(t *testing.T, d time.Duration) {
 	}
 }
 
-// closed reads until the connection ends and returns the close status.
-func (ws *wsClient) closed(t *testing.T) (websocket.StatusCode, string, int) {
+// closed reads until the connection ends and returns the close code (-1
+// when it ended without a close frame), the reason and the frames read.
+func (ws *wsClient) closed(t *testing.T) (int, string, int) {
 	t.Helper()
 	n := 0
 	timeout := time.After(20 * time.Second)
@@ -220,15 +221,28 @@ func (ws *wsClient) closed(t *testing.T) (websocket.StatusCode, string, int) {
 				continue
 			}
 			err := <-ws.err
-			var ce websocket.CloseError
+			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
-				return ce.Code, ce.Reason, n
+				return ce.Code, ce.Text, n
 			}
-			return websocket.CloseStatus(err), err.Error(), n
+			return -1, err.Error(), n
 		case <-timeout:
 			t.Fatal("connection not closed within 20s")
 		}
 	}
+}
+
+// close ends the connection as a browser does: a close frame, then the
+// server's answer, then the TCP close.
+func (ws *wsClient) close(t *testing.T) {
+	t.Helper()
+	if err := ws.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason, _ := ws.closed(t); code != websocket.CloseNormalClosure {
+		t.Fatalf("the server answered the close with %d %q, want 1000", code, reason)
+	}
+	ws.c.Close()
 }
 
 // insertEvent writes one outbox row as the whistle package does, and
@@ -383,12 +397,12 @@ func TestLiveNeedsTokenAndValidQuery(t *testing.T) {
 	t.Run("bearer header instead of query", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(in.URL, "http")+"/api/v1/live",
-			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+		c, _, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(in.URL, "http")+"/api/v1/live",
+			http.Header{"Authorization": {"Bearer " + tok}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.CloseNow()
+		c.Close()
 	})
 }
 
@@ -412,7 +426,7 @@ func TestLiveResumeInOrderExactlyOnce(t *testing.T) {
 			if got := ws.seqs(t, 5); !slices.Equal(got, first) {
 				t.Fatalf("live: got %v, want %v", got, first)
 			}
-			ws.c.Close(websocket.StatusNormalClosure, "")
+			ws.close(t)
 
 			// written while the client is away
 			var missed []int64
@@ -723,7 +737,7 @@ func TestLiveShutdownSendsCloseFrames(t *testing.T) {
 	waitClients(t, in.Hub, 2)
 	in.stop()
 	for i, ws := range conns {
-		if code, _, _ := ws.closed(t); code != websocket.StatusGoingAway {
+		if code, _, _ := ws.closed(t); code != websocket.CloseGoingAway {
 			t.Errorf("client %d: close %d, want 1001", i, code)
 		}
 	}
@@ -793,7 +807,7 @@ func TestLivePingsAndDropsSilentClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer silent.CloseNow()
+	defer silent.Close()
 	waitClients(t, in.Hub, 2)
 	time.Sleep(time.Second)
 	waitClients(t, in.Hub, 1)

@@ -12,6 +12,13 @@
 // table while the rows are kept (Options.Retention); older than that the
 // client gets 4009 and reloads the snapshot.
 //
+// Each client is a gorilla/websocket connection served by two goroutines:
+// its writer (the HTTP handler's goroutine) is the only one to write data
+// frames, pings and the close frame the hub chose (4008, 4009, 1001 on
+// shutdown), each write under Options.WriteTimeout; its reader handles
+// pongs, which move a read deadline of PingInterval+PongTimeout on, and the
+// client's close.
+//
 // Order and exactly-once: seqs are taken when a row is inserted but become
 // visible when its transaction commits, so seq 11 may be seen before seq
 // 10. The hub never delivers past a missing seq until it knows the seq will
@@ -34,7 +41,7 @@ import (
 
 	"whistlegrid/fault"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,14 +54,14 @@ const Channel = "whistlegrid_events"
 // pg_stat_activity.
 const ApplicationName = "whistlegrid live hub"
 
-// Close codes a client receives, beside 1001 (StatusGoingAway) on shutdown.
+// Close codes a client receives, beside 1001 (going away) on shutdown.
 const (
 	// CloseTooSlow: the client's send queue overflowed; reconnect with
 	// since=<last seq received>.
-	CloseTooSlow websocket.StatusCode = 4008
+	CloseTooSlow = 4008
 	// CloseReload: since is older than the kept history (or newer than any
 	// seq ever handed out); load the snapshot again and resume from its seq.
-	CloseReload websocket.StatusCode = 4009
+	CloseReload = 4009
 )
 
 // Errors of Serve before the websocket handshake.
@@ -96,10 +103,12 @@ type Options struct {
 	// PingInterval is how often each client is pinged; default 25s.
 	PingInterval time.Duration
 	// PongTimeout is how long a pong may take; default 10s. A client that
-	// does not answer is disconnected.
+	// sends no pong within PingInterval+PongTimeout of its last one is
+	// disconnected.
 	PongTimeout time.Duration
-	// WriteTimeout is how long one frame may take to write; default 10s.
-	// A client stuck longer is disconnected.
+	// WriteTimeout is how long one write may take (a burst of frames, a
+	// ping, a close frame); default 10s. A client stuck longer is
+	// disconnected.
 	WriteTimeout time.Duration
 	// ShutdownTimeout is how long Run waits, when its context ends, for the
 	// clients' close handshakes; default 5s.
@@ -111,7 +120,9 @@ type Options struct {
 	// reconnect the listening connection; defaults 250ms and 15s.
 	ReconnectMin, ReconnectMax time.Duration
 	// OriginPatterns are the cross-origin hosts allowed to open the
-	// websocket (see websocket.AcceptOptions); same-origin is always allowed.
+	// websocket, in path.Match syntax, case-insensitive ("*.example.org";
+	// with "://" the pattern is matched against scheme://host). Same-origin
+	// requests and those without an Origin header are always allowed.
 	OriginPatterns []string
 }
 
@@ -158,7 +169,8 @@ type Hub struct {
 	ring     ring
 	closing  bool
 
-	bufs sync.Pool // write buffers of the clients' bursts (*[]byte)
+	bufs     sync.Pool // write buffers of the clients' bursts (*[]byte)
+	upgrader websocket.Upgrader
 
 	seq     atomic.Int64 // last, for readers outside mu; -1 until ready
 	ready   chan struct{}
@@ -195,6 +207,13 @@ func NewHub(pool *pgxpool.Pool, log *slog.Logger, opts Options) *Hub {
 		ready:    make(chan struct{}),
 	}
 	h.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
+	h.upgrader = websocket.Upgrader{
+		CheckOrigin: h.checkOrigin,
+		// clients send only control frames: a small read buffer, and the
+		// write buffer borrowed per message, so an idle client holds little
+		ReadBufferSize:  256,
+		WriteBufferPool: &sync.Pool{},
+	}
 	h.seq.Store(-1)
 	h.ring.buf = make([]*Event, opts.RingSize)
 	if opts.Registry != nil {
@@ -228,10 +247,6 @@ func (h *Hub) Run(ctx context.Context) error {
 	if !h.running.CompareAndSwap(false, true) {
 		return errors.New("live: Run called twice")
 	}
-	var bg sync.WaitGroup
-	bg.Add(1)
-	go func() { defer bg.Done(); h.janitor(ctx) }()
-
 	backoff := h.opt.ReconnectMin
 	for {
 		start := time.Now()
@@ -255,7 +270,6 @@ func (h *Hub) Run(ctx context.Context) error {
 		backoff = min(backoff*2, h.opt.ReconnectMax)
 	}
 	h.shutdown()
-	bg.Wait()
 	return nil
 }
 
@@ -484,37 +498,6 @@ func (h *Hub) unregister(s *session) {
 	}
 }
 
-// janitor disconnects clients whose current write has taken longer than
-// WriteTimeout (a peer that stopped reading with a full TCP window).
-func (h *Hub) janitor(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		limit := time.Now().Add(-h.opt.WriteTimeout).UnixNano()
-		var stuck []*session
-		h.mu.Lock()
-		for s := range h.sessions {
-			if w := s.writeStart.Load(); w != 0 && w < limit {
-				delete(h.sessions, s)
-				stuck = append(stuck, s)
-			}
-		}
-		h.mu.Unlock()
-		for _, s := range stuck {
-			s.abort()
-		}
-		if len(stuck) > 0 {
-			h.m.clients.Sub(float64(len(stuck)))
-			h.m.drops.WithLabelValues("write_timeout").Add(float64(len(stuck)))
-		}
-	}
-}
-
 // shutdown closes every client with 1001 and waits for them.
 func (h *Hub) shutdown() {
 	h.mu.Lock()
@@ -527,7 +510,7 @@ func (h *Hub) shutdown() {
 	h.m.clients.Sub(float64(len(all)))
 	h.mu.Unlock()
 	for _, s := range all {
-		s.kick(websocket.StatusGoingAway, "server shutting down; reconnect with since=<last seq received>")
+		s.kick(websocket.CloseGoingAway, "server shutting down; reconnect with since=<last seq received>")
 	}
 	done := make(chan struct{})
 	go func() { h.conns.Wait(); close(done) }()

@@ -8,16 +8,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 )
 
-// session is one websocket client. The hub puts events on queue; the
-// session's own goroutine (the HTTP handler's) is the connection's only
-// writer: backlog, then queued events, pings, and the close frame.
+// session is one websocket client. Two goroutines serve it, as gorilla's
+// rules ask (one reader, one writer per connection): the HTTP handler's is
+// the only writer (backlog, queued events, pings, the close frame the hub
+// chose), and readLoop the only reader (pongs, the client's close; gorilla
+// answers a client's ping or close with WriteControl, which may run beside
+// the writer).
 type session struct {
 	sub     Subscription
 	variant int
@@ -25,33 +30,62 @@ type session struct {
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the hub wants the client gone
-	code     websocket.StatusCode
+	code     int
 	reason   string
 
-	cancel     context.CancelFunc // aborts the connection without a close frame
-	writeStart atomic.Int64       // unix nanos of the write in progress, 0 when idle
-	cork       *corkConn          // the connection under the websocket, to send a burst in one write
-	// wctx is the writes' context: without a Done channel, so a write is
-	// not tied to it (which would cost a callback registration per frame);
-	// cancelling the session still ends a write, as the reader CloseRead
-	// started then closes the connection.
-	wctx context.Context
+	conn *websocket.Conn // nil for sessions the fan-out tests make without a network
+	cork *corkConn       // the connection under conn, to send a burst in one write
 }
 
 // kick asks the session to close with code and reason after its current
 // write.
-func (s *session) kick(code websocket.StatusCode, reason string) {
+func (s *session) kick(code int, reason string) {
 	s.kickOnce.Do(func() {
 		s.code, s.reason = code, reason
 		close(s.kicked)
 	})
 }
 
-// abort drops the connection at once.
+// abort drops the connection at once, without a close frame: a write in
+// progress fails and the reader ends.
 func (s *session) abort() {
-	s.kick(websocket.StatusGoingAway, "")
-	s.cancel()
+	s.kick(websocket.CloseGoingAway, "")
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
 }
+
+// Errors that end a session.
+var (
+	// errKicked: the hub closed the session (session.code).
+	errKicked = errors.New("live: closed by the hub")
+	// errNoPong: no pong within PingInterval+PongTimeout of the last one.
+	errNoPong = errors.New("live: no pong in time")
+	// errClientMessage: the client sent a data message; the stream takes none.
+	errClientMessage = errors.New("live: the client sent a message")
+)
+
+// closeFrame ends a session with a close frame.
+type closeFrame struct {
+	code   int
+	reason string
+}
+
+func (c *closeFrame) Error() string { return fmt.Sprintf("live: closed with %d: %s", c.code, c.reason) }
+
+// Limits of the connection.
+const (
+	// readLimit is the largest message read from a client, in bytes: it
+	// sends only control frames (pong, close), whose payloads are at most
+	// 125 bytes.
+	readLimit = 512
+	// closeWait is how long a session that sent its close frame waits for
+	// the client's before it closes the connection.
+	closeWait = 5 * time.Second
+	// maxCloseReason is the longest close reason a close frame carries, in
+	// bytes (a control frame's payload is at most 125, two are the code).
+	maxCloseReason = 123
+)
 
 // Serve upgrades the request to a websocket and streams the events the
 // subscription matches until the client goes, is dropped, or the hub shuts
@@ -89,51 +123,98 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Subscription) er
 	defer h.conns.Done()
 
 	cw := &corkWriter{ResponseWriter: w, bufs: &h.bufs}
-	c, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
-		OriginPatterns:  h.opt.OriginPatterns,
-		CompressionMode: websocket.CompressionDisabled,
-	})
+	c, err := h.upgrader.Upgrade(cw, r, nil)
 	if err != nil {
 		return fmt.Errorf("live: handshake: %w", err)
 	}
-	defer c.CloseNow()
-	// cancel closes the connection: the reader started by CloseRead reads
-	// with base, and every write uses ctx, derived from it.
-	base, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	ctx := c.CloseRead(base)
 	s := &session{
 		sub:     sub,
 		variant: variantOf(sub.Scope),
 		queue:   make(chan *Event, h.opt.QueueSize),
 		kicked:  make(chan struct{}),
-		cancel:  cancel,
+		conn:    c,
 		cork:    cw.conn,
-		wctx:    context.WithoutCancel(ctx),
 	}
-	err = h.stream(ctx, c, s)
+	// ctx ends with the reader, its cause the reason reading stopped.
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		cancel(h.readLoop(c))
+	}()
+	err = h.stream(ctx, s, readDone)
+	_ = c.Close()
+	<-readDone
+	var ne net.Error
 	switch {
-	case err == nil, errors.Is(err, errKicked), errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
+	case errors.Is(err, errNoPong):
+		h.m.drops.WithLabelValues("ping_timeout").Inc()
+	case errors.As(err, &ne) && ne.Timeout():
+		h.m.drops.WithLabelValues("write_timeout").Inc()
+	case err == nil, errors.Is(err, errKicked), errors.As(err, new(*closeFrame)), errors.Is(err, context.Canceled),
+		websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
 	default:
 		h.log.Debug("live: client gone", slog.String("user", sub.Scope.Username), slog.Any("err", err))
 	}
 	return nil
 }
 
-// stream runs one session: register, backlog, live events; when the hub
-// kicks it, it ends with the close frame the hub chose.
-func (h *Hub) stream(ctx context.Context, c *websocket.Conn, s *session) error {
-	err := h.streamEvents(ctx, c, s)
-	if errors.Is(err, errKicked) {
-		_ = c.Close(s.code, s.reason)
+// readLoop is the connection's only reader. It keeps a read deadline of
+// PingInterval+PongTimeout, moved on by each pong, so a client that stops
+// answering pings is dropped; gorilla's handlers answer the client's pings
+// and close frame. It returns why reading ended: errNoPong, the client's
+// close (a *websocket.CloseError), or the network error.
+func (h *Hub) readLoop(c *websocket.Conn) error {
+	wait := h.opt.PingInterval + h.opt.PongTimeout
+	c.SetReadLimit(readLimit)
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	c.SetPongHandler(func(string) error { return c.SetReadDeadline(time.Now().Add(wait)) })
+	_, _, err := c.NextReader()
+	var ne net.Error
+	switch {
+	case err == nil: // a data message: the stream takes none
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "the live stream takes no messages"),
+			time.Now().Add(h.opt.WriteTimeout))
+		return errClientMessage
+	case errors.As(err, &ne) && ne.Timeout():
+		return errNoPong
 	}
 	return err
 }
 
-func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) error {
+// stream runs one session: register, backlog, live events; when it ends
+// with a close frame (the hub kicked it, or since is out of reach) the
+// frame goes out and the client has closeWait to answer.
+func (h *Hub) stream(ctx context.Context, s *session, readDone <-chan struct{}) error {
+	err := h.streamEvents(ctx, s)
+	var cl *closeFrame
+	switch {
+	case errors.Is(err, errKicked):
+		cl = &closeFrame{s.code, s.reason}
+	case !errors.As(err, &cl):
+		return err
+	}
+	reason := cl.reason
+	if len(reason) > maxCloseReason {
+		reason = reason[:maxCloseReason]
+	}
+	if werr := s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(cl.code, reason), time.Now().Add(h.opt.WriteTimeout)); werr != nil {
+		return werr
+	}
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-readDone:
+	case <-t.C:
+	}
+	return err
+}
+
+func (h *Hub) streamEvents(ctx context.Context, s *session) error {
 	last, backlog, covered, ok := h.register(s)
 	if !ok {
-		return c.Close(websocket.StatusGoingAway, "server shutting down")
+		return &closeFrame{websocket.CloseGoingAway, "server shutting down"}
 	}
 	defer h.unregister(s)
 
@@ -145,14 +226,13 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 		}
 		if lo != 0 || hi != 0 {
 			h.m.resumes.WithLabelValues("reload").Inc()
-			reason := fmt.Sprintf("since %d is outside the kept history (%d..%d); reload the snapshot", s.sub.Since, lo, hi)
-			return c.Close(CloseReload, reason)
+			return &closeFrame{CloseReload, fmt.Sprintf("since %d is outside the kept history (%d..%d); reload the snapshot", s.sub.Since, lo, hi)}
 		}
 		if covered {
 			if len(backlog) > 0 {
 				h.m.resumes.WithLabelValues("ring").Inc()
 			}
-			if err := h.sendAll(c, s, backlog, &sent); err != nil {
+			if err := h.sendAll(s, backlog, &sent); err != nil {
 				return err
 			}
 		} else {
@@ -162,7 +242,7 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 				if err != nil {
 					return err
 				}
-				if err := h.sendAll(c, s, evs, &sent); err != nil {
+				if err := h.sendAll(s, evs, &sent); err != nil {
 					return err
 				}
 				if len(evs) < h.opt.BatchSize {
@@ -185,26 +265,21 @@ func (h *Hub) streamEvents(ctx context.Context, c *websocket.Conn, s *session) e
 		case <-s.kicked:
 			return errKicked
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		case e := <-s.queue:
 			// send what else is queued with it in one write
 			burst = append(burst[:0], e)
 			for len(burst) < maxBurst && len(s.queue) > 0 {
 				burst = append(burst, <-s.queue)
 			}
-			err := h.sendAll(c, s, burst, &sent)
+			err := h.sendAll(s, burst, &sent)
 			clear(burst)
 			if err != nil {
 				return err
 			}
 		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, h.opt.PongTimeout)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					h.m.drops.WithLabelValues("ping_timeout").Inc()
-				}
+			// the pong moves the reader's deadline on (readLoop)
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opt.WriteTimeout)); err != nil {
 				return err
 			}
 		}
@@ -238,26 +313,22 @@ func (h *Hub) checkSince(ctx context.Context, since, last int64, covered bool) (
 const maxBurst = 64
 
 // sendAll sends events with the connection corked, so that they leave in
-// as few writes as the buffer allows.
-func (h *Hub) sendAll(c *websocket.Conn, s *session, evs []*Event, sent *int64) error {
-	s.cork.hold()
+// as few writes as the buffer allows, all within one WriteTimeout.
+func (h *Hub) sendAll(s *session, evs []*Event, sent *int64) error {
+	if err := s.cork.hold(time.Now().Add(h.opt.WriteTimeout)); err != nil {
+		return err
+	}
 	for _, e := range evs {
-		if err := h.send(c, s, e, sent); err != nil {
-			s.cork.release()
+		if err := h.send(s, e, sent); err != nil {
+			_ = s.cork.release()
 			return err
 		}
 	}
-	s.writeStart.Store(time.Now().UnixNano())
-	err := s.cork.release()
-	s.writeStart.Store(0)
-	return err
+	return s.cork.release()
 }
 
-// errKicked ends a session the hub closed.
-var errKicked = errors.New("live: closed by the hub")
-
 // send writes one event if the client may see it and has not had it.
-func (h *Hub) send(c *websocket.Conn, s *session, e *Event, sent *int64) error {
+func (h *Hub) send(s *session, e *Event, sent *int64) error {
 	select {
 	case <-s.kicked:
 		return errKicked
@@ -270,10 +341,35 @@ func (h *Hub) send(c *websocket.Conn, s *session, e *Event, sent *int64) error {
 	if !s.sub.Match(e) {
 		return nil
 	}
-	s.writeStart.Store(time.Now().UnixNano())
-	err := c.Write(s.wctx, websocket.MessageText, e.frame(s.variant))
-	s.writeStart.Store(0)
-	return err
+	return s.conn.WriteMessage(websocket.TextMessage, e.frame(s.variant))
+}
+
+// checkOrigin allows a handshake without an Origin header, from the same
+// host, or from a host matching one of Options.OriginPatterns (path.Match
+// syntax, case-insensitive; a pattern with "://" is matched against
+// scheme://host).
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range h.opt.OriginPatterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // corkWriter hands the websocket library a connection that can hold
@@ -297,20 +393,12 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: conn, bufs: w.bufs}
-	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 4096)), nil
-}
-
-// WriteHeaderNow sends the 101 before the hijack on writers that delay
-// headers (gin's).
-func (w *corkWriter) WriteHeaderNow() {
-	if g, ok := w.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
-		g.WriteHeaderNow()
-	}
+	return w.conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.conn, 512)), nil
 }
 
 // corkConn is a connection whose writes, while held, collect in a buffer
-// (up to corkLimit) until released. Safe for the library's reader, which
-// may write pongs and close frames, alongside the session's writer. The
+// (up to corkLimit) until released. Safe for gorilla's WriteControl from
+// the reader (pongs, close frames) alongside the session's writer. The
 // buffer is borrowed from the hub's pool for the burst only, so an idle
 // client holds none.
 type corkConn struct {
@@ -339,10 +427,28 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func (c *corkConn) hold() {
+// SetWriteDeadline sets the deadline of the writes to the network. While
+// held, the burst's deadline (hold) stands: gorilla sets one per frame,
+// and a frame written into the buffer cannot time out.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held {
+		return nil
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// hold starts collecting writes; the network writes of the burst, until
+// release, must end by deadline.
+func (c *corkConn) hold(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.Conn.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
 	c.held = true
-	c.mu.Unlock()
+	return nil
 }
 
 // release sends what was held and stops holding.

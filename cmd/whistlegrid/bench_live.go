@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/internal/bench"
 	"whistlegrid/internal/pgcluster"
-	"whistlegrid/live"
 	"whistlegrid/migrations"
 )
 
@@ -39,11 +39,11 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	}
 	defer pool.Close()
 	fmt.Fprintf(stdout, "bench live: %d clients, %d events/s for %s, one hub in this process\n", *clients, *rate, *dur)
-	base, err := live.BenchLive(ctx, pool, live.BenchConfig{Clients: max(1, *clients/5), Rate: *rate, Duration: *dur / 4})
+	base, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: max(1, *clients/5), Rate: *rate, Duration: *dur / 4})
 	if err != nil {
 		return err
 	}
-	res, err := live.BenchLive(ctx, pool, live.BenchConfig{Clients: *clients, Rate: *rate, Duration: *dur})
+	res, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: *dur})
 	if err != nil {
 		return err
 	}

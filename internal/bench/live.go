@@ -1,10 +1,10 @@
-package live
+package bench
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,29 +19,31 @@ import (
 	"sync/atomic"
 	"time"
 
-	"whistlegrid/access"
-
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"whistlegrid/access"
+	"whistlegrid/live"
 )
 
-// BenchKind is the kind of the events BenchLive writes; it deletes them
-// when it ends. Run it on a scratch database: clients of a real wall map
-// on the same database would receive them.
-const BenchKind = "bench.event"
+// LiveKind is the kind of the events Live writes; it deletes them when it
+// ends. Run it on a scratch database: clients of a real wall map on the
+// same database would receive them.
+const LiveKind = "bench.event"
 
-// BenchConfig tunes BenchLive; zero fields take the defaults.
-type BenchConfig struct {
+// LiveConfig tunes Live; zero fields take the defaults.
+type LiveConfig struct {
 	Clients   int           // websocket clients on one hub; default 1000
 	Rate      int           // events inserted per second; default 200
 	Duration  time.Duration // how long events are inserted; default 60s
 	Drain     time.Duration // how long to wait for the last deliveries after that; default 10s
 	Producers int           // connections inserting concurrently (so commits interleave); default 8
-	Hub       Options       // options of the hub under test
+	Hub       live.Options  // options of the hub under test
 	Logger    *slog.Logger  // progress; nil discards
 }
 
-// BenchResult is what BenchLive measured.
-type BenchResult struct {
+// LiveResult is what Live measured.
+type LiveResult struct {
 	Clients int `json:"clients"`
 	// EventsPerS is the insert rate achieved.
 	EventsPerS float64 `json:"events_per_s"`
@@ -69,13 +71,14 @@ type BenchResult struct {
 	Dropped                int64 `json:"dropped"`      // clients closed before the end
 }
 
-// BenchLive measures the live stream on pool's database: Clients websocket
-// clients on one hub (half command center, a quarter wall screen with
-// masked data, a quarter one township each), events of kind BenchKind
+// Live measures the live stream on pool's database: Clients websocket
+// clients on one live.Hub (half command center, a quarter wall screen with
+// masked data, a quarter one township each), events of kind LiveKind
 // inserted through SQL at Rate per second for Duration (the trigger
-// notifies like production). The clients are minimal websocket readers in
-// this process.
-func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchResult, error) {
+// notifies like production). The hub is the real one, served through
+// Hub.Serve by a handler of this package that skips authentication; the
+// clients are gorilla/websocket readers in this process.
+func Live(ctx context.Context, pool *pgxpool.Pool, cfg LiveConfig) (LiveResult, error) {
 	if cfg.Clients <= 0 {
 		cfg.Clients = 1000
 	}
@@ -95,39 +98,40 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := BenchResult{Clients: cfg.Clients}
+	res := LiveResult{Clients: cfg.Clients}
 
-	townships, err := benchTownships(ctx, pool)
+	townships, err := liveTownships(ctx, pool)
 	if err != nil {
 		return res, err
 	}
 	hctx, stopHub := context.WithCancel(ctx)
-	hub := NewHub(pool, log, cfg.Hub)
+	hub := live.NewHub(pool, log, cfg.Hub)
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); _ = hub.Run(hctx) }()
 	defer func() { stopHub(); <-hubDone }()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return res, fmt.Errorf("live: bench: %w", err)
+		return res, fmt.Errorf("bench: live: %w", err)
 	}
-	srv := &http.Server{Handler: benchHandler(hub), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: liveHandler(hub), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
 	// the baseline: the same clients on a listener that only accepts
-	base0 := heapAndStacks()
-	bl, err := benchBaseline(cfg.Clients)
+	dialer := liveDialer()
+	base0 := liveHeapAndStacks()
+	bl, err := liveBaselineFor(dialer, cfg.Clients)
 	if err != nil {
 		return res, err
 	}
-	base1 := heapAndStacks()
+	base1 := liveHeapAndStacks()
 	bl.close()
 	res.BaselineBytesPerClient = (base1 - base0) / int64(cfg.Clients)
 
-	hist := newHistogram()
-	m0 := heapAndStacks()
-	clients := make([]*benchClient, cfg.Clients)
+	hist := newLiveHistogram()
+	m0 := liveHeapAndStacks()
+	clients := make([]*liveClient, cfg.Clients)
 	for i := range clients {
 		path := "/live?role=command"
 		town := -1
@@ -138,12 +142,12 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 			town = i / 4 % len(townships)
 			path = "/live?role=township&township=" + townships[town]
 		}
-		bc, err := dialBench(ln.Addr().String(), path)
+		bc, err := dialLive(dialer, ln.Addr().String(), path)
 		if err != nil {
 			for _, c := range clients[:i] {
 				c.conn.Close()
 			}
-			return res, fmt.Errorf("live: bench: client %d: %w", i, err)
+			return res, fmt.Errorf("bench: live: client %d: %w", i, err)
 		}
 		bc.township = town
 		clients[i] = bc
@@ -161,11 +165,11 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 	}()
 	for deadline := time.Now().Add(30 * time.Second); hub.Clients() < cfg.Clients; {
 		if time.Now().After(deadline) {
-			return res, fmt.Errorf("live: bench: only %d of %d clients connected", hub.Clients(), cfg.Clients)
+			return res, fmt.Errorf("bench: live: only %d of %d clients connected", hub.Clients(), cfg.Clients)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	m1 := heapAndStacks()
+	m1 := liveHeapAndStacks()
 	res.BytesPerClient = (m1-m0)/int64(cfg.Clients) - res.BaselineBytesPerClient
 	log.Info("live bench: clients connected", slog.Int("clients", cfg.Clients), slog.Int64("bytes_per_client", res.BytesPerClient))
 
@@ -189,9 +193,9 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 					}
 				}
 				t := k % len(townships)
-				payload := benchPayload(k, townships[t], time.Now().UnixNano())
-				if _, err := pool.Exec(ctx, `INSERT INTO events (kind, township, payload) VALUES ($1, $2, $3::jsonb)`, BenchKind, townships[t], payload); err != nil {
-					errc <- fmt.Errorf("live: bench: insert: %w", err)
+				payload := livePayload(k, townships[t], time.Now().UnixNano())
+				if _, err := pool.Exec(ctx, `INSERT INTO events (kind, township, payload) VALUES ($1, $2, $3::jsonb)`, LiveKind, townships[t], payload); err != nil {
+					errc <- fmt.Errorf("bench: live: insert: %w", err)
 					return
 				}
 				perTownship[t].Add(1)
@@ -202,7 +206,7 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 	producers.Wait()
 	elapsed := time.Since(start)
 	defer func() {
-		_, _ = pool.Exec(context.WithoutCancel(ctx), `DELETE FROM events WHERE kind = $1`, BenchKind)
+		_, _ = pool.Exec(context.WithoutCancel(ctx), `DELETE FROM events WHERE kind = $1`, LiveKind)
 	}()
 	select {
 	case err := <-errc:
@@ -242,35 +246,37 @@ func BenchLive(ctx context.Context, pool *pgxpool.Pool, cfg BenchConfig) (BenchR
 	return res, nil
 }
 
-// benchHandler serves /live?role=command|screen|township[&township=CODE]
-// without authentication, for the bench only.
-func benchHandler(hub *Hub) http.Handler {
+// liveHandler serves /live?role=command|screen|township[&township=CODE]
+// without authentication, for the bench only: it lives here, in a program's
+// package, so that no production package carries an open door.
+func liveHandler(hub *live.Hub) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		sc := access.Scope{Role: access.Role(q.Get("role")), Username: "bench"}
-		sub := Subscription{Scope: sc, Since: FromNow}
+		sub := live.Subscription{Scope: sc, Since: live.FromNow}
 		if t := q.Get("township"); t != "" {
 			sc.GridCode = t
 			sub.Scope = sc
 			sub.Townships = []string{t}
 		}
-		if err := hub.Serve(w, r, sub); errors.Is(err, ErrUnavailable) {
+		if err := hub.Serve(w, r, sub); errors.Is(err, live.ErrUnavailable) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		}
 	})
 }
 
-func benchTownships(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+// liveTownships are the township codes of the database, or made-up ones.
+func liveTownships(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	rows, err := pool.Query(ctx, `SELECT code FROM grids WHERE level = 'township' AND valid_to IS NULL ORDER BY code`)
 	if err != nil {
-		return nil, fmt.Errorf("live: bench: %w", err)
+		return nil, fmt.Errorf("bench: live: %w", err)
 	}
 	var out []string
 	for rows.Next() {
 		var c string
 		if err := rows.Scan(&c); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("live: bench: %w", err)
+			return nil, fmt.Errorf("bench: live: %w", err)
 		}
 		out = append(out, c)
 	}
@@ -283,9 +289,9 @@ func benchTownships(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	return out, rows.Err()
 }
 
-// benchPayload is a whistle.raised-like payload with personal data (so
+// livePayload is a whistle.raised-like payload with personal data (so
 // masking runs) and the send time.
-func benchPayload(k int, township string, sentNS int64) string {
+func livePayload(k int, township string, sentNS int64) string {
 	now := time.Unix(0, sentNS)
 	p := map[string]any{
 		"bench": map[string]any{"sent_ns": sentNS, "n": k},
@@ -304,9 +310,9 @@ func benchPayload(k int, township string, sentNS int64) string {
 	return string(b)
 }
 
-// heapAndStacks is the Go heap in use plus goroutine stacks, after a
+// liveHeapAndStacks is the Go heap in use plus goroutine stacks, after a
 // collection.
-func heapAndStacks() int64 {
+func liveHeapAndStacks() int64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
@@ -314,18 +320,18 @@ func heapAndStacks() int64 {
 	return int64(m.HeapAlloc + m.StackInuse)
 }
 
-// histogram counts latencies in 0.1 ms buckets up to 10 s.
-type histogram struct {
+// liveHistogram counts latencies in 0.1 ms buckets up to 10 s.
+type liveHistogram struct {
 	b    []atomic.Int64
 	maxN atomic.Int64
 }
 
-const latencyBucket = 100 * time.Microsecond
+const liveBucket = 100 * time.Microsecond
 
-func newHistogram() *histogram { return &histogram{b: make([]atomic.Int64, 100_001)} }
+func newLiveHistogram() *liveHistogram { return &liveHistogram{b: make([]atomic.Int64, 100_001)} }
 
-func (h *histogram) add(d time.Duration) {
-	i := int(max(d, 0) / latencyBucket)
+func (h *liveHistogram) add(d time.Duration) {
+	i := int(max(d, 0) / liveBucket)
 	i = min(i, len(h.b)-1)
 	h.b[i].Add(1)
 	for {
@@ -336,7 +342,7 @@ func (h *histogram) add(d time.Duration) {
 	}
 }
 
-func (h *histogram) quantile(q float64) float64 {
+func (h *liveHistogram) quantile(q float64) float64 {
 	var n int64
 	for i := range h.b {
 		n += h.b[i].Load()
@@ -349,19 +355,25 @@ func (h *histogram) quantile(q float64) float64 {
 	for i := range h.b {
 		seen += h.b[i].Load()
 		if seen > rank {
-			return float64(i+1) * float64(latencyBucket) / float64(time.Millisecond)
+			return float64(i+1) * float64(liveBucket) / float64(time.Millisecond)
 		}
 	}
-	return float64(len(h.b)) * float64(latencyBucket) / float64(time.Millisecond)
+	return float64(len(h.b)) * float64(liveBucket) / float64(time.Millisecond)
 }
 
-func (h *histogram) max() float64 { return float64(h.maxN.Load()) / float64(time.Millisecond) }
+func (h *liveHistogram) max() float64 { return float64(h.maxN.Load()) / float64(time.Millisecond) }
 
-// benchClient is a minimal websocket reader: it answers pings and reads
-// text frames, checking their order and recording their latency.
-type benchClient struct {
-	conn     net.Conn
-	br       *bufio.Reader
+// liveDialer is the clients' dialer: default read buffers, write buffers
+// (pongs only) borrowed per message.
+func liveDialer() *websocket.Dialer {
+	return &websocket.Dialer{HandshakeTimeout: 10 * time.Second, WriteBufferPool: &sync.Pool{}}
+}
+
+// liveClient is one websocket client of the bench: it reads text frames,
+// checking their order and recording their latency; gorilla answers the
+// hub's pings while it reads.
+type liveClient struct {
+	conn     *websocket.Conn
 	township int // index of its township, -1 for all
 	got      atomic.Int64
 	bad      atomic.Int64
@@ -369,92 +381,58 @@ type benchClient struct {
 	lastSeq  int64
 }
 
-func dialBench(addr, path string) (*benchClient, error) {
-	conn, err := net.Dial("tcp", addr)
+func dialLive(d *websocket.Dialer, addr, path string) (*liveClient, error) {
+	conn, resp, err := d.Dial("ws://"+addr+path, nil)
 	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("handshake: %s: %w", resp.Status, err)
+		}
 		return nil, err
 	}
-	var key [16]byte
-	_, _ = rand.Read(key[:])
-	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-		path, addr, base64.StdEncoding.EncodeToString(key[:])); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(conn, 4096)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		conn.Close()
-		return nil, fmt.Errorf("handshake: %s", resp.Status)
-	}
-	return &benchClient{conn: conn, br: br}, nil
+	return &liveClient{conn: conn}, nil
 }
 
-func (c *benchClient) read(h *histogram) {
+func (c *liveClient) read(h *liveHistogram) {
 	defer c.closed.Store(true)
-	var hdr [8]byte
 	buf := make([]byte, 0, 2048)
 	for {
-		if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
+		op, r, err := c.conn.NextReader()
+		if err != nil {
 			return
 		}
-		op := hdr[0] & 0x0f
-		n := uint64(hdr[1] & 0x7f)
-		switch n {
-		case 126:
-			if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
+		if op != websocket.TextMessage {
+			continue
+		}
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
 				return
 			}
-			n = uint64(hdr[0])<<8 | uint64(hdr[1])
-		case 127:
-			if _, err := io.ReadFull(c.br, hdr[:8]); err != nil {
-				return
-			}
-			n = 0
-			for _, b := range hdr[:8] {
-				n = n<<8 | uint64(b)
-			}
 		}
-		if n > 1<<24 {
-			return
+		now := time.Now()
+		seq := liveNumber(buf, `"seq":`)
+		if seq <= c.lastSeq {
+			c.bad.Add(1)
+			continue
 		}
-		if uint64(cap(buf)) < n {
-			buf = make([]byte, n)
-		}
-		p := buf[:n]
-		if _, err := io.ReadFull(c.br, p); err != nil {
-			return
-		}
-		switch op {
-		case 0x1:
-			now := time.Now()
-			seq := benchNumber(p, `"seq":`)
-			if seq <= c.lastSeq {
-				c.bad.Add(1)
-				continue
-			}
-			c.lastSeq = seq
-			c.got.Add(1)
-			if sent := benchNumber(p, `"sent_ns":`); sent > 0 {
-				h.add(now.Sub(time.Unix(0, sent)))
-			}
-		case 0x9: // ping: answer with a masked pong (zero mask key)
-			frame := append([]byte{0x8A, 0x80 | byte(len(p)), 0, 0, 0, 0}, p...)
-			if _, err := c.conn.Write(frame); err != nil {
-				return
-			}
-		case 0x8:
-			return
+		c.lastSeq = seq
+		c.got.Add(1)
+		if sent := liveNumber(buf, `"sent_ns":`); sent > 0 {
+			h.add(now.Sub(time.Unix(0, sent)))
 		}
 	}
 }
 
-// benchNumber reads the whole number after key in a frame.
-func benchNumber(p []byte, key string) int64 {
+// liveNumber reads the whole number after key in a frame.
+func liveNumber(p []byte, key string) int64 {
 	i := bytes.Index(p, []byte(key))
 	if i < 0 {
 		return 0
@@ -468,21 +446,27 @@ func benchNumber(p []byte, key string) int64 {
 	return n
 }
 
-// baseline is the bench clients connected to a listener that answers the
-// handshake and holds the connection, nothing more.
-type baseline struct {
+// liveBaseline is the bench clients connected to a listener that answers
+// the handshake and holds the connection, nothing more.
+type liveBaseline struct {
 	ln      net.Listener
 	held    []net.Conn
-	clients []*benchClient
+	clients []*liveClient
 	readers sync.WaitGroup
 }
 
-func benchBaseline(n int) (*baseline, error) {
+// liveAcceptKey is the Sec-WebSocket-Accept answering key (RFC 6455 4.2.2).
+func liveAcceptKey(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+func liveBaselineFor(d *websocket.Dialer, n int) (*liveBaseline, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("live: bench: %w", err)
+		return nil, fmt.Errorf("bench: live: %w", err)
 	}
-	b := &baseline{ln: ln}
+	b := &liveBaseline{ln: ln}
 	accepted := make(chan net.Conn, n)
 	go func() {
 		for {
@@ -491,21 +475,22 @@ func benchBaseline(n int) (*baseline, error) {
 				close(accepted)
 				return
 			}
-			br := bufio.NewReader(conn)
-			if _, err := http.ReadRequest(br); err != nil {
+			req, err := http.ReadRequest(bufio.NewReader(conn))
+			if err != nil {
 				conn.Close()
 				continue
 			}
-			_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
+				liveAcceptKey(req.Header.Get("Sec-WebSocket-Key"))+"\r\n\r\n")
 			accepted <- conn
 		}
 	}()
-	hist := newHistogram()
+	hist := newLiveHistogram()
 	for i := 0; i < n; i++ {
-		c, err := dialBench(ln.Addr().String(), "/")
+		c, err := dialLive(d, ln.Addr().String(), "/")
 		if err != nil {
 			b.close()
-			return nil, fmt.Errorf("live: bench: baseline: %w", err)
+			return nil, fmt.Errorf("bench: live: baseline: %w", err)
 		}
 		b.clients = append(b.clients, c)
 		b.held = append(b.held, <-accepted)
@@ -515,7 +500,7 @@ func benchBaseline(n int) (*baseline, error) {
 	return b, nil
 }
 
-func (b *baseline) close() {
+func (b *liveBaseline) close() {
 	b.ln.Close()
 	for _, c := range b.held {
 		c.Close()
