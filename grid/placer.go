@@ -7,17 +7,45 @@ import (
 	"sync/atomic"
 	"time"
 
-	"whistlegrid/access"
-	"whistlegrid/fault"
-
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
+
+	"whistlegrid/access"
+	"whistlegrid/fault"
+	"whistlegrid/grid/index"
 )
 
+// The placement vocabulary is package index's; grid names it too, so that
+// the Placer's callers read grid.Placement and grid.LevelTownship without
+// importing index (as package os names io/fs's FileMode and ErrNotExist).
+type (
+	// Level is a grid level: index.Level.
+	Level = index.Level
+	// Link is one element of a placement chain: index.Link.
+	Link = index.Link
+	// Placement is the answer for one point: index.Placement.
+	Placement = index.Placement
+	// IndexOptions tunes the Placer's index: index.Options.
+	IndexOptions = index.Options
+)
+
+// The grid levels, from the top of the hierarchy to the bottom (index's).
+const (
+	LevelDistrict  = index.LevelDistrict
+	LevelTownship  = index.LevelTownship
+	LevelZone      = index.LevelZone
+	LevelVillage   = index.LevelVillage
+	LevelHousehold = index.LevelHousehold
+)
+
+// ErrOutside is index.ErrOutside: Placer.Place's error for a point in no
+// household grid.
+var ErrOutside = index.ErrOutside
+
 // Placer answers "where is this point and who answers for it" from memory:
-// the placement Index over the current household grids, who is on duty in
+// the placement index (package index) over the current household grids, who is on duty in
 // each grid, and the responsibility list. Refresh rebuilds it from the
 // database and swaps it in atomically: readers never wait.
 type Placer struct {
@@ -28,7 +56,7 @@ type Placer struct {
 
 // directory is one immutable snapshot.
 type directory struct {
-	ix      *Index
+	ix      *index.Index
 	duty    map[int64][]assignment // grid id -> assignments, any time
 	cats    map[string]int64       // category code -> id
 	names   map[string]string      // category code -> name
@@ -99,9 +127,9 @@ func (p *Placer) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("grid: refresh: %w", err)
 	}
-	var grids []IndexGrid
+	var grids []index.Grid
 	for rows.Next() {
-		var g IndexGrid
+		var g index.Grid
 		var level string
 		var raw []byte
 		if err := rows.Scan(&g.ID, &g.Code, &g.Name, &level, &g.ParentID, &raw); err != nil {
@@ -181,7 +209,7 @@ func (p *Placer) Refresh(ctx context.Context) error {
 		return fmt.Errorf("grid: refresh: %w", err)
 	}
 
-	ix, err := NewIndex(grids, p.opts)
+	ix, err := index.New(grids, p.opts)
 	if err != nil {
 		return err
 	}
@@ -191,7 +219,7 @@ func (p *Placer) Refresh(ctx context.Context) error {
 }
 
 // Index is the current placement index.
-func (p *Placer) Index() *Index { return p.cur.Load().ix }
+func (p *Placer) Index() *index.Index { return p.cur.Load().ix }
 
 // Place finds the chain of the WGS-84 point p, with its distance to the
 // household grid's edge. A point in no household grid is ErrOutside.

@@ -9,6 +9,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/grid"
+	"whistlegrid/grid/index"
 	"whistlegrid/internal/testenv"
 )
 
@@ -77,7 +78,7 @@ func TestPlacerChainAndResponsible(t *testing.T) {
 	if pl.Chain[0].Code != code || pl.Chain[3].Code != "110119101" || pl.Chain[4].Code != "110119" {
 		t.Errorf("chain %+v, want household %s in 康庄镇", pl.Chain, code)
 	}
-	if pl.EdgeDistanceM < 0 || pl.NearEdge != (pl.EdgeDistanceM < grid.DefaultNearEdgeM) {
+	if pl.EdgeDistanceM < 0 || pl.NearEdge != (pl.EdgeDistanceM < index.DefaultNearEdgeM) {
 		t.Errorf("edge distance %.2f near_edge %v", pl.EdgeDistanceM, pl.NearEdge)
 	}
 

@@ -8,12 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+
+	"whistlegrid/grid/index"
 )
 
-// Mismatch is a point where the Index and PostGIS disagree.
+// Mismatch is a point where the placement index and PostGIS disagree.
 type Mismatch struct {
 	Point   orb.Point
-	Index   string   // the household grid code the Index chose, "" for none
+	Index   string   // the household grid code the index chose, "" for none
 	PostGIS []string // the household grids PostGIS ST_Covers, by code
 }
 
@@ -86,7 +88,7 @@ func SamplePoints(ctx context.Context, pool *pgxpool.Pool, vp VerifyPoints) ([]o
 // the lowest code among them, and nothing where PostGIS finds none, by
 // Locate and by LocateAll alike. It returns the points where they
 // disagree.
-func Verify(ctx context.Context, pool *pgxpool.Pool, ix *Index, pts []orb.Point) ([]Mismatch, error) {
+func Verify(ctx context.Context, pool *pgxpool.Pool, ix *index.Index, pts []orb.Point) ([]Mismatch, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("grid: verify: %w", err)

@@ -1,10 +1,13 @@
 // Package hotspot finds where clues cluster, for 未诉先办 (act before
-// complaint): the pure statistics, with no database and no HTTP. The
-// caller filters the clues (category, source, township, time window) and
-// passes their points; hotspot bins them into H3 cells, computes the
-// Getis-Ord Gi* statistic over a study area, cuts it at a false discovery
-// rate, and, week by week, tells new and intensifying hot spots from
-// persistent ones.
+// complaint). The statistics (bin.go, area.go, gistar.go, countp.go,
+// fdr.go, emerging.go, analyze.go) are pure: the caller passes the points
+// of the clues it filtered (category, source, township, time window);
+// hotspot bins them into H3 cells, computes the Getis-Ord Gi* statistic
+// over a study area, cuts it at a false discovery rate, and, week by week,
+// tells new and intensifying hot spots from persistent ones. Store
+// (store.go) reads those clues and the district's study area from the
+// database, and Store.Scan (scan.go) runs the weekly scan that files a
+// new hot spot as a clue through a Filer. No HTTP.
 //
 // # Conventions
 //
@@ -54,7 +57,7 @@
 // Hot spots are the product: a new or intensifying hot spot is the cue to
 // act before anyone complains.
 //
-// BenchEndToEnd measures the whole Gi* run over a million synthetic clues
-// for `whistlegrid bench hotspots`; sql.go holds the same analysis written
-// for PostGIS, as the baseline.
+// `whistlegrid bench hotspots` (internal/bench/hotspots.go) times the
+// whole Gi* run over a million synthetic clues through this package's API,
+// beside the same analysis written for PostGIS as the baseline.
 package hotspot

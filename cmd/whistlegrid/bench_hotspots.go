@@ -7,18 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"whistlegrid/hotspot"
+	"whistlegrid/internal/bench"
 	"whistlegrid/internal/pgcluster"
 )
 
-// benchHotspots runs Gi* end to end over a million synthetic clues in
-// process (binning, weights, statistic, FDR) and, as the baseline, the same
-// statistic in SQL in PostGIS over the same points (binned on squares of
-// the same area, since h3-pg is not packaged here; see hotspot/sql.go).
+// benchHotspots is `whistlegrid bench hotspots [--json]`: Gi* end to end
+// over a million synthetic clues in process (binning, weights, statistic,
+// FDR) and, as the baseline, the same statistic in SQL in PostGIS over the
+// same points (binned on squares of the same area, since h3-pg is not
+// packaged here), in a scratch database of the private cluster
+// (bench_hotspots). The measuring is internal/bench's Hotspots and
+// HotspotsSQL.
 func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench hotspots", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "end with one JSON line")
@@ -27,12 +27,12 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rep, err := hotspot.BenchEndToEnd(hotspot.BenchOptions{Clues: *clues})
+	rep, err := bench.Hotspots(bench.HotspotsOptions{Clues: *clues})
 	if err != nil {
 		return err
 	}
-	o := hotspot.BenchOptions{Clues: *sqlClues}
-	small, err := hotspot.BenchEndToEnd(o)
+	o := bench.HotspotsOptions{Clues: *sqlClues}
+	small, err := bench.Hotspots(o)
 	if err != nil {
 		return err
 	}
@@ -45,37 +45,11 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 		return err
 	}
 	defer pool.Close()
-	pts := hotspot.BenchPoints(o)
-	if _, err := pool.Exec(ctx, `CREATE TABLE hotspot_points (geom geometry(Point, 4326))`); err != nil {
-		return err
-	}
-	if _, err := pool.Exec(ctx, `CREATE TABLE hotspot_xy (x float8, y float8)`); err != nil {
-		return err
-	}
-	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"hotspot_xy"}, []string{"x", "y"},
-		pgx.CopyFromSlice(len(pts), func(i int) ([]any, error) { return []any{pts[i].Lon, pts[i].Lat}, nil })); err != nil {
-		return err
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO hotspot_points SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) FROM hotspot_xy`); err != nil {
-		return err
-	}
-	b := hotspot.BenchBox()
-	// squares of the area of an H3 res-9 cell (about 0.105 km²)
-	side := 324.0
-	t0 := time.Now()
-	rows, err := pool.Query(ctx, hotspot.GiStarPointsSQL, side, fmt.Sprintf("SRID=4326;POLYGON((%f %f,%f %f,%f %f,%f %f,%f %f))",
-		b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3], b[0], b[1]), 0.05)
+	sq, err := bench.HotspotsSQL(ctx, pool, o)
 	if err != nil {
 		return err
 	}
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	sqlMS := float64(time.Since(t0).Microseconds()) / 1000
+	sqlMS, n := sq.MS, sq.Rows
 	fmt.Fprintf(stdout, "bench hotspots: Gi* end to end (binning, weights, statistic, FDR)\n")
 	fmt.Fprintf(stdout, "%-30s %12s %12s %12s\n", "", fmt.Sprintf("%d", rep.Clues), fmt.Sprintf("%d", small.Clues), fmt.Sprintf("SQL %d", small.Clues))
 	fmt.Fprintf(stdout, "%-30s %12.1f %12.1f %12.1f\n", "total ms", rep.TotalMS, small.TotalMS, sqlMS)

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whistlegrid/demo"
-	"whistlegrid/grid"
+	"whistlegrid/internal/bench"
 	"whistlegrid/internal/pgcluster"
 )
 
@@ -65,7 +65,7 @@ type placeFigures struct {
 	Mismatches       int     `json:"mismatches"`
 }
 
-func figures(b grid.PlaceBench) placeFigures {
+func figures(b bench.PlaceReport) placeFigures {
 	return placeFigures{b.NsPerPoint, b.NsPerPointBatch, b.PointsPerS, b.PostGISQueryPerS, b.PostGISJoinPerS, b.RatioVsQuery, b.RatioVsJoin, b.Mismatches}
 }
 
@@ -87,7 +87,7 @@ func benchPlace(ctx context.Context, args []string, c config, log *slog.Logger, 
 	if err != nil {
 		return err
 	}
-	var results []grid.PlaceBench
+	var results []bench.PlaceReport
 	for _, s := range placeSets() {
 		b, err := benchPlaceSet(ctx, cl, s, c, log, *full)
 		if err != nil {
@@ -113,35 +113,35 @@ func benchPlace(ctx context.Context, args []string, c config, log *slog.Logger, 
 
 // benchPlaceSet makes sure the set's database exists, is migrated and
 // loaded, and runs the benchmark on it.
-func benchPlaceSet(ctx context.Context, cl *pgcluster.Cluster, s placeSet, c config, log *slog.Logger, full bool) (grid.PlaceBench, error) {
+func benchPlaceSet(ctx context.Context, cl *pgcluster.Cluster, s placeSet, c config, log *slog.Logger, full bool) (bench.PlaceReport, error) {
 	if err := createDatabase(ctx, cl, s.db); err != nil {
-		return grid.PlaceBench{}, err
+		return bench.PlaceReport{}, err
 	}
 	c.databaseURL = cl.URL(s.db)
 	pool, err := openPool(ctx, c, log)
 	if err != nil {
-		return grid.PlaceBench{}, err
+		return bench.PlaceReport{}, err
 	}
 	defer pool.Close()
 	if err := migrate(ctx, pool, log); err != nil {
-		return grid.PlaceBench{}, err
+		return bench.PlaceReport{}, err
 	}
 	start := time.Now()
 	switch err := s.load(ctx, pool, c, log); {
 	case errors.Is(err, demo.ErrNotEmpty):
 		log.Info("bench place: data set already loaded", "set", s.name, "database", s.db)
 	case err != nil:
-		return grid.PlaceBench{}, err
+		return bench.PlaceReport{}, err
 	default:
 		log.Info("bench place: data set loaded", "set", s.name, "database", s.db, "took", time.Since(start).Round(time.Millisecond))
 	}
 	// statistics for the planner, as a database in service has them:
 	// without them the PostGIS join may not use the spatial index
 	if _, err := pool.Exec(ctx, `ANALYZE grids`); err != nil {
-		return grid.PlaceBench{}, err
+		return bench.PlaceReport{}, err
 	}
 	log.Info("bench place: measuring", "set", s.name, "full", full)
-	return grid.BenchPlace(ctx, pool, grid.BenchOptions{VerifyAll: full})
+	return bench.Place(ctx, pool, bench.PlaceOptions{VerifyAll: full})
 }
 
 // createDatabase creates database name in the cluster unless it exists.
@@ -164,19 +164,19 @@ func createDatabase(ctx context.Context, cl *pgcluster.Cluster, name string) err
 }
 
 // printMemoryLatency writes the machine's read latency by working set,
-// beside the size of each data set's hot part (grid.Index.HotBytes).
+// beside the size of each data set's hot part (index.Index.Bytes).
 func printMemoryLatency(w io.Writer) {
 	fmt.Fprintln(w)
 	var rows []placeRow
 	for _, mib := range []int{1, 2, 4, 8, 16, 64} {
-		ns := float64(grid.MemoryLatency(mib << 20).Nanoseconds())
+		ns := float64(bench.MemoryLatency(mib << 20).Nanoseconds())
 		rows = append(rows, placeRow{fmt.Sprintf("%d MiB", mib), [2]string{fmt.Sprintf("%.0f", ns), ""}})
 	}
 	writeColumns(w, []string{"working set, dependent random reads", "ns/read", ""}, rows)
 }
 
 // printPlaceTable writes the figures side by side, then the targets.
-func printPlaceTable(w io.Writer, d, bj grid.PlaceBench, full bool) {
+func printPlaceTable(w io.Writer, d, bj bench.PlaceReport, full bool) {
 	verified := "a sample of vertices and edge midpoints"
 	if full {
 		verified = "every vertex and edge midpoint"
@@ -190,7 +190,7 @@ func printPlaceTable(w io.Writer, d, bj grid.PlaceBench, full bool) {
 		{"index build ms", num("%.0f", d.BuildMS, bj.BuildMS)},
 		{"index MiB: hot part + leaves", [2]string{fmt.Sprintf("%.1f + %.1f", d.HotMiB, d.BlobMiB), fmt.Sprintf("%.1f + %.1f", bj.HotMiB, bj.BlobMiB)}},
 		{"ns/point (chain), 1 core, Locate", num("%.0f", d.NsPerPoint, bj.NsPerPoint)},
-		{fmt.Sprintf("ns/point (chain), 1 core, LocateAll x%d", grid.BenchBatch), num("%.0f", d.NsPerPointBatch, bj.NsPerPointBatch)},
+		{fmt.Sprintf("ns/point (chain), 1 core, LocateAll x%d", bench.PlaceBatch), num("%.0f", d.NsPerPointBatch, bj.NsPerPointBatch)},
 		{"ns/point with edge distance, 1 core", num("%.0f", d.NsPerPointEdge, bj.NsPerPointEdge)},
 		{"points/s, 1 core", num("%.0f", d.PointsPerS, bj.PointsPerS)},
 		{fmt.Sprintf("points/s, all %d cores", d.Cores), num("%.0f", d.PointsPerSAll, bj.PointsPerSAll)},
@@ -201,18 +201,18 @@ func printPlaceTable(w io.Writer, d, bj grid.PlaceBench, full bool) {
 		{"mismatches / verified points", [2]string{fmt.Sprintf("%d/%d", d.Mismatches, d.VerifiedPoints), fmt.Sprintf("%d/%d", bj.Mismatches, bj.VerifiedPoints)}},
 	})
 	fmt.Fprintln(w)
-	both := func(ok func(b grid.PlaceBench) bool) [2]string { return [2]string{passFail(ok(d)), passFail(ok(bj))} }
+	both := func(ok func(b bench.PlaceReport) bool) [2]string { return [2]string{passFail(ok(d)), passFail(ok(bj))} }
 	writeColumns(w, []string{"target", "demo", "beijing"}, []placeRow{
 		{fmt.Sprintf("in process >= %dx the join rate", placeMinRatioVsJoin),
-			both(func(b grid.PlaceBench) bool { return b.RatioVsJoin >= placeMinRatioVsJoin })},
+			both(func(b bench.PlaceReport) bool { return b.RatioVsJoin >= placeMinRatioVsJoin })},
 		{fmt.Sprintf("in process >= %dx the query rate", placeMinRatioVsQuery),
-			both(func(b grid.PlaceBench) bool { return b.RatioVsQuery >= placeMinRatioVsQuery })},
+			both(func(b bench.PlaceReport) bool { return b.RatioVsQuery >= placeMinRatioVsQuery })},
 		{fmt.Sprintf("<= %d ns/point on the demo", placeMaxDemoNs), [2]string{passFail(d.NsPerPoint <= placeMaxDemoNs), "-"}},
 		{fmt.Sprintf("Beijing mean <= %dx the demo's, Locate (is %.2fx)", placeMaxBeijingScale, bj.NsPerPoint/d.NsPerPoint),
 			[2]string{"-", passFail(bj.NsPerPoint <= placeMaxBeijingScale*d.NsPerPoint)}},
 		{fmt.Sprintf("Beijing mean <= %dx the demo's, LocateAll (is %.2fx)", placeMaxBeijingScale, bj.NsPerPointBatch/d.NsPerPointBatch),
 			[2]string{"-", passFail(bj.NsPerPointBatch <= placeMaxBeijingScale*d.NsPerPointBatch)}},
-		{"0 mismatches", both(func(b grid.PlaceBench) bool { return b.Mismatches == 0 })},
+		{"0 mismatches", both(func(b bench.PlaceReport) bool { return b.Mismatches == 0 })},
 	})
 }
 

@@ -1,14 +1,11 @@
-package grid
+package hugepage
 
 import (
 	"syscall"
 	"unsafe"
 )
 
-// ixHugePage is the size of a transparent huge page on amd64 and arm64.
-const ixHugePage = 2 << 20
-
-// ixMake returns make([]T, n, c), placed so that the whole 2 MiB pages in
+// Make returns make([]T, n, c), placed so that the whole 2 MiB pages in
 // it are backed by transparent huge pages where the kernel allows them
 // for regions that ask (THP "madvise" or "always"). The placement index
 // reads its hot arrays at random, and over 4 KiB pages most of those
@@ -16,19 +13,19 @@ const ixHugePage = 2 << 20
 // random reads over 4 MiB took 125 ns each on 4 KiB pages and 24 ns on
 // huge pages (a scratch pointer chase). Small slices, and element sizes that do not
 // divide a huge page, are made as usual. T must hold no pointers.
-func ixMake[T any](n, c int) []T {
+func Make[T any](n, c int) []T {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
-	if size == 0 || ixHugePage%size != 0 || c*size < ixHugePage {
+	if size == 0 || Size%size != 0 || c*size < Size {
 		return make([]T, n, c)
 	}
-	per := ixHugePage / size
+	per := Size / size
 	buf := make([]T, c+per)
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
-	off := int((ixHugePage-addr%ixHugePage)%ixHugePage) / size
+	off := int((Size-addr%Size)%Size) / size
 	s := buf[off : off+n : off+c]
 	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), c*size)
-	mem = mem[:len(mem)/ixHugePage*ixHugePage]
+	mem = mem[:len(mem)/Size*Size]
 	// Ask for huge pages, then drop whatever 4 KiB pages the allocator
 	// already touched (all zero, as is the memory faulted back in), so
 	// that the first writes below fault in huge pages. Errors only mean

@@ -1,4 +1,4 @@
-package grid
+package index
 
 import (
 	"bufio"
@@ -21,16 +21,14 @@ import (
 	"whistlegrid/geo"
 )
 
-// The flag is not plain -update so it cannot clash with another test file
-// of the package.
-var ixUpdate = flag.Bool("update-index", false, "rewrite grid/testdata/index_*.golden")
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // ---------------------------------------------------------------------------
 // The reference: PostGIS's own point-in-polygon, transliterated with no index.
 
-// ixRefRing is liblwgeom's point_in_ring (postgis/lwgeom_functions_analytic.c):
+// refRing is liblwgeom's point_in_ring (postgis/lwgeom_functions_analytic.c):
 // 1 inside, 0 on the boundary, -1 outside.
-func ixRefRing(pts orb.Ring, p orb.Point) int {
+func refRing(pts orb.Ring, p orb.Point) int {
 	wn := 0
 	for i := 0; i < len(pts)-1; i++ {
 		seg1, seg2 := pts[i], pts[i+1]
@@ -57,15 +55,15 @@ func ixRefRing(pts orb.Ring, p orb.Point) int {
 	return 1
 }
 
-// ixRefCovers is point_in_multipolygon(...) != -1, which is what ST_Covers
+// refCovers is point_in_multipolygon(...) != -1, which is what ST_Covers
 // answers for a (multi)polygon and a point.
-func ixRefCovers(mp orb.MultiPolygon, p orb.Point) bool {
+func refCovers(mp orb.MultiPolygon, p orb.Point) bool {
 	result := -1
 	for _, polygon := range mp {
 		if len(polygon) == 0 {
 			continue
 		}
-		inRing := ixRefRing(polygon[0], p)
+		inRing := refRing(polygon[0], p)
 		if inRing == -1 {
 			continue
 		}
@@ -74,7 +72,7 @@ func ixRefCovers(mp orb.MultiPolygon, p orb.Point) bool {
 		}
 		result = inRing
 		for i := 1; i < len(polygon); i++ {
-			inRing = ixRefRing(polygon[i], p)
+			inRing = refRing(polygon[i], p)
 			if inRing == 1 {
 				result = -1
 				break
@@ -90,9 +88,9 @@ func ixRefCovers(mp orb.MultiPolygon, p orb.Point) bool {
 	return false
 }
 
-// ixExactRing is the same test in exact rational arithmetic; on coordinates
-// whose products float64 represents exactly it must agree with ixRefRing.
-func ixExactRing(pts orb.Ring, p orb.Point) int {
+// exactRing is the same test in exact rational arithmetic; on coordinates
+// whose products float64 represents exactly it must agree with refRing.
+func exactRing(pts orb.Ring, p orb.Point) int {
 	rat := func(f float64) *big.Rat { return new(big.Rat).SetFloat64(f) }
 	sub := func(a, b float64) *big.Rat { return new(big.Rat).Sub(rat(a), rat(b)) }
 	wn := 0
@@ -119,17 +117,17 @@ func ixExactRing(pts orb.Ring, p orb.Point) int {
 	return 1
 }
 
-// ixRef answers Locate by brute force over the households that a coarse
+// reference answers Locate by brute force over the households that a coarse
 // bucket grid (its own, unlike the Index's) says may hold the point.
-type ixRef struct {
-	grids          []IndexGrid // households only
+type reference struct {
+	grids          []Grid // households only
 	x0, y0, bw, bh float64
 	n              int
 	buckets        [][]int
 }
 
-func newIxRef(grids []IndexGrid) *ixRef {
-	r := &ixRef{n: 64}
+func newReference(grids []Grid) *reference {
+	r := &reference{n: 64}
 	box := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
 	for _, g := range grids {
 		if g.Level == LevelHousehold {
@@ -153,21 +151,21 @@ func newIxRef(grids []IndexGrid) *ixRef {
 	return r
 }
 
-func (r *ixRef) bucket(x, y float64) (int, int) {
+func (r *reference) bucket(x, y float64) (int, int) {
 	i := int(math.Floor((x - r.x0) / r.bw))
 	j := int(math.Floor((y - r.y0) / r.bh))
 	return max(0, min(r.n-1, i)), max(0, min(r.n-1, j))
 }
 
 // covering returns every household covering p.
-func (r *ixRef) covering(p orb.Point) []IndexGrid {
+func (r *reference) covering(p orb.Point) []Grid {
 	if math.IsNaN(p[0]) || math.IsNaN(p[1]) {
 		return nil
 	}
 	i, j := r.bucket(p[0], p[1])
-	var out []IndexGrid
+	var out []Grid
 	for _, k := range r.buckets[j*r.n+i] {
-		if ixRefCovers(r.grids[k].Geom, p) {
+		if refCovers(r.grids[k].Geom, p) {
 			out = append(out, r.grids[k])
 		}
 	}
@@ -175,12 +173,12 @@ func (r *ixRef) covering(p orb.Point) []IndexGrid {
 }
 
 // locate applies the tie rule: lowest code, then lowest ID.
-func (r *ixRef) locate(p orb.Point) (int64, bool, int) {
+func (r *reference) locate(p orb.Point) (int64, bool, int) {
 	c := r.covering(p)
 	if len(c) == 0 {
 		return 0, false, 0
 	}
-	best := slices.MinFunc(c, func(a, b IndexGrid) int {
+	best := slices.MinFunc(c, func(a, b Grid) int {
 		if a.Code != b.Code {
 			return strings.Compare(a.Code, b.Code)
 		}
@@ -192,26 +190,26 @@ func (r *ixRef) locate(p orb.Point) (int64, bool, int) {
 // ---------------------------------------------------------------------------
 // Synthetic data.
 
-// ixChainGrids returns a district, township, zone and nv villages (IDs 1, 2,
+// chainGrids returns a district, township, zone and nv villages (IDs 1, 2,
 // 3, 10...), the top of every chain the tests build.
-func ixChainGrids(nv int) []IndexGrid {
-	gs := []IndexGrid{
+func chainGrids(nv int) []Grid {
+	gs := []Grid{
 		{ID: 1, Code: "110119", Name: "延庆区", Level: LevelDistrict},
 		{ID: 2, Code: "110119101", Name: "儒林街道", Level: LevelTownship, ParentID: 1},
 		{ID: 3, Code: "110119101P01", Name: "第一片", Level: LevelZone, ParentID: 2},
 	}
 	for v := range nv {
-		gs = append(gs, IndexGrid{ID: int64(10 + v), Code: fmt.Sprintf("110119101%03d", v+1), Name: fmt.Sprintf("村%d", v+1), Level: LevelVillage, ParentID: 3})
+		gs = append(gs, Grid{ID: int64(10 + v), Code: fmt.Sprintf("110119101%03d", v+1), Name: fmt.Sprintf("村%d", v+1), Level: LevelVillage, ParentID: 3})
 	}
 	return gs
 }
 
-// ixPartition tiles the rectangle from (x0, y0) with nx×ny cells of dx×dy
+// partition tiles the rectangle from (x0, y0) with nx×ny cells of dx×dy
 // degrees: a lattice of vertices moved by up to jit of a cell, every
 // lattice edge cut into sub pieces whose inner points move sideways by up
 // to jit/3. Neighbouring cells share their edges bit for bit. With jit 0
 // and dyadic sizes every coordinate and determinant is exact.
-func ixPartition(nx, ny int, x0, y0, dx, dy float64, sub int, jit float64, seed uint64) []orb.Polygon {
+func partition(nx, ny int, x0, y0, dx, dy float64, sub int, jit float64, seed uint64) []orb.Polygon {
 	r := rand.New(rand.NewPCG(seed, 7))
 	j := func(scale float64) float64 { return (r.Float64()*2 - 1) * jit * scale }
 	vx := make([][]orb.Point, nx+1)
@@ -274,20 +272,20 @@ func ixPartition(nx, ny int, x0, y0, dx, dy float64, sub int, jit float64, seed 
 	return polys
 }
 
-// ixHouseholds turns polygons into household grids under villages of
-// ixChainGrids, with codes in a shuffled order so that the lowest code is
+// householdGrids turns polygons into household grids under villages of
+// chainGrids, with codes in a shuffled order so that the lowest code is
 // not the first polygon. Every 7th polygon gets a hole filled by an island
 // household, every 11th a hole left empty, every 13th is merged with the
 // polygon two to its right into one multipolygon household, every 17th
 // with its right neighbour.
-func ixHouseholds(polys []orb.Polygon, nx, nv int, seed uint64) []IndexGrid {
+func householdGrids(polys []orb.Polygon, nx, nv int, seed uint64) []Grid {
 	r := rand.New(rand.NewPCG(seed, 11))
 	codes := r.Perm(len(polys) * 2)
-	gs := ixChainGrids(nv)
+	gs := chainGrids(nv)
 	used := make([]bool, len(polys))
 	add := func(mp orb.MultiPolygon, k int) {
 		n := len(gs) - 3 - nv
-		gs = append(gs, IndexGrid{
+		gs = append(gs, Grid{
 			ID: int64(100 + n), Code: fmt.Sprintf("%s%06d", gs[3+k%nv].Code, codes[n]), Name: fmt.Sprintf("户%d", n),
 			Level: LevelHousehold, ParentID: int64(10 + k%nv), Geom: mp,
 		})
@@ -324,10 +322,10 @@ func ixHouseholds(polys []orb.Polygon, nx, nv int, seed uint64) []IndexGrid {
 	return gs
 }
 
-// ixProbes returns points that stress the boundary: every vertex, points
+// makeProbes returns points that stress the boundary: every vertex, points
 // computed on every segment, their neighbours one ulp away, and random
 // points over the extent and beyond.
-func ixProbes(grids []IndexGrid, random int, seed uint64) []orb.Point {
+func makeProbes(grids []Grid, random int, seed uint64) []orb.Point {
 	r := rand.New(rand.NewPCG(seed, 13))
 	var pts []orb.Point
 	ulps := func(p orb.Point) {
@@ -364,16 +362,16 @@ func ixProbes(grids []IndexGrid, random int, seed uint64) []orb.Point {
 // shape describes the acceleration structure, for tests and benchmarks.
 func (ix *Index) shape() string {
 	st := ix.stats
-	hot, blob := ix.hotBytes()
+	hot, blob := ix.Bytes()
 	return fmt.Sprintf("%d households, top %d×%d, %d records (%.0f%% of sub-cells answered), %d nodes, %d leaves, %d candidates, %d rings, %d points, %d events, %.1f MiB hot + %.1f MiB",
-		ix.Len(), ix.nx, ix.ny, st.records, 100*float64(st.subAnswered)/float64(max(1, st.records*ixSub*ixSub)),
+		ix.Len(), ix.nx, ix.ny, st.records, 100*float64(st.subAnswered)/float64(max(1, st.records*subs*subs)),
 		st.nodes, st.leaves, st.cands, st.rings, st.points, st.events,
 		float64(hot)/(1<<20), float64(blob)/(1<<20))
 }
 
-func ixMustIndex(t testing.TB, grids []IndexGrid) *Index {
+func mustIndex(t testing.TB, grids []Grid) *Index {
 	t.Helper()
-	ix, err := NewIndex(grids, IndexOptions{})
+	ix, err := New(grids, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,12 +381,12 @@ func ixMustIndex(t testing.TB, grids []IndexGrid) *Index {
 // ---------------------------------------------------------------------------
 // Tests.
 
-func TestIxReferenceIsExactOnDyadicData(t *testing.T) {
+func TestReferenceIsExactOnDyadicData(t *testing.T) {
 	// On a checkerboard of 1/256-degree squares every determinant is exact,
 	// so the float reference must agree with rational arithmetic, and the
 	// boundary really is the boundary.
-	grids := ixHouseholds(ixPartition(6, 5, 116, 40.25, 1.0/256, 1.0/256, 2, 0, 1), 6, 2, 1)
-	for _, p := range ixProbes(grids, 2000, 1) {
+	grids := householdGrids(partition(6, 5, 116, 40.25, 1.0/256, 1.0/256, 2, 0, 1), 6, 2, 1)
+	for _, p := range makeProbes(grids, 2000, 1) {
 		if math.IsNaN(p[0]) || math.IsInf(p[1], 0) {
 			continue
 		}
@@ -398,7 +396,7 @@ func TestIxReferenceIsExactOnDyadicData(t *testing.T) {
 			}
 			for _, poly := range g.Geom {
 				for _, ring := range poly {
-					if got, want := ixRefRing(ring, p), ixExactRing(ring, p); got != want {
+					if got, want := refRing(ring, p), exactRing(ring, p); got != want {
 						t.Fatalf("ring of %s at %v: float %d, exact %d", g.Code, p, got, want)
 					}
 				}
@@ -427,52 +425,52 @@ func TestLocateMatchesReference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			grids := ixHouseholds(ixPartition(tt.nx, tt.ny, 115.9, 40.4, tt.dx, tt.dy, tt.sub, tt.jit, uint64(tt.nx*tt.ny)), tt.nx, tt.nv, 5)
-			probes := ixProbes(grids, tt.random, 9)
-			wants := newIxRef(grids).expect(probes)
+			grids := householdGrids(partition(tt.nx, tt.ny, 115.9, 40.4, tt.dx, tt.dy, tt.sub, tt.jit, uint64(tt.nx*tt.ny)), tt.nx, tt.nv, 5)
+			probes := makeProbes(grids, tt.random, 9)
+			wants := newReference(grids).expect(probes)
 			for _, tune := range []struct {
 				name string
-				ixTuning
+				tuning
 			}{
-				{"default", ixDefaultTuning()},
-				{"deep tree", ixTuning{cellsPerHousehold: 1, maxDepth: 3, maxLeafCost: 1}},
-				{"fine top grid", ixTuning{cellsPerHousehold: 64, maxDepth: 0}},
+				{"default", defaultTuning()},
+				{"deep tree", tuning{cellsPerHousehold: 1, maxDepth: 3, maxLeafCost: 1}},
+				{"fine top grid", tuning{cellsPerHousehold: 64, maxDepth: 0}},
 			} {
 				t.Run(tune.name, func(t *testing.T) {
-					ix, err := newIndex(grids, IndexOptions{}, tune.ixTuning)
+					ix, err := newIndex(grids, Options{}, tune.tuning)
 					if err != nil {
 						t.Fatal(err)
 					}
 					t.Log(ix.shape())
-					ixCompareWant(t, ix, probes, wants, tt.wantShare)
+					compareAnswers(t, ix, probes, wants, tt.wantShare)
 				})
 			}
 		})
 	}
 }
 
-// ixWant is the reference's answer for one probe.
-type ixWant struct {
+// refAnswer is the reference's answer for one probe.
+type refAnswer struct {
 	id     int64
 	ok     bool
 	covers int // how many household grids cover the probe
 }
 
-func (r *ixRef) expect(probes []orb.Point) []ixWant {
-	out := make([]ixWant, len(probes))
+func (r *reference) expect(probes []orb.Point) []refAnswer {
+	out := make([]refAnswer, len(probes))
 	for i, p := range probes {
 		out[i].id, out[i].ok, out[i].covers = r.locate(p)
 	}
 	return out
 }
 
-// ixCompare checks Locate and Place against the reference on every probe.
-func ixCompare(t *testing.T, ix *Index, ref *ixRef, probes []orb.Point, wantShare bool) {
+// compare checks Locate and Place against the reference on every probe.
+func compare(t *testing.T, ix *Index, ref *reference, probes []orb.Point, wantShare bool) {
 	t.Helper()
-	ixCompareWant(t, ix, probes, ref.expect(probes), wantShare)
+	compareAnswers(t, ix, probes, ref.expect(probes), wantShare)
 }
 
-func ixCompareWant(t *testing.T, ix *Index, probes []orb.Point, wants []ixWant, wantShare bool) {
+func compareAnswers(t *testing.T, ix *Index, probes []orb.Point, wants []refAnswer, wantShare bool) {
 	t.Helper()
 	shared, bad := 0, 0
 	for i, p := range probes {
@@ -538,7 +536,7 @@ func TestLocateFloatBoundaries(t *testing.T) {
 	// vertices (so neighbours' edges can leave slivers and overlaps at the
 	// last bit) and long diagonal edges. Only the reference decides.
 	r := rand.New(rand.NewPCG(3, 3))
-	gs := ixChainGrids(1)
+	gs := chainGrids(1)
 	var probes []orb.Point
 	for k := range 400 {
 		c := orb.Point{116 + r.Float64()*0.05, 40.4 + r.Float64()*0.05}
@@ -550,7 +548,7 @@ func TestLocateFloatBoundaries(t *testing.T) {
 			ring = append(ring, orb.Point{c[0] + rad*math.Cos(a), c[1] + rad*math.Sin(a)})
 		}
 		ring = append(ring, ring[0])
-		gs = append(gs, IndexGrid{ID: int64(100 + k), Code: fmt.Sprintf("H%04d", r.IntN(10000)), Level: LevelHousehold, ParentID: 10, Geom: orb.MultiPolygon{{ring}}})
+		gs = append(gs, Grid{ID: int64(100 + k), Code: fmt.Sprintf("H%04d", r.IntN(10000)), Level: LevelHousehold, ParentID: 10, Geom: orb.MultiPolygon{{ring}}})
 		for i := 1; i < len(ring); i++ {
 			a, b := ring[i-1], ring[i]
 			for range 20 {
@@ -559,10 +557,10 @@ func TestLocateFloatBoundaries(t *testing.T) {
 			}
 		}
 	}
-	ix := ixMustIndex(t, gs)
+	ix := mustIndex(t, gs)
 	t.Log(ix.shape())
-	probes = append(probes, ixProbes(gs, 100000, 4)...)
-	ixCompare(t, ix, newIxRef(gs), probes, true)
+	probes = append(probes, makeProbes(gs, 100000, 4)...)
+	compare(t, ix, newReference(gs), probes, true)
 }
 
 func TestLocateDegenerateGeometry(t *testing.T) {
@@ -602,16 +600,16 @@ func TestLocateDegenerateGeometry(t *testing.T) {
 		{"nested shells", orb.MultiPolygon{{ring(20, 0, 22, 0, 22, 2, 20, 2)}, {ring(20.5, 0.5, 21.5, 0.5, 21.5, 1.5, 20.5, 1.5)}}},
 		{"ring inside its own hole", orb.MultiPolygon{{ring(23, 0, 25, 0, 25, 2, 23, 2), ring(23.5, 0.5, 24.5, 0.5, 24.5, 1.5, 23.5, 1.5)}, {ring(23.7, 0.7, 24.3, 0.7, 24.3, 1.3, 23.7, 1.3)}}},
 	}
-	gs := ixChainGrids(1)
+	gs := chainGrids(1)
 	for k, tt := range tests {
-		gs = append(gs, IndexGrid{ID: int64(100 + k), Code: fmt.Sprintf("D%02d %s", (k*7)%len(tests), tt.name), Level: LevelHousehold, ParentID: 10, Geom: tt.mp})
+		gs = append(gs, Grid{ID: int64(100 + k), Code: fmt.Sprintf("D%02d %s", (k*7)%len(tests), tt.name), Level: LevelHousehold, ParentID: 10, Geom: tt.mp})
 	}
-	ix, err := newIndex(gs, IndexOptions{}, ixTuning{cellsPerHousehold: 4, maxDepth: 5, maxLeafCost: 1})
+	ix, err := newIndex(gs, Options{}, tuning{cellsPerHousehold: 4, maxDepth: 5, maxLeafCost: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(ix.shape())
-	probes := ixProbes(gs, 100000, 21)
+	probes := makeProbes(gs, 100000, 21)
 	// Points around the tiny shapes, which random points never hit.
 	r := rand.New(rand.NewPCG(21, 21))
 	for _, g := range gs[4:] {
@@ -621,7 +619,7 @@ func TestLocateDegenerateGeometry(t *testing.T) {
 			probes = append(probes, orb.Point{b.Min[0] - w + r.Float64()*3*w, b.Min[1] - h + r.Float64()*3*h})
 		}
 	}
-	ixCompare(t, ix, newIxRef(gs), probes, true)
+	compare(t, ix, newReference(gs), probes, true)
 }
 
 func TestLocateCases(t *testing.T) {
@@ -637,10 +635,10 @@ func TestLocateCases(t *testing.T) {
 	hole := func(i, j float64) orb.Ring {
 		return orb.Ring{{x0 + (i+0.25)*s, y0 + (j+0.25)*s}, {x0 + (i+0.25)*s, y0 + (j+0.75)*s}, {x0 + (i+0.75)*s, y0 + (j+0.75)*s}, {x0 + (i+0.75)*s, y0 + (j+0.25)*s}, {x0 + (i+0.25)*s, y0 + (j+0.25)*s}}
 	}
-	gs := ixChainGrids(1)
+	gs := chainGrids(1)
 	id := int64(100)
 	add := func(code string, mp orb.MultiPolygon) {
-		gs = append(gs, IndexGrid{ID: id, Code: code, Level: LevelHousehold, ParentID: 10, Geom: mp})
+		gs = append(gs, Grid{ID: id, Code: code, Level: LevelHousehold, ParentID: 10, Geom: mp})
 		id++
 	}
 	for j := range 3 {
@@ -664,7 +662,7 @@ func TestLocateCases(t *testing.T) {
 	slices.Reverse(island)
 	add("I01", orb.MultiPolygon{{island}})
 	add("M01", orb.MultiPolygon{{sq(6, 0)}, {sq(6, 2)}})
-	ix := ixMustIndex(t, gs)
+	ix := mustIndex(t, gs)
 	code := func(p orb.Point) string {
 		h, ok := ix.Locate(p)
 		if !ok {
@@ -705,7 +703,7 @@ func TestLocateCases(t *testing.T) {
 		{"far away", orb.Point{-70, 10}, ""},
 		{"NaN", orb.Point{math.NaN(), y0}, ""},
 	}
-	ref := newIxRef(gs)
+	ref := newReference(gs)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := code(tt.p); got != tt.want {
@@ -723,9 +721,9 @@ func TestPlace(t *testing.T) {
 	// One 0.01°×0.01° household at 40.45°N; distances are checked against
 	// the WGS-84 meridian and parallel: dφ·M(φ) and dλ·N(φ)·cos φ.
 	x0, y0 := 115.97, 40.45
-	gs := append(ixChainGrids(1), IndexGrid{ID: 100, Code: "110119101001000001", Name: "王家户", Level: LevelHousehold, ParentID: 10,
+	gs := append(chainGrids(1), Grid{ID: 100, Code: "110119101001000001", Name: "王家户", Level: LevelHousehold, ParentID: 10,
 		Geom: orb.MultiPolygon{{{{x0, y0}, {x0 + 0.01, y0}, {x0 + 0.01, y0 + 0.01}, {x0, y0 + 0.01}, {x0, y0}}}}})
-	ix, err := NewIndex(gs, IndexOptions{NearEdgeM: 50})
+	ix, err := New(gs, Options{NearEdgeM: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,7 +748,7 @@ func TestPlace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pl, err := ix.Place(tt.p)
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || !strings.HasPrefix(err.Error(), "grid: ") {
+				if !errors.Is(err, tt.wantErr) || !strings.HasPrefix(err.Error(), "index: ") {
 					t.Fatalf("Place(%v) error = %v, want %v", tt.p, err, tt.wantErr)
 				}
 				return
@@ -780,39 +778,39 @@ func TestPlace(t *testing.T) {
 
 func TestNewIndexRejects(t *testing.T) {
 	sq := orb.MultiPolygon{{{{116, 40}, {116.01, 40}, {116.01, 40.01}, {116, 40.01}, {116, 40}}}}
-	hh := func(id, parent int64, mp orb.MultiPolygon) IndexGrid {
-		return IndexGrid{ID: id, Code: fmt.Sprintf("H%d", id), Level: LevelHousehold, ParentID: parent, Geom: mp}
+	hh := func(id, parent int64, mp orb.MultiPolygon) Grid {
+		return Grid{ID: id, Code: fmt.Sprintf("H%d", id), Level: LevelHousehold, ParentID: parent, Geom: mp}
 	}
 	tests := []struct {
 		name  string
-		grids []IndexGrid
-		opts  IndexOptions
+		grids []Grid
+		opts  Options
 		want  string
 	}{
-		{"duplicate ID", append(ixChainGrids(1), hh(100, 10, sq), hh(100, 10, sq)), IndexOptions{}, "duplicate grid ID 100"},
-		{"ID zero", append(ixChainGrids(1), hh(0, 10, sq)), IndexOptions{}, "has ID 0"},
-		{"unknown level", append(ixChainGrids(1), IndexGrid{ID: 100, Level: "street", ParentID: 10}), IndexOptions{}, `unknown level "street"`},
-		{"missing parent", append(ixChainGrids(1), hh(100, 99, sq)), IndexOptions{}, "parent 99, which is not among the grids"},
-		{"parent not higher", append(ixChainGrids(1), hh(100, 10, sq), hh(101, 100, sq)), IndexOptions{}, "want a higher level"},
-		{"root below district", []IndexGrid{{ID: 2, Level: LevelTownship}}, IndexOptions{}, "township grid 2 (\"\") has no parent"},
-		{"no geometry", append(ixChainGrids(1), hh(100, 10, nil)), IndexOptions{}, "has no geometry"},
-		{"open ring", append(ixChainGrids(1), hh(100, 10, orb.MultiPolygon{{{{116, 40}, {116.01, 40}, {116.01, 40.01}, {116, 40.01}}}})), IndexOptions{}, "is not closed"},
-		{"short ring", append(ixChainGrids(1), hh(100, 10, orb.MultiPolygon{{{{116, 40}, {116.01, 40}, {116, 40}}}})), IndexOptions{}, "has 3 points, want at least 4"},
-		{"lat lon swapped", append(ixChainGrids(1), hh(100, 10, orb.MultiPolygon{{{{40, 116}, {40.01, 116}, {40.01, 116.01}, {40, 116}}}})), IndexOptions{}, "latitude 116 is outside"},
-		{"negative near edge", ixChainGrids(1), IndexOptions{NearEdgeM: -1}, "NearEdgeM -1"},
+		{"duplicate ID", append(chainGrids(1), hh(100, 10, sq), hh(100, 10, sq)), Options{}, "duplicate grid ID 100"},
+		{"ID zero", append(chainGrids(1), hh(0, 10, sq)), Options{}, "has ID 0"},
+		{"unknown level", append(chainGrids(1), Grid{ID: 100, Level: "street", ParentID: 10}), Options{}, `unknown level "street"`},
+		{"missing parent", append(chainGrids(1), hh(100, 99, sq)), Options{}, "parent 99, which is not among the grids"},
+		{"parent not higher", append(chainGrids(1), hh(100, 10, sq), hh(101, 100, sq)), Options{}, "want a higher level"},
+		{"root below district", []Grid{{ID: 2, Level: LevelTownship}}, Options{}, "township grid 2 (\"\") has no parent"},
+		{"no geometry", append(chainGrids(1), hh(100, 10, nil)), Options{}, "has no geometry"},
+		{"open ring", append(chainGrids(1), hh(100, 10, orb.MultiPolygon{{{{116, 40}, {116.01, 40}, {116.01, 40.01}, {116, 40.01}}}})), Options{}, "is not closed"},
+		{"short ring", append(chainGrids(1), hh(100, 10, orb.MultiPolygon{{{{116, 40}, {116.01, 40}, {116, 40}}}})), Options{}, "has 3 points, want at least 4"},
+		{"lat lon swapped", append(chainGrids(1), hh(100, 10, orb.MultiPolygon{{{{40, 116}, {40.01, 116}, {40.01, 116.01}, {40, 116}}}})), Options{}, "latitude 116 is outside"},
+		{"negative near edge", chainGrids(1), Options{NearEdgeM: -1}, "NearEdgeM -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewIndex(tt.grids, tt.opts)
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "grid: ") {
-				t.Fatalf("NewIndex error = %v, want one containing %q", err, tt.want)
+			_, err := New(tt.grids, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "index: ") {
+				t.Fatalf("New error = %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
 }
 
 func TestEmptyIndex(t *testing.T) {
-	ix := ixMustIndex(t, ixChainGrids(2))
+	ix := mustIndex(t, chainGrids(2))
 	if _, ok := ix.Locate(orb.Point{116, 40}); ok || ix.Len() != 0 {
 		t.Errorf("an index with no households located a point")
 	}
@@ -827,9 +825,9 @@ func TestEmptyIndex(t *testing.T) {
 }
 
 func TestIndexConcurrentReaders(t *testing.T) {
-	grids := ixHouseholds(ixPartition(20, 20, 116, 40, 0.003, 0.003, 3, 0.3, 8), 20, 3, 8)
-	ix := ixMustIndex(t, grids)
-	probes := ixProbes(grids, 5000, 8)
+	grids := householdGrids(partition(20, 20, 116, 40, 0.003, 0.003, 3, 0.3, 8), 20, 3, 8)
+	ix := mustIndex(t, grids)
+	probes := makeProbes(grids, 5000, 8)
 	want := make([]int64, len(probes))
 	for i, p := range probes {
 		want[i], _ = ix.Locate(p)
@@ -857,9 +855,9 @@ func TestIndexConcurrentReaders(t *testing.T) {
 }
 
 func TestLocateAllocatesNothing(t *testing.T) {
-	grids := ixHouseholds(ixPartition(10, 10, 116, 40, 0.003, 0.003, 3, 0.3, 2), 10, 1, 2)
-	ix := ixMustIndex(t, grids)
-	probes := ixProbes(grids, 1000, 2)
+	grids := householdGrids(partition(10, 10, 116, 40, 0.003, 0.003, 3, 0.3, 2), 10, 1, 2)
+	ix := mustIndex(t, grids)
+	probes := makeProbes(grids, 1000, 2)
 	if n := testing.AllocsPerRun(10, func() {
 		for _, p := range probes {
 			ix.Locate(p)
@@ -886,11 +884,11 @@ func TestLocateAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestPlaceGolden places the points of testdata/index_points.txt in the
-// grids of testdata/index_grids.geojson and compares with
-// testdata/index_place.golden. Run with -update-index to rewrite it.
+// TestPlaceGolden places the points of testdata/points.txt in the
+// grids of testdata/grids.geojson and compares with
+// testdata/place.golden. Run with -update to rewrite it.
 func TestPlaceGolden(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "index_grids.geojson"))
+	raw, err := os.ReadFile(filepath.Join("testdata", "grids.geojson"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -898,9 +896,9 @@ func TestPlaceGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var grids []IndexGrid
+	var grids []Grid
 	for _, f := range fc.Features {
-		g := IndexGrid{
+		g := Grid{
 			ID: int64(f.Properties.MustFloat64("id")), Code: f.Properties.MustString("code"), Name: f.Properties.MustString("name"),
 			Level: Level(f.Properties.MustString("level")), ParentID: int64(f.Properties.MustFloat64("parent_id", 0)),
 		}
@@ -912,11 +910,11 @@ func TestPlaceGolden(t *testing.T) {
 		}
 		grids = append(grids, g)
 	}
-	ix, err := NewIndex(grids, IndexOptions{NearEdgeM: 25})
+	ix, err := New(grids, Options{NearEdgeM: 25})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := os.Open(filepath.Join("testdata", "index_points.txt"))
+	in, err := os.Open(filepath.Join("testdata", "points.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -946,8 +944,8 @@ func TestPlaceGolden(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "index_place.golden")
-	if *ixUpdate {
+	golden := filepath.Join("testdata", "place.golden")
+	if *update {
 		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -957,6 +955,6 @@ func TestPlaceGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := b.String(); got != string(want) {
-		t.Errorf("placements differ from %s (run go test -run PlaceGolden -update-index to accept):\ngot:\n%s\nwant:\n%s", golden, got, want)
+		t.Errorf("placements differ from %s (run go test -run PlaceGolden -update to accept):\ngot:\n%s\nwant:\n%s", golden, got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package grid
+package index
 
 import (
 	"sync/atomic"
@@ -6,10 +6,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// ixBlock is how many points LocateAll takes through each of its stages
+// block is how many points LocateAll takes through each of its stages
 // at a time: enough independent loads in flight to cover a trip to memory,
 // few enough that the block's state stays in L1.
-const ixBlock = 256
+const block = 256
 
 // LocateAll sets ids[i] to what Locate answers for pts[i], 0 where no
 // household grid covers it; ids must be at least as long as pts. It
@@ -31,15 +31,15 @@ func (ix *Index) LocateAll(pts []orb.Point, ids []int64) {
 		return
 	}
 	var (
-		ks   [ixBlock]uint32 // record of the point's top cell
-		sub  [ixBlock]uint8  // the sub-cell: sj<<3 | si
-		slow [ixBlock]uint16 // the points whose sub-cell has code 3
-		runs [ixBlock]uint32
+		ks   [block]uint32 // record of the point's top cell
+		sub  [block]uint8  // the sub-cell: sj<<3 | si
+		slow [block]uint16 // the points whose sub-cell has code 3
+		runs [block]uint32
 	)
-	mu, mv := ix.nx*ixSub-1, ix.ny*ixSub-1
+	mu, mv := ix.nx*subs-1, ix.ny*subs-1
 	nx := uint(ix.nx)
-	for b := 0; b < len(pts); b += ixBlock {
-		blk := pts[b:min(len(pts), b+ixBlock)]
+	for b := 0; b < len(pts); b += block {
+		blk := pts[b:min(len(pts), b+block)]
 		out := ids[b : b+len(blk)]
 		// Stage 1: the top cell's entry. A point outside the extent (or
 		// NaN) reads the empty record and is cleared in stage 2.
@@ -47,8 +47,8 @@ func (ix *Index) LocateAll(pts []orb.Point, ids []int64) {
 			x, y := q[0], q[1]
 			u := uint(max(0, min(int((x-ix.minX)*ix.invSubW), mu)))
 			v := uint(max(0, min(int((y-ix.minY)*ix.invSubH), mv)))
-			ks[i] = ix.entries[v/ixSub*nx+u/ixSub]
-			sub[i] = uint8(v%ixSub<<3 | u%ixSub)
+			ks[i] = ix.entries[v/subs*nx+u/subs]
+			sub[i] = uint8(v%subs<<3 | u%subs)
 		}
 		// Stage 2: the record's answer, and the list of points it leaves.
 		ns := 0
@@ -75,7 +75,7 @@ func (ix *Index) LocateAll(pts []orb.Point, ids []int64) {
 				break
 			}
 			// a leaf's or node's offset; word 0 for the other tags
-			o := uint(e&ixPayload) & -uint(e>>(ixTagShift+1))
+			o := uint(e&payload) & -uint(e>>(tagShift+1))
 			last := uint(len(ix.blob) - 1)
 			touch += ix.blob[min(o, last)] + ix.blob[min(o+8, last)] + ix.blob[min(o+16, last)] + ix.blob[min(o+24, last)]
 		}
@@ -84,12 +84,12 @@ func (ix *Index) LocateAll(pts []orb.Point, ids []int64) {
 			out[i] = ix.ids[ix.run(runs[j], q[0], q[1])+1]
 		}
 		if touch == 0x5eed {
-			ixTouched.Store(true) // keeps the loads; never matters
+			touched.Store(true) // keeps the loads; never matters
 		}
 	}
 }
 
-var ixTouched atomic.Bool
+var touched atomic.Bool
 
 // b2u is 1 for true and 0 for false, without a branch.
 func b2u(b bool) uint {

@@ -1,4 +1,4 @@
-package grid
+package bench
 
 import (
 	"context"
@@ -11,10 +11,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+
+	"whistlegrid/grid"
 )
 
-// PlaceBench is what `whistlegrid bench place` measures on one data set.
-type PlaceBench struct {
+// PlaceReport is what `whistlegrid bench place` measures on one data set.
+type PlaceReport struct {
 	HouseholdGrids    int     `json:"household_grids"`
 	BuildMS           float64 `json:"build_ms"`
 	NsPerPoint        float64 `json:"ns_per_point"`        // chain only, one core, Locate per point
@@ -37,12 +39,12 @@ type PlaceBench struct {
 	BlobMiB           float64 `json:"blob_mib"`            // leaves and nodes
 }
 
-// BenchBatch is the batch the benchmark hands LocateAll: as many points
-// as POST /api/v1/place takes.
-const BenchBatch = 10_000
+// PlaceBatch is the batch Place hands LocateAll: as many points as
+// POST /api/v1/place takes.
+const PlaceBatch = 10_000
 
-// BenchOptions sizes a placement benchmark.
-type BenchOptions struct {
+// PlaceOptions sizes a placement benchmark.
+type PlaceOptions struct {
 	Points      int           // distinct points placed in process (default 200,000)
 	Rounds      int           // times each is placed (default 10)
 	QueryFor    time.Duration // how long the per-point PostGIS run lasts (default 3 s)
@@ -52,9 +54,10 @@ type BenchOptions struct {
 	Seed        uint64
 }
 
-// BenchPlace builds the index over the current grids of pool and measures
-// it beside PostGIS doing the same work in the same run.
-func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceBench, error) {
+// Place builds the placement index over the current grids of pool, as
+// grid.NewPlacer does in service, and measures it beside PostGIS doing the
+// same work in the same run; then holds it to PostGIS with grid.Verify.
+func Place(ctx context.Context, pool *pgxpool.Pool, o PlaceOptions) (PlaceReport, error) {
 	if o.Points == 0 {
 		o.Points = 200_000
 	}
@@ -70,26 +73,26 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	if o.VerifyExtra == 0 {
 		o.VerifyExtra = 100_000
 	}
-	var b PlaceBench
+	var b PlaceReport
 	start := time.Now()
-	p, err := NewPlacer(ctx, pool, IndexOptions{})
+	p, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
 	if err != nil {
 		return b, err
 	}
 	b.BuildMS = float64(time.Since(start).Microseconds()) / 1000
 	ix := p.Index()
 	b.HouseholdGrids = ix.Len()
-	hot, blob := ix.hotBytes()
+	hot, blob := ix.Bytes()
 	b.HotMiB, b.BlobMiB = float64(hot)/(1<<20), float64(blob)/(1<<20)
 
 	// The points: where clues really fall, inside the grids' bounding box.
-	pts, err := SamplePoints(ctx, pool, VerifyPoints{Random: o.Points, Seed: o.Seed})
+	pts, err := grid.SamplePoints(ctx, pool, grid.VerifyPoints{Random: o.Points, Seed: o.Seed})
 	if err != nil {
 		return b, err
 	}
 
 	// In process, one core: the chain, one Locate per point and LocateAll
-	// over batches of BenchBatch points, in alternate rounds so that both
+	// over batches of PlaceBatch points, in alternate rounds so that both
 	// see the same machine; then the chain with edge distance.
 	runtime.GC()
 	ids := make([]int64, len(pts))
@@ -104,8 +107,8 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 		}
 		d += time.Since(t0)
 		t0 = time.Now()
-		for i := 0; i < len(pts); i += BenchBatch {
-			ix.LocateAll(pts[i:min(len(pts), i+BenchBatch)], ids[i:])
+		for i := 0; i < len(pts); i += PlaceBatch {
+			ix.LocateAll(pts[i:min(len(pts), i+PlaceBatch)], ids[i:])
 		}
 		dBatch += time.Since(t0)
 		for _, id := range ids {
@@ -120,10 +123,10 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	b.NsPerPointBatch = float64(dBatch.Nanoseconds()) / float64(n)
 	b.PointsPerS = float64(n) / d.Seconds()
 	if hits == 0 {
-		return b, fmt.Errorf("grid: bench: no point was placed")
+		return b, fmt.Errorf("bench: place: no point was placed")
 	}
 	if batchHits != hits {
-		return b, fmt.Errorf("grid: bench: LocateAll placed %d points, Locate %d", batchHits, hits)
+		return b, fmt.Errorf("bench: place: LocateAll placed %d points, Locate %d", batchHits, hits)
 	}
 	t0 := time.Now()
 	for _, q := range pts {
@@ -151,7 +154,7 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	b.PointsPerSAll = float64(b.Cores*per*len(pts)) / time.Since(t0).Seconds()
 
 	// PostGIS, one query per point, one connection.
-	if b.PostGISQueryPerS, b.QueryPoints, err = postgisQueryRate(ctx, pool, pts, o.QueryFor); err != nil {
+	if b.PostGISQueryPerS, b.QueryPoints, err = placeQueryRate(ctx, pool, pts, o.QueryFor); err != nil {
 		return b, err
 	}
 	// PostGIS, set-based.
@@ -159,7 +162,7 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	if len(jp) > o.JoinPoints {
 		jp = jp[:o.JoinPoints]
 	}
-	if b.PostGISJoinPerS, err = postgisJoinRate(ctx, pool, jp); err != nil {
+	if b.PostGISJoinPerS, err = placeJoinRate(ctx, pool, jp); err != nil {
 		return b, err
 	}
 	b.JoinPoints = len(jp)
@@ -167,15 +170,15 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	b.RatioVsJoin = b.PointsPerS / b.PostGISJoinPerS
 
 	// Exactness.
-	vp := VerifyPoints{Random: o.VerifyExtra, Vertices: 20000, Edges: 20000, Seed: o.Seed + 1}
+	vp := grid.VerifyPoints{Random: o.VerifyExtra, Vertices: 20000, Edges: 20000, Seed: o.Seed + 1}
 	if o.VerifyAll {
 		vp.Vertices, vp.Edges = -1, -1
 	}
-	vpts, err := SamplePoints(ctx, pool, vp)
+	vpts, err := grid.SamplePoints(ctx, pool, vp)
 	if err != nil {
 		return b, err
 	}
-	mm, err := Verify(ctx, pool, ix, vpts)
+	mm, err := grid.Verify(ctx, pool, ix, vpts)
 	if err != nil {
 		return b, err
 	}
@@ -183,11 +186,15 @@ func BenchPlace(ctx context.Context, pool *pgxpool.Pool, o BenchOptions) (PlaceB
 	return b, nil
 }
 
-const benchQuery = `SELECT code FROM grids
+// placeQuery is the per-point baseline: the household grid PostGIS finds
+// for one point, by the same lowest-code rule as the index.
+const placeQuery = `SELECT code FROM grids
 WHERE level = 'household' AND valid_to IS NULL AND ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
 ORDER BY code LIMIT 1`
 
-func postgisQueryRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point, dur time.Duration) (float64, int, error) {
+// placeQueryRate runs placeQuery for one point after another on one
+// connection for dur, and returns the queries per second and how many ran.
+func placeQueryRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point, dur time.Duration) (float64, int, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -198,7 +205,7 @@ func postgisQueryRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point, 
 	for i := 0; i < 200; i++ {
 		q := pts[rnd.IntN(len(pts))]
 		var code string
-		if err := conn.QueryRow(ctx, benchQuery, q[0], q[1]).Scan(&code); err != nil && err != pgx.ErrNoRows {
+		if err := conn.QueryRow(ctx, placeQuery, q[0], q[1]).Scan(&code); err != nil && err != pgx.ErrNoRows {
 			return 0, 0, err
 		}
 	}
@@ -207,7 +214,7 @@ func postgisQueryRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point, 
 	for time.Since(t0) < dur {
 		q := pts[n%len(pts)]
 		var code string
-		if err := conn.QueryRow(ctx, benchQuery, q[0], q[1]).Scan(&code); err != nil && err != pgx.ErrNoRows {
+		if err := conn.QueryRow(ctx, placeQuery, q[0], q[1]).Scan(&code); err != nil && err != pgx.ErrNoRows {
 			return 0, 0, err
 		}
 		n++
@@ -215,7 +222,10 @@ func postgisQueryRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point, 
 	return float64(n) / time.Since(t0).Seconds(), n, nil
 }
 
-func postgisJoinRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point) (float64, error) {
+// placeJoinRate is the set-based baseline: pts loaded into a temporary
+// table joined to the household grids, in points per second (the better of
+// two runs).
+func placeJoinRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point) (float64, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -248,33 +258,4 @@ func postgisJoinRate(ctx context.Context, pool *pgxpool.Pool, pts []orb.Point) (
 		best = min(best, time.Since(t0))
 	}
 	return float64(len(pts)) / best.Seconds(), nil
-}
-
-// MemoryLatency is the mean time of one read from a working set of the
-// given size, each read's address depending on the one before (a random
-// cyclic permutation of its cache lines), in memory made as the index's is.
-// It shows where this machine's caches end, and so why a larger district
-// costs more per point.
-func MemoryLatency(bytes int) time.Duration {
-	const line = 64 / 8 // words per cache line
-	n := max(2, bytes/64)
-	next := ixMake[uint64](n*line, n*line)
-	perm := rand.New(rand.NewPCG(uint64(n), 7)).Perm(n)
-	for i := range n {
-		next[perm[i]*line] = uint64(perm[(i+1)%n] * line)
-	}
-	p := uint64(0)
-	for range n { // warm up: every line once
-		p = next[p]
-	}
-	const steps = 1 << 21
-	t0 := time.Now()
-	for range steps {
-		p = next[p]
-	}
-	d := time.Since(t0) / steps
-	if p == 1 { // never: every index is a multiple of line
-		d++
-	}
-	return d
 }

@@ -1,4 +1,4 @@
-package grid
+package index
 
 import (
 	"fmt"
@@ -9,45 +9,45 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// ixBenchSet is a synthetic district: an n×n partition of household grids
+// benchSet is a synthetic district: an n×n partition of household grids
 // with 16-vertex jittered boundaries over side×side km at Yanqing's
-// latitude, with holes, islands and multipolygons (see ixHouseholds).
-type ixBenchSet struct {
-	grids    []IndexGrid
+// latitude, with holes, islands and multipolygons (see householdGrids).
+type benchSet struct {
+	grids    []Grid
 	ix       *Index
 	random   []orb.Point // uniform over the extent, a few percent outside
 	boundary []orb.Point // vertices and segment midpoints
 }
 
-var ixBenchSets sync.Map // name -> *ixBenchSet
+var benchSets sync.Map // name -> *benchSet
 
-func ixBench(b *testing.B, n int, sideKM float64) *ixBenchSet {
+func loadBenchSet(b *testing.B, n int, sideKM float64) *benchSet {
 	name := fmt.Sprintf("%d/%g", n, sideKM)
-	if s, ok := ixBenchSets.Load(name); ok {
-		return s.(*ixBenchSet)
+	if s, ok := benchSets.Load(name); ok {
+		return s.(*benchSet)
 	}
 	const lat = 40.45
 	dLon, dLat := sideKM/84.7/float64(n), sideKM/111.05/float64(n)
-	s := &ixBenchSet{grids: ixHouseholds(ixPartition(n, n, 115.75, lat-sideKM/111.05/2, dLon, dLat, 4, 0.3, 42), n, 20, 42)}
-	ix, err := NewIndex(s.grids, IndexOptions{})
+	s := &benchSet{grids: householdGrids(partition(n, n, 115.75, lat-sideKM/111.05/2, dLon, dLat, 4, 0.3, 42), n, 20, 42)}
+	ix, err := New(s.grids, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	s.ix = ix
-	probes := ixProbes(s.grids, 1<<16, 43)
+	probes := makeProbes(s.grids, 1<<16, 43)
 	s.random = probes[len(probes)-4-1<<16 : len(probes)-4]
 	r := rand.New(rand.NewPCG(44, 44))
 	for range 1 << 16 {
 		s.boundary = append(s.boundary, probes[r.IntN(len(probes)-4-1<<16)])
 	}
-	ixBenchSets.Store(name, s)
+	benchSets.Store(name, s)
 	b.Logf("%s", ix.shape())
 	return s
 }
 
 // The sizes of the target: ~5,000 household grids over a 2,000 km²
 // district, and ~75,000 over a Beijing-scale 16,400 km².
-var ixBenchSizes = []struct {
+var benchSizes = []struct {
 	name   string
 	n      int
 	sideKM float64
@@ -57,10 +57,10 @@ var ixBenchSizes = []struct {
 }
 
 func BenchmarkLocate(b *testing.B) {
-	for _, sz := range ixBenchSizes {
+	for _, sz := range benchSizes {
 		for _, kind := range []string{"random", "boundary"} {
 			b.Run(sz.name+"/"+kind, func(b *testing.B) {
-				s := ixBench(b, sz.n, sz.sideKM)
+				s := loadBenchSet(b, sz.n, sz.sideKM)
 				pts := s.random
 				if kind == "boundary" {
 					pts = s.boundary
@@ -80,9 +80,9 @@ func BenchmarkLocate(b *testing.B) {
 }
 
 func BenchmarkPlace(b *testing.B) {
-	for _, sz := range ixBenchSizes {
+	for _, sz := range benchSizes {
 		b.Run(sz.name, func(b *testing.B) {
-			s := ixBench(b, sz.n, sz.sideKM)
+			s := loadBenchSet(b, sz.n, sz.sideKM)
 			for i := 0; b.Loop(); i++ {
 				_, _ = s.ix.Place(s.random[i&(1<<16-1)])
 			}
@@ -91,11 +91,11 @@ func BenchmarkPlace(b *testing.B) {
 }
 
 func BenchmarkNewIndex(b *testing.B) {
-	for _, sz := range ixBenchSizes {
+	for _, sz := range benchSizes {
 		b.Run(sz.name, func(b *testing.B) {
-			s := ixBench(b, sz.n, sz.sideKM)
+			s := loadBenchSet(b, sz.n, sz.sideKM)
 			for b.Loop() {
-				if _, err := NewIndex(s.grids, IndexOptions{}); err != nil {
+				if _, err := New(s.grids, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}

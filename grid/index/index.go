@@ -1,4 +1,28 @@
-package grid
+// Package index places points in household grids from memory: the
+// placement index of whistlegrid. New builds an Index from the grids (each
+// household grid's outline, and the links up to its district); Locate
+// answers the household grid's ID, LocateAll a slice of points at once,
+// and Place the whole chain with the distance to the grid's edge. The
+// answer is exactly what PostGIS ST_Covers answers (see Index), at tens of
+// nanoseconds a point.
+//
+// It is a pure data structure: it reads no database and keeps no state
+// outside an Index, which is immutable once built. Building it from the
+// grids table, swapping it in when they change, and holding it to PostGIS
+// on real data is grid's work (grid.Placer, grid.Verify).
+//
+// # Layout
+//
+// A uniform grid of top cells over the household grids' extent, each
+// pointing to a 32-byte record that splits it into 8×8 sub-cells with a
+// 2-bit answer (one of two household grids, none, or "run the exact
+// test"); cells wholly inside one grid share a record. The sub-cells a
+// boundary crosses run the exact test over leaves (a cell's segments,
+// evaluated with PostGIS's arithmetic) and nodes (a further 4×4 split).
+// index.go has the types and the lookup, build.go the build and why it is
+// exact, batch.go LocateAll. The hot arrays are made on transparent huge
+// pages (internal/hugepage).
+package index
 
 import (
 	"cmp"
@@ -46,10 +70,10 @@ func (l Level) height() int {
 	return -1
 }
 
-// IndexGrid is one grid handed to NewIndex. Only household grids need a
+// Grid is one grid handed to New. Only household grids need a
 // geometry (WGS-84 lon/lat, SRID 4326, exactly as stored); the other levels
 // are used for their links only.
-type IndexGrid struct {
+type Grid struct {
 	ID       int64
 	Code     string
 	Name     string
@@ -76,17 +100,17 @@ type Placement struct {
 	// EdgeDistanceM is the distance in metres from the point to the nearest
 	// edge (outer or hole boundary) of the household grid, 0 on the edge.
 	EdgeDistanceM float64
-	// NearEdge is EdgeDistanceM < IndexOptions.NearEdgeM: the point may
+	// NearEdge is EdgeDistanceM < Options.NearEdgeM: the point may
 	// belong to the neighbouring grid, and a person should check.
 	NearEdge bool
 }
 
-// DefaultNearEdgeM is the NearEdgeM used when IndexOptions leaves it zero:
+// DefaultNearEdgeM is the NearEdgeM used when Options leaves it zero:
 // 30 m, about the error of a phone's GPS fix in a village street.
 const DefaultNearEdgeM = 30
 
-// IndexOptions tunes NewIndex.
-type IndexOptions struct {
+// Options tunes New.
+type Options struct {
 	// NearEdgeM is the distance in metres under which a placement is
 	// flagged NearEdge. Zero means DefaultNearEdgeM; negative is an error.
 	NearEdgeM float64
@@ -94,7 +118,7 @@ type IndexOptions struct {
 
 // ErrOutside is returned, wrapped with the reason, by Index.Place when the
 // point is covered by no household grid.
-var ErrOutside = errors.New("grid: point is in no household grid")
+var ErrOutside = errors.New("index: point is in no household grid")
 
 // Index places points in household grids. It answers exactly what PostGIS
 // answers to ST_Covers(geom, point) for every household grid: a point in
@@ -126,9 +150,9 @@ type Index struct {
 
 	// The acceleration structure: a uniform grid of nx×ny top cells over
 	// [minX, maxX]×[minY, maxY]. The entry of a top cell is the index in
-	// recs of its record: the answers for an ixSub×ixSub raster of the
+	// recs of its record: the answers for an subs×subs raster of the
 	// cell, and for the sub-cells the raster cannot answer, a blob entry
-	// (see ixTag*): a leaf or a node that splits the cell ixSplit×ixSplit.
+	// (see tag*): a leaf or a node that splits the cell fanout×fanout.
 	// Cells wholly in one household grid, or in none, share one record per
 	// grid. The entries and records are the hot part, about 10 MiB for a
 	// Beijing-scale district, and most lookups end there after two loads
@@ -136,63 +160,63 @@ type Index struct {
 	// overlap. Leaves and nodes are laid out contiguously so that the rest
 	// touch one or two cache lines more.
 	minX, minY, maxX, maxY float64
-	invSubW, invSubH       float64 // ixSub / top cell size
+	invSubW, invSubH       float64 // subs / top cell size
 	nx, ny                 int
 	entries                []uint32
-	recs                   []ixRecord
+	recs                   []record
 	runs                   []uint32 // by record: the blob entry for code 3
 	blob                   []uint64
-	stats                  ixStats
+	stats                  buildStats
 }
 
-// ixRecord answers for most points of a top cell without touching blob:
-// the cell is cut into ixSub×ixSub sub-cells, and sub-cell (si, sj) has
+// record answers for most points of a top cell without touching blob:
+// the cell is cut into subs×subs sub-cells, and sub-cell (si, sj) has
 // the 2-bit code codes[sj/4] >> (16*(sj%4) + 2*si) & 3. Every point of a
 // sub-cell with code 0 or 1 is in the household grid with ID id[code]
 // (none when it is 0), of a sub-cell with code 2 in none; code 3 means the
 // point is decided by running the blob entry in Index.runs. A record is 32
 // bytes and, the records starting on a page, lies in one cache line.
-type ixRecord struct {
+type record struct {
 	codes [2]uint64
 	id    [2]int64
 }
 
 // Blob entries: the top two bits say what the low 30 bits are.
 const (
-	ixTagShift     = 30
-	ixPayload      = 1<<ixTagShift - 1
-	ixTagEmpty     = 0 // no household grid covers any point of the cell
-	ixTagHousehold = 1 // one household grid (its rank) covers the whole cell
-	ixTagLeaf      = 2 // blob offset of a leaf
-	ixTagNode      = 3 // blob offset of a node
+	tagShift     = 30
+	payload      = 1<<tagShift - 1
+	tagEmpty     = 0 // no household grid covers any point of the cell
+	tagHousehold = 1 // one household grid (its rank) covers the whole cell
+	tagLeaf      = 2 // blob offset of a leaf
+	tagNode      = 3 // blob offset of a node
 )
 
-// ixEmptyRecord is the record of the cells no household grid touches.
-const ixEmptyRecord = 0
+// emptyRecord is the record of the cells no household grid touches.
+const emptyRecord = 0
 
 // Fixed shape of the acceleration structure.
 const (
-	ixMaxTopCells = 1 << 24 // bounds memory: 64 MiB of top entries
-	ixSplit       = 4       // a split cell has ixSplit×ixSplit children
-	ixSub         = 8       // a record rasters its cell ixSub×ixSub
+	maxTopCells = 1 << 24 // bounds memory: 64 MiB of top entries
+	fanout      = 4       // a split cell has fanout×fanout children
+	subs        = 8       // a record rasters its cell subs×subs
 )
 
-// ixTuning sizes the acceleration structure; tests force deep trees with
+// tuning sizes the acceleration structure; tests force deep trees with
 // it. It never changes an answer, only speed and memory.
-type ixTuning struct {
+type tuning struct {
 	cellsPerHousehold int // top cells per household grid
 	maxDepth          int // splits below a top cell
 	maxLeafCost       int // stored segments and events before a cell is split
 }
 
-// ixDefaultTuning was chosen with BenchmarkLocate.
-func ixDefaultTuning() ixTuning {
-	return ixTuning{cellsPerHousehold: 8, maxDepth: 5, maxLeafCost: 24}
+// defaultTuning was chosen with BenchmarkLocate.
+func defaultTuning() tuning {
+	return tuning{cellsPerHousehold: 8, maxDepth: 5, maxLeafCost: 24}
 }
 
 // Blob layouts, in 64-bit words.
 //
-// Node: ox, oy, invW, invH (float64 bits), then ixSplit² uint32 child
+// Node: ox, oy, invW, invH (float64 bits), then fanout² uint32 child
 // entries, two to a word, row by row from (ox, oy).
 //
 // Leaf: fallback+1<<32 | candidates (fallback: a household grid covering
@@ -206,29 +230,29 @@ func ixDefaultTuning() ixTuning {
 // the segments between consecutive points contribute by PostGIS's
 // arithmetic; a NaN point separates runs of segments and, being NaN,
 // contributes nothing.
-const ixNodeWords = 4 + ixSplit*ixSplit/2
+const nodeWords = 4 + fanout*fanout/2
 
-// ixStats counts what the build made, for tests and benchmarks.
-type ixStats struct {
+// buildStats counts what the build made, for tests and benchmarks.
+type buildStats struct {
 	records, subAnswered, nodes, leaves, cands, rings, points, events int
 }
 
-// NewIndex builds an Index over grids, which must hold every grid on the
+// New builds an Index over grids, which must hold every grid on the
 // chains of the household grids. It checks that IDs are unique and
 // non-zero, levels known, each parent at a higher level and each chain
 // ending at a district; that every household grid has a non-empty geometry
 // of closed rings of at least 4 valid lon/lat points. The build uses every
 // CPU (GOMAXPROCS): two to three seconds for 75,000 household grids on two
 // cores, most of it rastering the cells that several grids share.
-func NewIndex(grids []IndexGrid, opts IndexOptions) (*Index, error) {
-	return newIndex(grids, opts, ixDefaultTuning())
+func New(grids []Grid, opts Options) (*Index, error) {
+	return newIndex(grids, opts, defaultTuning())
 }
 
-func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, error) {
+func newIndex(grids []Grid, opts Options, tune tuning) (*Index, error) {
 	near := opts.NearEdgeM
 	switch {
 	case math.IsNaN(near) || math.IsInf(near, 0) || near < 0:
-		return nil, fmt.Errorf("grid: index: NearEdgeM %v must be a non-negative number of metres", near)
+		return nil, fmt.Errorf("index: NearEdgeM %v must be a non-negative number of metres", near)
 	case near == 0:
 		near = DefaultNearEdgeM
 	}
@@ -237,13 +261,13 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 	for i := range grids {
 		g := &grids[i]
 		if g.ID == 0 {
-			return nil, fmt.Errorf("grid: index: grid %q has ID 0, which means no parent", g.Code)
+			return nil, fmt.Errorf("index: grid %q has ID 0, which means no parent", g.Code)
 		}
 		if _, dup := byID[g.ID]; dup {
-			return nil, fmt.Errorf("grid: index: duplicate grid ID %d (%q)", g.ID, g.Code)
+			return nil, fmt.Errorf("index: duplicate grid ID %d (%q)", g.ID, g.Code)
 		}
 		if !g.Level.Valid() {
-			return nil, fmt.Errorf("grid: index: grid %d (%q) has unknown level %q", g.ID, g.Code, g.Level)
+			return nil, fmt.Errorf("index: grid %d (%q) has unknown level %q", g.ID, g.Code, g.Level)
 		}
 		byID[g.ID] = i
 		if g.Level == LevelHousehold {
@@ -254,16 +278,16 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 		g := &grids[i]
 		if g.ParentID == 0 {
 			if g.Level != LevelDistrict {
-				return nil, fmt.Errorf("grid: index: %s grid %d (%q) has no parent", g.Level, g.ID, g.Code)
+				return nil, fmt.Errorf("index: %s grid %d (%q) has no parent", g.Level, g.ID, g.Code)
 			}
 			continue
 		}
 		pi, ok := byID[g.ParentID]
 		if !ok {
-			return nil, fmt.Errorf("grid: index: grid %d (%q) has parent %d, which is not among the grids", g.ID, g.Code, g.ParentID)
+			return nil, fmt.Errorf("index: grid %d (%q) has parent %d, which is not among the grids", g.ID, g.Code, g.ParentID)
 		}
 		if p := &grids[pi]; p.Level.height() <= g.Level.height() {
-			return nil, fmt.Errorf("grid: index: %s grid %d (%q) has parent %d (%q) at level %s, want a higher level", g.Level, g.ID, g.Code, p.ID, p.Code, p.Level)
+			return nil, fmt.Errorf("index: %s grid %d (%q) has parent %d (%q) at level %s, want a higher level", g.Level, g.ID, g.Code, p.ID, p.Code, p.Level)
 		}
 	}
 	slices.SortFunc(households, func(a, b int) int {
@@ -280,7 +304,7 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 	links := make([]Link, 0, 5*len(households))
 	for r, gi := range households {
 		g := &grids[gi]
-		if err := ixCheckGeom(g); err != nil {
+		if err := checkGeom(g); err != nil {
 			return nil, err
 		}
 		ix.ids[r+1] = g.ID
@@ -301,25 +325,25 @@ func newIndex(grids []IndexGrid, opts IndexOptions, tune ixTuning) (*Index, erro
 	return ix, nil
 }
 
-// ixCheckGeom rejects household geometry PostGIS would not hold.
-func ixCheckGeom(g *IndexGrid) error {
+// checkGeom rejects household geometry PostGIS would not hold.
+func checkGeom(g *Grid) error {
 	if len(g.Geom) == 0 {
-		return fmt.Errorf("grid: index: household grid %d (%q) has no geometry", g.ID, g.Code)
+		return fmt.Errorf("index: household grid %d (%q) has no geometry", g.ID, g.Code)
 	}
 	for pi, poly := range g.Geom {
 		if len(poly) == 0 {
-			return fmt.Errorf("grid: index: household grid %d (%q): polygon %d is empty", g.ID, g.Code, pi)
+			return fmt.Errorf("index: household grid %d (%q): polygon %d is empty", g.ID, g.Code, pi)
 		}
 		for ri, ring := range poly {
 			if len(ring) < 4 {
-				return fmt.Errorf("grid: index: household grid %d (%q): polygon %d ring %d has %d points, want at least 4", g.ID, g.Code, pi, ri, len(ring))
+				return fmt.Errorf("index: household grid %d (%q): polygon %d ring %d has %d points, want at least 4", g.ID, g.Code, pi, ri, len(ring))
 			}
 			if ring[0] != ring[len(ring)-1] {
-				return fmt.Errorf("grid: index: household grid %d (%q): polygon %d ring %d is not closed", g.ID, g.Code, pi, ri)
+				return fmt.Errorf("index: household grid %d (%q): polygon %d ring %d is not closed", g.ID, g.Code, pi, ri)
 			}
 			for _, p := range ring {
 				if err := geo.ValidLonLat(p[0], p[1]); err != nil {
-					return fmt.Errorf("grid: index: household grid %d (%q): polygon %d ring %d: %w", g.ID, g.Code, pi, ri, err)
+					return fmt.Errorf("index: household grid %d (%q): polygon %d ring %d: %w", g.ID, g.Code, pi, ri, err)
 				}
 			}
 		}
@@ -327,10 +351,13 @@ func ixCheckGeom(g *IndexGrid) error {
 	return nil
 }
 
-// hotBytes is the size of what most lookups read (the top cells' entries,
-// the records and their blob entries), and blobBytes of the rest.
-func (ix *Index) hotBytes() (hot, blob int) {
-	return 4*len(ix.entries) + int(unsafe.Sizeof(ixRecord{}))*len(ix.recs) + 4*len(ix.runs), 8 * len(ix.blob)
+// Bytes returns the memory the index holds for lookups, in bytes: hot, what
+// most lookups read (the top cells' entries, the records and their blob
+// entries), which must stay in the CPU caches for Locate to be fast; and
+// blob, the leaves and nodes that points near a boundary read. The chains
+// and outlines are not counted. For benchmarks and monitoring.
+func (ix *Index) Bytes() (hot, blob int) {
+	return 4*len(ix.entries) + int(unsafe.Sizeof(record{}))*len(ix.recs) + 4*len(ix.runs), 8 * len(ix.blob)
 }
 
 // Len returns the number of household grids in the index.
@@ -366,7 +393,7 @@ func (ix *Index) Locate(p orb.Point) (householdID int64, ok bool) {
 // error wrapping geo.ErrInvalidLonLat.
 func (ix *Index) Place(p orb.Point) (Placement, error) {
 	if err := geo.ValidLonLat(p[0], p[1]); err != nil {
-		return Placement{}, fmt.Errorf("grid: place: %w", err)
+		return Placement{}, fmt.Errorf("index: place: %w", err)
 	}
 	id := ix.locate(p[0], p[1])
 	if id == 0 {
@@ -376,13 +403,13 @@ func (ix *Index) Place(p orb.Point) (Placement, error) {
 		return Placement{}, fmt.Errorf("%w: (%v, %v) lies in a gap or hole between household grids", ErrOutside, p[0], p[1])
 	}
 	h := ix.byID[id]
-	d := ixEdgeDistance(ix.geoms[h], p)
+	d := edgeDistance(ix.geoms[h], p)
 	return Placement{Chain: ix.chains[h], EdgeDistanceM: d, NearEdge: d < ix.nearEdgeM}, nil
 }
 
-// ixEdgeDistance is the distance in metres from p to the nearest segment of
+// edgeDistance is the distance in metres from p to the nearest segment of
 // mp, in the local equirectangular projection at p's latitude.
-func ixEdgeDistance(mp orb.MultiPolygon, p orb.Point) float64 {
+func edgeDistance(mp orb.MultiPolygon, p orb.Point) float64 {
 	kx, ky := geo.LocalScale(p[1])
 	best := math.Inf(1)
 	for _, poly := range mp {
@@ -390,7 +417,7 @@ func ixEdgeDistance(mp orb.MultiPolygon, p orb.Point) float64 {
 			for i := 1; i < len(ring); i++ {
 				ax, ay := (ring[i-1][0]-p[0])*kx, (ring[i-1][1]-p[1])*ky
 				bx, by := (ring[i][0]-p[0])*kx, (ring[i][1]-p[1])*ky
-				if d := ixOriginSegDist2(ax, ay, bx, by); d < best {
+				if d := originSegDist2(ax, ay, bx, by); d < best {
 					best = d
 				}
 			}
@@ -399,8 +426,8 @@ func ixEdgeDistance(mp orb.MultiPolygon, p orb.Point) float64 {
 	return math.Sqrt(best)
 }
 
-// ixOriginSegDist2 is the squared distance from the origin to segment ab.
-func ixOriginSegDist2(ax, ay, bx, by float64) float64 {
+// originSegDist2 is the squared distance from the origin to segment ab.
+func originSegDist2(ax, ay, bx, by float64) float64 {
 	dx, dy := bx-ax, by-ay
 	l2 := dx*dx + dy*dy
 	t := 0.0
@@ -419,11 +446,11 @@ func (ix *Index) locate(x, y float64) int64 {
 		return 0 // also rejects NaN
 	}
 	// The sub-cell column and row, whose high bits are the top cell's.
-	u := uint(min(int((x-ix.minX)*ix.invSubW), ix.nx*ixSub-1))
-	v := uint(min(int((y-ix.minY)*ix.invSubH), ix.ny*ixSub-1))
-	k := ix.entries[v/ixSub*uint(ix.nx)+u/ixSub]
+	u := uint(min(int((x-ix.minX)*ix.invSubW), ix.nx*subs-1))
+	v := uint(min(int((y-ix.minY)*ix.invSubH), ix.ny*subs-1))
+	k := ix.entries[v/subs*uint(ix.nx)+u/subs]
 	r := &ix.recs[k]
-	si, sj := u%ixSub, v%ixSub
+	si, sj := u%subs, v%subs
 	code := r.codes[sj/4] >> (16*(sj%4) + 2*si) & 3
 	if code == 3 {
 		return ix.ids[ix.run(ix.runs[k], x, y)+1]
@@ -435,19 +462,19 @@ func (ix *Index) locate(x, y float64) int64 {
 // grid covering it, or -1.
 func (ix *Index) run(e uint32, x, y float64) int32 {
 	for {
-		switch e >> ixTagShift {
-		case ixTagHousehold:
-			return int32(e & ixPayload)
-		case ixTagLeaf:
-			return ix.evalLeaf(e&ixPayload, x, y)
-		case ixTagNode:
-			o := int(e & ixPayload)
-			nd := ix.blob[o : o+ixNodeWords : o+ixNodeWords]
+		switch e >> tagShift {
+		case tagHousehold:
+			return int32(e & payload)
+		case tagLeaf:
+			return ix.evalLeaf(e&payload, x, y)
+		case tagNode:
+			o := int(e & payload)
+			nd := ix.blob[o : o+nodeWords : o+nodeWords]
 			ci := int((x - math.Float64frombits(nd[0])) * math.Float64frombits(nd[2]))
-			ci = max(0, min(ixSplit-1, ci))
+			ci = max(0, min(fanout-1, ci))
 			cj := int((y - math.Float64frombits(nd[1])) * math.Float64frombits(nd[3]))
-			cj = max(0, min(ixSplit-1, cj))
-			k := cj*ixSplit + ci
+			cj = max(0, min(fanout-1, cj))
+			k := cj*fanout + ci
 			e = uint32(nd[4+k/2] >> (32 * (k & 1)))
 		default:
 			return -1
@@ -478,7 +505,7 @@ func (ix *Index) evalLeaf(o uint32, x, y float64) int32 {
 func (ix *Index) candCovers(b []uint64, p, end int, x, y float64) bool {
 	for p < end {
 		n := int(uint32(b[p]))
-		r, next := ixRingSide(b, p, x, y)
+		r, next := ringSide(b, p, x, y)
 		p = next
 		k := 1
 		switch r {
@@ -487,7 +514,7 @@ func (ix *Index) candCovers(b []uint64, p, end int, x, y float64) bool {
 		case 1:
 			covered := true
 			for ; k < n; k++ {
-				h, next := ixRingSide(b, p, x, y)
+				h, next := ringSide(b, p, x, y)
 				p = next
 				if h == 0 {
 					return true
@@ -503,22 +530,22 @@ func (ix *Index) candCovers(b []uint64, p, end int, x, y float64) bool {
 			}
 		}
 		for ; k < n; k++ {
-			p = ixSkipRing(b, p)
+			p = skipRing(b, p)
 		}
 	}
 	return false
 }
 
-// ixSkipRing returns the offset after the ring at p.
-func ixSkipRing(b []uint64, p int) int {
+// skipRing returns the offset after the ring at p.
+func skipRing(b []uint64, p int) int {
 	h := b[p+1]
 	return p + 2 + 2*int(h>>32) + 2*int(uint32(h))
 }
 
-// ixRingSide mirrors PostGIS's point_in_ring for the ring at b[p]: 1
+// ringSide mirrors PostGIS's point_in_ring for the ring at b[p]: 1
 // inside, 0 on the ring, -1 outside. It also returns the offset after the
 // ring.
-func ixRingSide(b []uint64, p int, x, y float64) (int, int) {
+func ringSide(b []uint64, p int, x, y float64) (int, int) {
 	wn := int32(b[p] >> 32)
 	h := b[p+1]
 	q := p + 2
@@ -533,8 +560,8 @@ func ixRingSide(b []uint64, p int, x, y float64) (int, int) {
 		ax, ay := math.Float64frombits(pts[0]), math.Float64frombits(pts[1])
 		for i := 2; i+1 < len(pts); i += 2 {
 			bx, by := math.Float64frombits(pts[i]), math.Float64frombits(pts[i+1])
-			side := ixSide(ax, ay, bx, by, x, y)
-			if side == 0 && ixInBox(ax, ay, bx, by, x, y) {
+			side := determineSide(ax, ay, bx, by, x, y)
+			if side == 0 && inSegmentBox(ax, ay, bx, by, x, y) {
 				return 0, end
 			}
 			if ay <= y && y < by && side > 0 {
@@ -551,15 +578,15 @@ func ixRingSide(b []uint64, p int, x, y float64) (int, int) {
 	return 1, end
 }
 
-// ixSide is liblwgeom's determineSide: > 0 when (x, y) is left of a→b,
+// determineSide is liblwgeom's determineSide: > 0 when (x, y) is left of a→b,
 // < 0 right, 0 on the line. The conversions forbid fusing into FMA, so
 // every product is rounded as PostGIS rounds it.
-func ixSide(ax, ay, bx, by, x, y float64) float64 {
+func determineSide(ax, ay, bx, by, x, y float64) float64 {
 	return float64((bx-ax)*(y-ay)) - float64((x-ax)*(by-ay))
 }
 
-// ixInBox is liblwgeom's isOnSegment: (x, y) is inside the segment's
+// inSegmentBox is liblwgeom's isOnSegment: (x, y) is inside the segment's
 // bounding box, edges included.
-func ixInBox(ax, ay, bx, by, x, y float64) bool {
+func inSegmentBox(ax, ay, bx, by, x, y float64) bool {
 	return x >= min(ax, bx) && x <= max(ax, bx) && y >= min(ay, by) && y <= max(ay, by)
 }

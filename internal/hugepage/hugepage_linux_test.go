@@ -1,4 +1,4 @@
-package grid
+package hugepage
 
 import (
 	"fmt"
@@ -8,18 +8,18 @@ import (
 	"unsafe"
 )
 
-func TestIxMakeHugePages(t *testing.T) {
+func TestMake(t *testing.T) {
 	before, err := anonHugeKB()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 3 * ixHugePage / 8
-	s := ixMake[uint64](n, n+5)
+	const n = 3 * Size / 8
+	s := Make[uint64](n, n+5)
 	if len(s) != n || cap(s) != n+5 {
 		t.Fatalf("len %d cap %d, want %d and %d", len(s), cap(s), n, n+5)
 	}
 	addr := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
-	if addr%ixHugePage != 0 {
+	if addr%Size != 0 {
 		t.Fatalf("a large slice starts at %#x, not on a huge page", addr)
 	}
 	for i := range s {
@@ -28,7 +28,7 @@ func TestIxMakeHugePages(t *testing.T) {
 		}
 		s[i] = uint64(i)
 	}
-	if small := ixMake[uint32](10, 100); len(small) != 10 || cap(small) != 100 {
+	if small := Make[uint32](10, 100); len(small) != 10 || cap(small) != 100 {
 		t.Fatalf("a small slice: len %d cap %d", len(small), cap(small))
 	}
 
@@ -41,7 +41,7 @@ func TestIxMakeHugePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := after-before, 3*ixHugePage>>10; got < want {
+	if got, want := after-before, 3*Size>>10; got < want {
 		t.Errorf("filling the slice added %d kB of huge pages to the process, want its %d kB", got, want)
 	}
 }

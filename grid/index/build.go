@@ -1,4 +1,4 @@
-package grid
+package index
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/paulmach/orb"
+
+	"whistlegrid/internal/hugepage"
 )
 
 // How the build stays exact.
@@ -28,26 +30,26 @@ import (
 // per point with PostGIS's arithmetic. A grid none of whose segments come
 // near a cell covers all of it or none of it, decided once at build time.
 
-type ixRect struct{ x0, y0, x1, y1 float64 }
+type bounds struct{ x0, y0, x1, y1 float64 }
 
-type ixSeg struct{ ax, ay, bx, by float64 }
+type segment struct{ ax, ay, bx, by float64 }
 
-type ixEvent struct {
+type event struct {
 	y float64
 	d int32
 }
 
-func (r ixRect) grow(d float64) ixRect { return ixRect{r.x0 - d, r.y0 - d, r.x1 + d, r.y1 + d} }
+func (r bounds) grow(d float64) bounds { return bounds{r.x0 - d, r.y0 - d, r.x1 + d, r.y1 + d} }
 
-// ixBuilder holds the household geometry flattened for the build.
-type ixBuilder struct {
-	segs    []ixSeg   // every segment of non-zero length, ring by ring
-	ringSeg []int32   // ring r's segments are segs[ringSeg[r]:ringSeg[r+1]]
-	ringN   []int32   // rings of the polygon for an exterior ring, 0 for a hole
-	house   []ixHouse // by rank
+// builder holds the household geometry flattened for the build.
+type builder struct {
+	segs    []segment   // every segment of non-zero length, ring by ring
+	ringSeg []int32     // ring r's segments are segs[ringSeg[r]:ringSeg[r+1]]
+	ringN   []int32     // rings of the polygon for an exterior ring, 0 for a hole
+	house   []household // by rank
 
 	ids        []int64 // Index.ids
-	tune       ixTuning
+	tune       tuning
 	delta      float64
 	ox, oy     float64 // origin of the top grid
 	cw, ch     float64 // top cell size
@@ -57,11 +59,11 @@ type ixBuilder struct {
 	topEntries []uint32
 }
 
-// ixHouse is one household grid: its rings, bounding box and, for each top
+// household is one household grid: its rings, bounding box and, for each top
 // row its box spans, the segments whose y-range comes near that row.
-type ixHouse struct {
+type household struct {
 	ringFirst, ringEnd int32
-	box                ixRect
+	box                bounds
 	row0               int
 	bandOff            []int32 // row row0+k: band[bandOff[k]:bandOff[k+1]]
 	band               []int32
@@ -69,62 +71,62 @@ type ixHouse struct {
 
 // Scratch programs: a candidate's rings restricted to a cell, kept in
 // per-worker arenas while a top cell and its children are built.
-type ixSRing struct {
+type scratchRing struct {
 	base           int32
 	n              int32
 	first, end     int32 // scratch.ids
 	evFirst, evEnd int32 // scratch.evs
 }
 
-type ixSCand struct{ h, first, end int32 } // rings in scratch.rings
+type scratchCand struct{ h, first, end int32 } // rings in scratch.rings
 
-type ixScratch struct {
-	rings []ixSRing
+type scratch struct {
+	rings []scratchRing
 	ids   []int32
-	evs   []ixEvent
-	cands []ixSCand
+	evs   []event
+	cands []scratchCand
 }
 
-func (w *ixScratch) reset() {
+func (w *scratch) reset() {
 	w.rings, w.ids, w.evs, w.cands = w.rings[:0], w.ids[:0], w.evs[:0], w.cands[:0]
 }
 
-type ixMark struct{ rings, ids, evs int }
+type scratchMark struct{ rings, ids, evs int }
 
-func (w *ixScratch) mark() ixMark { return ixMark{len(w.rings), len(w.ids), len(w.evs)} }
+func (w *scratch) mark() scratchMark { return scratchMark{len(w.rings), len(w.ids), len(w.evs)} }
 
-func (w *ixScratch) undo(m ixMark) {
+func (w *scratch) undo(m scratchMark) {
 	w.rings, w.ids, w.evs = w.rings[:m.rings], w.ids[:m.ids], w.evs[:m.evs]
 }
 
-// ixChunk is what one chunk of top rows builds: its part of the blob, with
+// chunk is what one chunk of top rows builds: its part of the blob, with
 // offsets local to it, and where its nodes are (their child entries hold
 // offsets too).
-type ixChunk struct {
+type chunk struct {
 	blob   []uint64
 	nodeAt []int
-	recs   []ixRecord
+	recs   []record
 	runs   []uint32
-	stats  ixStats
+	stats  buildStats
 }
 
 // Results of refining a candidate to a cell.
 const (
-	ixOutside = iota // covers no point of the cell
-	ixCovered        // covers every point of the cell
-	ixProgram        // depends on the point: a program was appended
+	refineOutside = iota // covers no point of the cell
+	refineCovered        // covers every point of the cell
+	refineProgram        // depends on the point: a program was appended
 )
 
 // Segment classes relative to a cell.
 const (
-	ixNone  = iota // contributes nothing to any point of the cell
-	ixRight        // wholly right of the cell where it meets the cell's rows
-	ixLocal        // passes near the cell: evaluated per point
+	segNone  = iota // contributes nothing to any point of the cell
+	segRight        // wholly right of the cell where it meets the cell's rows
+	segLocal        // passes near the cell: evaluated per point
 )
 
-// ixParallel runs fn(w, i) for i in [0, n) on at most workers goroutines,
+// parallel runs fn(w, i) for i in [0, n) on at most workers goroutines,
 // w being the goroutine's number.
-func ixParallel(workers, n int, fn func(w, i int)) {
+func parallel(workers, n int, fn func(w, i int)) {
 	workers = max(1, min(workers, n))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -145,8 +147,8 @@ func ixParallel(workers, n int, fn func(w, i int)) {
 }
 
 // build fills the acceleration structure of ix from ix.geoms.
-func (ix *Index) build(tune ixTuning) error {
-	b := ixFlatten(ix.geoms)
+func (ix *Index) build(tune tuning) error {
+	b := flatten(ix.geoms)
 	b.tune, b.ids = tune, ix.ids
 	if len(ix.geoms) == 0 {
 		ix.minX, ix.minY, ix.maxX, ix.maxY = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
@@ -155,36 +157,36 @@ func (ix *Index) build(tune ixTuning) error {
 	b.layout(len(ix.geoms))
 	ix.minX, ix.minY = b.ox, b.oy
 	ix.maxX, ix.maxY = b.ox+b.cw*float64(b.nx), b.oy+b.ch*float64(b.ny)
-	ix.invSubW, ix.invSubH = ixSub/b.cw, ixSub/b.ch
+	ix.invSubW, ix.invSubH = subs/b.cw, subs/b.ch
 	ix.nx, ix.ny = b.nx, b.ny
 
 	workers := runtime.GOMAXPROCS(0)
-	ixParallel(workers, len(b.house), func(_, h int) { b.bands(h) })
+	parallel(workers, len(b.house), func(_, h int) { b.bands(h) })
 	b.cells()
 
 	rowsPerChunk := max(1, b.ny/(8*workers))
 	nChunks := (b.ny + rowsPerChunk - 1) / rowsPerChunk
-	chunks := make([]ixChunk, nChunks)
-	scratch := make([]ixScratch, workers)
-	b.topEntries = ixMake[uint32](b.nx*b.ny, b.nx*b.ny)
-	ixParallel(workers, nChunks, func(w, c int) {
+	chunks := make([]chunk, nChunks)
+	arenas := make([]scratch, workers)
+	b.topEntries = hugepage.Make[uint32](b.nx*b.ny, b.nx*b.ny)
+	parallel(workers, nChunks, func(w, c int) {
 		for j := c * rowsPerChunk; j < min(b.ny, (c+1)*rowsPerChunk); j++ {
 			for i := range b.nx {
-				b.topEntries[j*b.nx+i] = b.topCell(&scratch[w], &chunks[c], i, j)
+				b.topEntries[j*b.nx+i] = b.topCell(&arenas[w], &chunks[c], i, j)
 			}
 		}
 	})
 	return ix.merge(b, chunks, rowsPerChunk)
 }
 
-// ixFlatten copies the household rings into flat arrays, dropping
+// flatten copies the household rings into flat arrays, dropping
 // zero-length segments as PostGIS ignores them.
-func ixFlatten(geoms []orb.MultiPolygon) *ixBuilder {
-	b := &ixBuilder{house: make([]ixHouse, len(geoms))}
+func flatten(geoms []orb.MultiPolygon) *builder {
+	b := &builder{house: make([]household, len(geoms))}
 	for h, mp := range geoms {
 		hs := &b.house[h]
 		hs.ringFirst = int32(len(b.ringN))
-		hs.box = ixRect{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		hs.box = bounds{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 		for _, poly := range mp {
 			for ri, ring := range poly {
 				if ri == 0 {
@@ -197,7 +199,7 @@ func ixFlatten(geoms []orb.MultiPolygon) *ixBuilder {
 					hs.box.x0, hs.box.y0 = min(hs.box.x0, p[0]), min(hs.box.y0, p[1])
 					hs.box.x1, hs.box.y1 = max(hs.box.x1, p[0]), max(hs.box.y1, p[1])
 					if k > 0 && ring[k-1] != p {
-						b.segs = append(b.segs, ixSeg{ring[k-1][0], ring[k-1][1], p[0], p[1]})
+						b.segs = append(b.segs, segment{ring[k-1][0], ring[k-1][1], p[0], p[1]})
 					}
 				}
 			}
@@ -210,8 +212,8 @@ func ixFlatten(geoms []orb.MultiPolygon) *ixBuilder {
 
 // layout chooses delta and the top grid: about tune.cellsPerHousehold cells
 // per household grid over the households' extent grown by 4·delta.
-func (b *ixBuilder) layout(n int) {
-	all := ixRect{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+func (b *builder) layout(n int) {
+	all := bounds{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
 	for _, hs := range b.house {
 		all.x0, all.y0 = min(all.x0, hs.box.x0), min(all.y0, hs.box.y0)
 		all.x1, all.y1 = max(all.x1, hs.box.x1), max(all.y1, hs.box.y1)
@@ -220,29 +222,29 @@ func (b *ixBuilder) layout(n int) {
 	b.delta = 1e-9 * max(1, scale/100)
 	all = all.grow(4 * b.delta)
 	w, h := all.x1-all.x0, all.y1-all.y0
-	target := float64(min(ixMaxTopCells, max(1, b.tune.cellsPerHousehold*n)))
+	target := float64(min(maxTopCells, max(1, b.tune.cellsPerHousehold*n)))
 	size := math.Sqrt(w * h / target)
 	b.nx = int(min(4096*4, max(1, math.Ceil(w/size))))
 	b.ny = int(min(4096*4, max(1, math.Ceil(h/size))))
-	for b.nx*b.ny > ixMaxTopCells {
+	for b.nx*b.ny > maxTopCells {
 		b.nx, b.ny = max(1, b.nx/2), max(1, b.ny/2)
 	}
 	b.ox, b.oy = all.x0, all.y0
 	b.cw, b.ch = w/float64(b.nx), h/float64(b.ny)
 }
 
-func (b *ixBuilder) col(x float64) int {
+func (b *builder) col(x float64) int {
 	return max(0, min(b.nx-1, int(math.Floor((x-b.ox)/b.cw))))
 }
 
-func (b *ixBuilder) row(y float64) int {
+func (b *builder) row(y float64) int {
 	return max(0, min(b.ny-1, int(math.Floor((y-b.oy)/b.ch))))
 }
 
 // bands lists, for every top row household h's box spans, the segments of
 // h whose y-range comes within 2·delta of the row. A segment left out
 // cannot touch a point of the row nor count in its winding number.
-func (b *ixBuilder) bands(h int) {
+func (b *builder) bands(h int) {
 	hs := &b.house[h]
 	m := 2 * b.delta
 	hs.row0 = b.row(hs.box.y0 - m)
@@ -270,7 +272,7 @@ func (b *ixBuilder) bands(h int) {
 
 // cells lists, for every top cell, the household grids whose box comes
 // within 2·delta of it, by rank.
-func (b *ixBuilder) cells() {
+func (b *builder) cells() {
 	m := 2 * b.delta
 	b.cellStart = make([]int32, b.nx*b.ny+1)
 	each := func(fn func(c int32, h int)) {
@@ -298,8 +300,8 @@ func (b *ixBuilder) cells() {
 
 // topCell builds top cell (i, j) and returns its entry, with indices local
 // to chunk out.
-func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
-	rect := ixRect{
+func (b *builder) topCell(w *scratch, out *chunk, i, j int) uint32 {
+	rect := bounds{
 		b.ox + float64(i)*b.cw, b.oy + float64(j)*b.ch,
 		b.ox + float64(i+1)*b.cw, b.oy + float64(j+1)*b.ch,
 	}
@@ -313,10 +315,10 @@ func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
 		if len(band) == 0 {
 			continue // no segment near the row: the grid is outside it
 		}
-		in := ixSCand{h: h, first: int32(len(w.rings))}
+		in := scratchCand{h: h, first: int32(len(w.rings))}
 		p := 0
 		for r := hs.ringFirst; r < hs.ringEnd; r++ {
-			sr := ixSRing{n: b.ringN[r], first: int32(len(w.ids)), evFirst: int32(len(w.evs)), evEnd: int32(len(w.evs))}
+			sr := scratchRing{n: b.ringN[r], first: int32(len(w.ids)), evFirst: int32(len(w.evs)), evEnd: int32(len(w.evs))}
 			for end := b.ringSeg[r+1]; p < len(band) && band[p] < end; p++ {
 				w.ids = append(w.ids, band[p])
 			}
@@ -324,7 +326,7 @@ func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
 			w.rings = append(w.rings, sr)
 		}
 		in.end = int32(len(w.rings))
-		if b.refine(w, in, rect, false) == ixCovered {
+		if b.refine(w, in, rect, false) == refineCovered {
 			fallback = h
 			break
 		}
@@ -337,9 +339,9 @@ func (b *ixBuilder) topCell(w *ixScratch, out *ixChunk, i, j int) uint32 {
 
 // record builds the record of a top cell shared by the candidates w.cands
 // (in rank order, all ranked before fallback) and returns its entry.
-func (b *ixBuilder) record(w *ixScratch, out *ixChunk, fallback int32, rect ixRect) uint32 {
-	var ans [ixSub * ixSub]int32
-	b.raster(w, 0, len(w.cands), fallback, rect, 0, 0, ixSub, &ans)
+func (b *builder) record(w *scratch, out *chunk, fallback int32, rect bounds) uint32 {
+	var ans [subs * subs]int32
+	b.raster(w, 0, len(w.cands), fallback, rect, 0, 0, subs, &ans)
 	// No grid has code 2, the two grids answering most sub-cells codes 0
 	// and 1; the other sub-cells run the entry.
 	type count struct{ h, n int32 }
@@ -357,7 +359,7 @@ func (b *ixBuilder) record(w *ixScratch, out *ixChunk, fallback int32, rect ixRe
 	}
 	slices.SortStableFunc(counts, func(a, b count) int { return cmp.Compare(b.n, a.n) })
 	counts = counts[:min(2, len(counts))]
-	var r ixRecord
+	var r record
 	run := false
 	for k, h := range ans {
 		code := uint64(3)
@@ -374,43 +376,43 @@ func (b *ixBuilder) record(w *ixScratch, out *ixChunk, fallback int32, rect ixRe
 		} else {
 			out.stats.subAnswered++
 		}
-		si, sj := k%ixSub, k/ixSub
+		si, sj := k%subs, k/subs
 		r.codes[sj/4] |= code << (16*(sj%4) + 2*si)
 	}
 	for c, ct := range counts {
 		r.id[c] = b.ids[ct.h+1]
 	}
-	entry := uint32(ixTagEmpty << ixTagShift)
+	entry := uint32(tagEmpty << tagShift)
 	if run {
 		entry = b.finish(w, out, 0, len(w.cands), fallback, rect, 0)
 	}
 	out.stats.records++
 	out.recs = append(out.recs, r)
 	out.runs = append(out.runs, entry)
-	return ixTagRecord | uint32(len(out.recs)-1)
+	return tagRecord | uint32(len(out.recs)-1)
 }
 
-// ixTagRecord marks a chunk's top entry that is the index of a record in
+// tagRecord marks a chunk's top entry that is the index of a record in
 // the chunk; the others are blob entries, empty or one household, that
 // merge turns into shared records.
-const ixTagRecord = 1 << 31
+const tagRecord = 1 << 31
 
-// ixUndecided marks a sub-cell whose points are not all answered alike.
-const ixUndecided = -2
+// undecided marks a sub-cell whose points are not all answered alike.
+const undecided = -2
 
 // raster fills ans for the n×n sub-cells from (si, sj) of a record, rect
 // being their union, with the rank of the household grid covering every
-// point of a sub-cell, -1 for none, or ixUndecided. The candidates
+// point of a sub-cell, -1 for none, or undecided. The candidates
 // w.cands[cf:ce] are in rank order, all ranked before fallback.
-func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect, si, sj, n int, ans *[ixSub * ixSub]int32) {
+func (b *builder) raster(w *scratch, cf, ce int, fallback int32, rect bounds, si, sj, n int, ans *[subs * subs]int32) {
 	if cf == ce || n == 1 {
 		h := fallback
 		if cf < ce {
-			h = ixUndecided
+			h = undecided
 		}
 		for j := sj; j < sj+n; j++ {
 			for i := si; i < si+n; i++ {
-				ans[j*ixSub+i] = h
+				ans[j*subs+i] = h
 			}
 		}
 		return
@@ -418,7 +420,7 @@ func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect
 	cw, ch := (rect.x1-rect.x0)/2, (rect.y1-rect.y0)/2
 	for cj := range 2 {
 		for ci := range 2 {
-			child := ixRect{
+			child := bounds{
 				rect.x0 + float64(ci)*cw, rect.y0 + float64(cj)*ch,
 				rect.x0 + float64(ci+1)*cw, rect.y0 + float64(cj+1)*ch,
 			}
@@ -427,15 +429,15 @@ func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect
 				// A single sub-cell: its answer needs no programs.
 				h := fallback
 				for k := cf; k < ce; k++ {
-					if r := b.refine(w, w.cands[k], child, true); r != ixOutside {
+					if r := b.refine(w, w.cands[k], child, true); r != refineOutside {
 						h = w.cands[k].h
-						if r == ixProgram {
-							h = ixUndecided
+						if r == refineProgram {
+							h = undecided
 						}
 						break
 					}
 				}
-				ans[sj*ixSub+si] = h
+				ans[sj*subs+si] = h
 				continue
 			}
 			m, mc, childFallback := b.refineInto(w, cf, ce, child, fallback)
@@ -450,10 +452,10 @@ func (b *ixBuilder) raster(w *ixScratch, cf, ce int, fallback int32, rect ixRect
 // the ones that reach into it to w.cands from mc on, and returns the mark
 // to undo it with and child's fallback: the first candidate that covers
 // child wholly (the rest are not refined), else fallback.
-func (b *ixBuilder) refineInto(w *ixScratch, cf, ce int, child ixRect, fallback int32) (m ixMark, mc int, childFallback int32) {
+func (b *builder) refineInto(w *scratch, cf, ce int, child bounds, fallback int32) (m scratchMark, mc int, childFallback int32) {
 	m, mc, childFallback = w.mark(), len(w.cands), fallback
 	for k := cf; k < ce; k++ {
-		if b.refine(w, w.cands[k], child, false) == ixCovered {
+		if b.refine(w, w.cands[k], child, false) == refineCovered {
 			return m, mc, w.cands[k].h
 		}
 	}
@@ -463,12 +465,12 @@ func (b *ixBuilder) refineInto(w *ixScratch, cf, ce int, child ixRect, fallback 
 // finish turns the candidates w.cands[cf:ce] (in rank order, all ranked
 // before fallback) of cell rect into an entry: empty, one household grid,
 // a leaf, or a node whose children are refined from these candidates.
-func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int32, rect ixRect, depth int) uint32 {
+func (b *builder) finish(w *scratch, out *chunk, cf, ce int, fallback int32, rect bounds, depth int) uint32 {
 	if cf == ce {
 		if fallback < 0 {
-			return ixTagEmpty << ixTagShift
+			return tagEmpty << tagShift
 		}
-		return ixTagHousehold<<ixTagShift | uint32(fallback)
+		return tagHousehold<<tagShift | uint32(fallback)
 	}
 	cost := 0
 	for _, sc := range w.cands[cf:ce] {
@@ -476,28 +478,28 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 			cost += int(r.end-r.first) + int(r.evEnd-r.evFirst)
 		}
 	}
-	cw, ch := (rect.x1-rect.x0)/ixSplit, (rect.y1-rect.y0)/ixSplit
+	cw, ch := (rect.x1-rect.x0)/fanout, (rect.y1-rect.y0)/fanout
 	if cost > b.tune.maxLeafCost && depth < b.tune.maxDepth && min(cw, ch) > 1000*b.delta {
 		o := len(out.blob)
 		out.nodeAt = append(out.nodeAt, o)
 		out.stats.nodes++
 		out.blob = append(out.blob, math.Float64bits(rect.x0), math.Float64bits(rect.y0), math.Float64bits(1/cw), math.Float64bits(1/ch))
-		out.blob = append(out.blob, make([]uint64, ixNodeWords-4)...)
-		for cj := range ixSplit {
-			for ci := range ixSplit {
-				child := ixRect{
+		out.blob = append(out.blob, make([]uint64, nodeWords-4)...)
+		for cj := range fanout {
+			for ci := range fanout {
+				child := bounds{
 					rect.x0 + float64(ci)*cw, rect.y0 + float64(cj)*ch,
 					rect.x0 + float64(ci+1)*cw, rect.y0 + float64(cj+1)*ch,
 				}
 				m, mc, childFallback := b.refineInto(w, cf, ce, child, fallback)
 				e := b.finish(w, out, mc, len(w.cands), childFallback, child, depth+1)
-				k := cj*ixSplit + ci
+				k := cj*fanout + ci
 				out.blob[o+4+k/2] |= uint64(e) << (32 * (k & 1))
 				w.cands = w.cands[:mc]
 				w.undo(m)
 			}
 		}
-		return ixTagNode<<ixTagShift | uint32(o)
+		return tagNode<<tagShift | uint32(o)
 	}
 	o := len(out.blob)
 	out.stats.leaves++
@@ -534,7 +536,7 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 		}
 		out.blob[c] |= uint64(len(out.blob) - c - 1)
 	}
-	return ixTagLeaf<<ixTagShift | uint32(o)
+	return tagLeaf<<tagShift | uint32(o)
 }
 
 // refine restricts candidate in (a program valid on a cell containing rect)
@@ -543,7 +545,7 @@ func (b *ixBuilder) finish(w *ixScratch, out *ixChunk, cf, ce int, fallback int3
 // holes all leave the point outside covers; a hole leaving the point
 // outside is dropped; a hole surely containing the point ends the list.
 // With dry set it only says what it would do, appending nothing.
-func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect, dry bool) int {
+func (b *builder) refine(w *scratch, in scratchCand, rect bounds, dry bool) int {
 	e := rect.grow(b.delta)
 	cx := (rect.x0 + rect.x1) / 2
 	start := w.mark()
@@ -575,7 +577,7 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect, dry bool) int 
 		}
 		if ext == 1 && nk == 1 {
 			w.undo(start)
-			return ixCovered
+			return refineCovered
 		}
 		if ext == 1 && firstHole == 1 {
 			w.undo(poly)
@@ -591,12 +593,12 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect, dry bool) int 
 	if !kept || dry {
 		w.undo(start)
 		if kept {
-			return ixProgram
+			return refineProgram
 		}
-		return ixOutside
+		return refineOutside
 	}
-	w.cands = append(w.cands, ixSCand{h: in.h, first: int32(start.rings), end: int32(len(w.rings))})
-	return ixProgram
+	w.cands = append(w.cands, scratchCand{h: in.h, first: int32(start.rings), end: int32(len(w.rings))})
+	return refineProgram
 }
 
 // refineRing restricts scratch ring k to the cell e (grown by delta) and
@@ -604,45 +606,45 @@ func (b *ixBuilder) refine(w *ixScratch, in ixSCand, rect ixRect, dry bool) int 
 // surely does not hold, every point of the cell, and 2 when the answer
 // depends on the point. With dry set it appends nothing and returns 2 at
 // the first segment that passes near the cell.
-func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64, dry bool) int {
+func (b *builder) refineRing(w *scratch, k int32, e bounds, cx float64, dry bool) int {
 	in := w.rings[k]
-	out := ixSRing{base: in.base, n: in.n, first: int32(len(w.ids)), evFirst: int32(len(w.evs))}
-	event := func(y float64, d int32) {
+	out := scratchRing{base: in.base, n: in.n, first: int32(len(w.ids)), evFirst: int32(len(w.evs))}
+	addEvent := func(y float64, d int32) {
 		switch {
 		case y <= e.y0:
 			out.base += d // every point of the cell has p.y > y
 		case y <= e.y1:
-			w.evs = append(w.evs, ixEvent{y, d})
+			w.evs = append(w.evs, event{y, d})
 		}
 	}
 	for q := in.evFirst; q < in.evEnd; q++ {
-		event(w.evs[q].y, w.evs[q].d)
+		addEvent(w.evs[q].y, w.evs[q].d)
 	}
 	for q := in.first; q < in.end; q++ {
 		id := w.ids[q]
 		s := &b.segs[id]
 		switch b.classify(s, e, cx) {
-		case ixLocal:
+		case segLocal:
 			if dry {
 				w.evs = w.evs[:out.evFirst]
 				return 2
 			}
 			w.ids = append(w.ids, id)
-		case ixRight:
+		case segRight:
 			// PostGIS counts +1 for an upward segment right of the point when
 			// ay <= p.y < by, -1 for a downward one when by <= p.y < ay.
 			if s.ay < s.by {
-				event(s.ay, 1)
-				event(s.by, -1)
+				addEvent(s.ay, 1)
+				addEvent(s.by, -1)
 			} else {
-				event(s.by, -1)
-				event(s.ay, 1)
+				addEvent(s.by, -1)
+				addEvent(s.ay, 1)
 			}
 		}
 	}
 	out.end = int32(len(w.ids))
 	if evs := w.evs[out.evFirst:]; len(evs) > 1 {
-		slices.SortFunc(evs, func(a, b ixEvent) int { return cmp.Compare(a.y, b.y) })
+		slices.SortFunc(evs, func(a, b event) int { return cmp.Compare(a.y, b.y) })
 		m := 0
 		for _, ev := range evs {
 			if m > 0 && evs[m-1].y == ev.y {
@@ -682,21 +684,21 @@ func (b *ixBuilder) refineRing(w *ixScratch, k int32, e ixRect, cx float64, dry 
 }
 
 // classify says how segment s matters to the points of the cell e (already
-// grown by delta; cx is the cell's centre x). It errs towards ixLocal.
-func (b *ixBuilder) classify(s *ixSeg, e ixRect, cx float64) int {
+// grown by delta; cx is the cell's centre x). It errs towards segLocal.
+func (b *builder) classify(s *segment, e bounds, cx float64) int {
 	ymin, ymax := min(s.ay, s.by), max(s.ay, s.by)
 	if ymax < e.y0 || ymin > e.y1 {
-		return ixNone // p.y is never in [ymin, ymax]
+		return segNone // p.y is never in [ymin, ymax]
 	}
 	xmin, xmax := min(s.ax, s.bx), max(s.ax, s.bx)
 	if xmax < e.x0 {
-		return ixNone // left of every point: never counted
+		return segNone // left of every point: never counted
 	}
 	if xmin > e.x1 {
 		if ymin == ymax {
-			return ixNone // horizontal: never counted
+			return segNone // horizontal: never counted
 		}
-		return ixRight
+		return segRight
 	}
 	// Does the segment come within delta/2 of the cell? (Liang–Barsky
 	// clipping against the cell grown by delta/2.)
@@ -719,40 +721,40 @@ func (b *ixBuilder) classify(s *ixSeg, e ixRect, cx float64) int {
 		return t0 <= t1
 	}
 	if clip(-dx, s.ax-g.x0) && clip(dx, g.x1-s.ax) && clip(-dy, s.ay-g.y0) && clip(dy, g.y1-s.ay) {
-		return ixLocal
+		return segLocal
 	}
 	if ymin == ymax {
-		return ixNone // horizontal: never counted
+		return segNone // horizontal: never counted
 	}
 	// Where the segment crosses the cell's rows it is wholly left or right.
 	ym := (max(ymin, e.y0) + min(ymax, e.y1)) / 2
 	if xm := s.ax + dx*(ym-s.ay)/dy; xm > cx {
-		return ixRight
+		return segRight
 	}
-	return ixNone
+	return segNone
 }
 
 // merge concatenates the chunks' blobs into ix, shifting the offsets in
 // the top entries and in the nodes' child entries.
-func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
+func (ix *Index) merge(b *builder, chunks []chunk, rowsPerChunk int) error {
 	words, recs := 0, 0
 	for _, c := range chunks {
 		words, recs = words+len(c.blob), recs+len(c.recs)
 	}
-	if words > ixPayload || len(ix.chains)+recs >= ixTagRecord {
-		return fmt.Errorf("grid: index: %d words of leaves and nodes overflow the index", words)
+	if words > payload || len(ix.chains)+recs >= tagRecord {
+		return fmt.Errorf("index: %d words of leaves and nodes overflow the index", words)
 	}
 	ix.entries = b.topEntries
-	ix.blob = ixMake[uint64](0, words)
+	ix.blob = hugepage.Make[uint64](0, words)
 	// The records: the empty one, those of the cells wholly in one
 	// household grid, then the chunks'.
 	shared := make([]uint32, len(ix.chains))
-	ix.recs = ixMake[ixRecord](1, 1+recs+len(shared))
-	ix.runs = ixMake[uint32](1, cap(ix.recs))
+	ix.recs = hugepage.Make[record](1, 1+recs+len(shared))
+	ix.runs = hugepage.Make[uint32](1, cap(ix.recs))
 	for _, e := range ix.entries {
-		if h := e & ixPayload; e>>ixTagShift == ixTagHousehold && shared[h] == 0 {
+		if h := e & payload; e>>tagShift == tagHousehold && shared[h] == 0 {
 			shared[h] = uint32(len(ix.recs))
-			ix.recs = append(ix.recs, ixRecord{id: [2]int64{ix.ids[h+1]}})
+			ix.recs = append(ix.recs, record{id: [2]int64{ix.ids[h+1]}})
 			ix.runs = append(ix.runs, e)
 		}
 	}
@@ -760,19 +762,19 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 		c := &chunks[ci]
 		off, roff := uint32(len(ix.blob)), uint32(len(ix.recs))
 		shift := func(e uint32) uint32 {
-			if e>>ixTagShift >= ixTagLeaf {
+			if e>>tagShift >= tagLeaf {
 				return e + off
 			}
 			return e
 		}
 		for k := ci * rowsPerChunk * b.nx; k < min(b.ny, (ci+1)*rowsPerChunk)*b.nx; k++ {
 			switch e := ix.entries[k]; {
-			case e&ixTagRecord != 0:
-				ix.entries[k] = e&^ixTagRecord + roff
-			case e>>ixTagShift == ixTagHousehold:
-				ix.entries[k] = shared[e&ixPayload]
+			case e&tagRecord != 0:
+				ix.entries[k] = e&^tagRecord + roff
+			case e>>tagShift == tagHousehold:
+				ix.entries[k] = shared[e&payload]
 			default:
-				ix.entries[k] = ixEmptyRecord
+				ix.entries[k] = emptyRecord
 			}
 		}
 		ix.recs = append(ix.recs, c.recs...)
@@ -781,7 +783,7 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 		}
 		ix.blob = append(ix.blob, c.blob...)
 		for _, o := range c.nodeAt {
-			kids := ix.blob[int(off)+o+4 : int(off)+o+ixNodeWords]
+			kids := ix.blob[int(off)+o+4 : int(off)+o+nodeWords]
 			for k, wd := range kids {
 				kids[k] = uint64(shift(uint32(wd>>32)))<<32 | uint64(shift(uint32(wd)))
 			}
@@ -790,7 +792,7 @@ func (ix *Index) merge(b *ixBuilder, chunks []ixChunk, rowsPerChunk int) error {
 		st.records, st.subAnswered = st.records+c.stats.records, st.subAnswered+c.stats.subAnswered
 		st.nodes, st.leaves, st.cands = st.nodes+c.stats.nodes, st.leaves+c.stats.leaves, st.cands+c.stats.cands
 		st.rings, st.points, st.events = st.rings+c.stats.rings, st.points+c.stats.points, st.events+c.stats.events
-		*c = ixChunk{}
+		*c = chunk{}
 	}
 	return nil
 }
