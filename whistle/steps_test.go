@@ -157,8 +157,8 @@ func TestCloseOutcome(t *testing.T) {
 		{[]Outcome{Unresolved, Unresolved}, Unresolved},
 		{nil, Unresolved},
 	} {
-		if got := closeOutcome(tt.in); got != tt.want {
-			t.Errorf("closeOutcome(%v) = %s, want %s", tt.in, got, tt.want)
+		if got := CloseOutcome(tt.in); got != tt.want {
+			t.Errorf("CloseOutcome(%v) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }
