@@ -180,7 +180,10 @@ func (p Policies) AtRaise(category string, g Grade) (Grade, Policy, bool) {
 		return c.Grade, c.Policy, true
 	}
 	gp, ok := p.Grades[g]
-	return g, gp, ok
+	if !ok {
+		return "", Policy{}, false
+	}
+	return g, gp, true
 }
 
 // Tighten is a whistle's deadlines after an escalation at now to a grade
