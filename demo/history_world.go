@@ -261,9 +261,10 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 }
 
 // rule returns the rule for a clue of category c in township townshipID,
-// chosen as whistle's ruleQuery chooses: a township's row before the
-// district's, a deeper category before its parent, the row for any
-// category last; the built-in default when no row matches.
+// chosen from the rules table as whistle_intake (migrations/00003_intake.sql)
+// chooses in PostgreSQL: a township's row before the district's, a deeper
+// category before its parent, the row for any category last; its built-in
+// default when no row matches.
 func (w *world) rule(c *hCat, townshipID int64) hRuleValue {
 	anc := map[string]bool{}
 	for k := c; k != nil; k = k.parent {
