@@ -150,20 +150,6 @@ HL.02.01|延庆区自来水公司|
 HL.02.01|延庆区山区供水服务中心|
 `
 
-// deadlines returns the default report-in and resolve deadlines of a grade
-// in minutes (DESIGN.md): routine 24 h / 7 days, priority 2 h / 3 days,
-// hard 30 min / 15 days.
-func deadlines(grade string) (reportIn, resolve int) {
-	switch grade {
-	case "priority":
-		return 2 * 60, 3 * 24 * 60
-	case "hard":
-		return 30, 15 * 24 * 60
-	default:
-		return 24 * 60, 7 * 24 * 60
-	}
-}
-
 // category is one node of the tree.
 type category struct {
 	code, name, parent, grade string

@@ -99,6 +99,12 @@ type PathCounts struct {
 // whistle rules as whistle.Store.Intake would, and the whistles they raised
 // taken down every path of the lifecycle with their summons, trail,
 // supervision notices and events, exactly as the live system writes them.
+// The decisions are whistle's own: who may take a step and when
+// (whistle.Authorize, Allowed), the status it leads to (Next), the
+// deadlines (Policies, read from grade_policies and categories, and
+// Tighten), the escalations, the summons and the close outcome; the rules
+// that run in PostgreSQL (the choice of rule, the join, the escalation on
+// repeated clues: whistle_intake) are followed from the same tables.
 // The whole year is simulated in memory in time order and written in one
 // transaction with COPY; either all of it is there afterwards or none.
 func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (HistorySummary, error) {

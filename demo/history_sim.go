@@ -334,14 +334,14 @@ func (s *sim) intake(i int) {
 		s.join(join, i, r, now)
 	case r.action == "whistle":
 		units := s.responsible(d, now)
-		if len(units) > 0 && units[0].Kind != "township" {
+		if whistle.Raisable(units) {
 			wh = s.raise(now, i, units, 0, "system", fmt.Sprintf("线索 #%d 自动吹哨", id))
 		}
 	default:
 		// a village that cannot solve it asks its township to blow the
 		// whistle (only where the duty list names a unit)
 		if d.source != srcHotspot && s.r.Float64() < 0.006 {
-			if units := s.responsible(d, now); len(units) > 0 && units[0].Kind != "township" {
+			if units := s.responsible(d, now); whistle.Raisable(units) {
 				t := now.Add(time.Duration(4*3600+s.r.IntN(3*24*3600)) * time.Second)
 				s.push(&item{at: t.Truncate(time.Microsecond), class: 2, kind: actRaiseByHand, clue: i})
 			}
@@ -374,7 +374,9 @@ func (s *sim) responsible(d *draft, at time.Time) []grid.UnitRef {
 }
 
 // join attaches clue i to w and escalates a routine whistle to priority
-// once it has gathered the rule's number of clues.
+// once it has gathered the rule's number of clues, as whistle_intake does
+// (migrations/00003_intake.sql: the one rule of the live system that runs
+// in PostgreSQL only, with the tightened deadlines of whistle.Tighten).
 func (s *sim) join(w *sw, i int, r hRuleValue, now time.Time) {
 	id := s.clueID(i)
 	s.clueWh[i] = w
@@ -388,27 +390,22 @@ func (s *sim) join(w *sw, i int, r hRuleValue, now time.Time) {
 	}
 }
 
-// raise opens a whistle on clue i and summons the units; actorID 0 is the
-// system.
+// raise opens a whistle on clue i at its category's default grade with
+// whistle's deadlines for it, and summons the units whistle.Summonable
+// names; actorID 0 is the system.
 func (s *sim) raise(now time.Time, i int, units []grid.UnitRef, actorID int64, actor, note string) *sw {
 	d := s.clues[i]
 	town := linkAt(d.pl.Chain, grid.LevelTownship)
+	grade, p, _ := s.w.policies.AtRaise(d.cat.code, "")
 	w := &sw{id: s.w.base.whistle + int64(len(s.whistles)) + 1, town: &s.w.towns[s.w.townBy[town.Code]], gridID: d.pl.Chain[0].ID,
-		gridCode: d.pl.Chain[0].Code, cat: d.cat, grade: d.cat.grade, status: whistle.Raised, loc: d.wgs, note: note, raisedBy: actorID,
-		raisedAt: now, clueCount: 1, updatedAt: now, noticed: map[[2]int64]bool{}}
-	ri, rs := s.w.deadlines(d.cat, w.grade)
-	w.reportInDue, w.resolveDue = now.Add(ri), now.Add(rs)
-	seen := map[string]bool{}
-	for _, u := range units {
-		if seen[u.Code] || u.Kind == "township" {
-			continue
+		gridCode: d.pl.Chain[0].Code, cat: d.cat, grade: grade, status: whistle.Next(whistle.StepRaise, &whistle.State{}, 0), loc: d.wgs,
+		note: note, raisedBy: actorID, raisedAt: now, reportInDue: now.Add(p.ReportIn), resolveDue: now.Add(p.Resolve), clueCount: 1,
+		updatedAt: now, noticed: map[[2]int64]bool{}}
+	codes, roles := whistle.Summonable(units)
+	for k, code := range codes {
+		if hu := s.w.unitBy[code]; hu != nil {
+			w.summons = append(w.summons, &ss{u: hu, role: roles[k], summonedAt: now})
 		}
-		seen[u.Code] = true
-		hu := s.w.unitBy[u.Code]
-		if hu == nil {
-			continue
-		}
-		w.summons = append(w.summons, &ss{u: hu, role: u.Role, summonedAt: now})
 	}
 	s.whistles = append(s.whistles, w)
 	s.open[w.cat] = append(s.open[w.cat], w)
@@ -421,19 +418,12 @@ func (s *sim) raise(now time.Time, i int, units []grid.UnitRef, actorID int64, a
 }
 
 // escalate raises w's grade as whistle's escalate does: by hand or on
-// repeat clues (tighten) the deadlines still ahead tighten to the new
-// grade's, never later than they were; the sweep keeps them.
+// repeat clues (tighten) the deadlines move as whistle.Tighten says; the
+// sweep keeps them.
 func (s *sim) escalate(w *sw, to whistle.Grade, actor string, actorID int64, reason string, now time.Time, tighten bool) {
 	from := w.grade
 	if tighten {
-		p := s.w.policies[to]
-		oldRI := w.reportInDue
-		if w.reportInDue.After(now) {
-			w.reportInDue = minTime(w.reportInDue, now.Add(p.reportIn))
-		}
-		if w.resolveDue.After(now) {
-			w.resolveDue = maxTime(minTime(w.resolveDue, now.Add(p.resolve)), oldRI)
-		}
+		w.reportInDue, w.resolveDue = whistle.Tighten(now, w.reportInDue, w.resolveDue, s.w.policies.Grades[to])
 	}
 	w.grade = to
 	w.escalations++
@@ -512,19 +502,6 @@ func (w *sw) leadUnresolved() bool {
 	return false
 }
 
-func (w *sw) leadsResolved() bool {
-	n := 0
-	for _, x := range w.summons {
-		if x.role == "lead" {
-			n++
-			if x.resolvedAt.IsZero() {
-				return false
-			}
-		}
-	}
-	return n > 0
-}
-
 func (w *sw) summonsOf(u *hUnit) *ss {
 	for _, x := range w.summons {
 		if x.u == u {
@@ -533,8 +510,6 @@ func (w *sw) summonsOf(u *hUnit) *ss {
 	}
 	return nil
 }
-
-func (w *sw) township() string { return "t" + w.town.code }
 
 // tickAfter is the first sweep strictly after t.
 func tickAfter(t time.Time) time.Time { return t.Truncate(sweepEvery).Add(sweepEvery) }
@@ -611,9 +586,9 @@ func (s *sim) sweep(w *sw, class int, now time.Time) {
 		s.addTrail(w, now, 0, "command", "supervise", x.u.id, label+"，督办 "+x.u.name, map[string]any{"kind": kind})
 		s.whistleEvent(w, now, "whistle.supervised", map[string]any{"kind": kind, "unit": unitRef(x.u)})
 	}
-	if w.grade != whistle.Hard {
+	if to, ok := whistle.OverdueEscalation(w.grade); ok {
 		w.escSwp = true
-		s.escalate(w, w.grade.Next(), "system", 0, label+"，自动升级", now, false)
+		s.escalate(w, to, "system", 0, label+"，自动升级", now, false)
 	}
 	s.scheduleSweep(w, now)
 }

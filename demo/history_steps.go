@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"whistlegrid/access"
 	"whistlegrid/geo"
 	"whistlegrid/whistle"
 )
@@ -28,6 +29,58 @@ var (
 )
 
 func (s *sim) pick(list []string) string { return list[s.r.IntN(len(list))] }
+
+// state is w as whistle's decisions read it.
+func (w *sw) state() *whistle.State {
+	st := &whistle.State{ID: w.id, TownshipCode: w.town.code, GridCode: w.gridCode, Status: w.status, Grade: w.grade,
+		Contested: !w.contestedAt.IsZero(), Summons: make([]whistle.Summons, len(w.summons))}
+	if w.ruled != nil {
+		st.RuledUnitID = w.ruled.id
+	}
+	for i, x := range w.summons {
+		st.Summons[i] = whistle.Summons{UnitID: x.u.id, UnitCode: x.u.code, UnitName: x.u.name, Role: x.role,
+			ReportedIn: !x.reportedAt.IsZero(), Resolved: !x.resolvedAt.IsZero(), Rated: !x.ratedAt.IsZero()}
+	}
+	return st
+}
+
+// The callers who take the steps: a unit's user, the whistle's township's
+// user, the command center's.
+func unitScope(u *hUnit) access.Scope {
+	return access.Scope{Role: access.RoleUnit, UnitID: u.id, UnitCode: u.code, Username: "u" + u.code, UserID: u.user}
+}
+
+func townshipScope(t *hTown) access.Scope {
+	return access.Scope{Role: access.RoleTownship, GridCode: t.code, Username: "t" + t.code, UserID: t.user}
+}
+
+func (s *sim) commandScope() access.Scope {
+	return access.Scope{Role: access.RoleCommand, Username: "command", UserID: s.command}
+}
+
+// may decides, as whistle.Store.Act does, whether sc may take step on w
+// now: whistle.Authorize (jurisdiction and role), then whistle.Allowed
+// (the status and the acting unit's summons). rated is the unit a rating
+// is for, nil for any other step; arg is an escalation's grade. It returns
+// w's state before the step, for whistle.Next.
+func (s *sim) may(sc access.Scope, step whistle.Step, w *sw, rated *hUnit, arg string) (*whistle.State, bool) {
+	st := w.state()
+	unitID, err := whistle.Authorize(sc, step, st, 0)
+	if err != nil {
+		return st, false
+	}
+	if rated != nil {
+		unitID = rated.id
+	}
+	return st, whistle.Allowed(step, st, unitID, arg) == nil
+}
+
+// next moves w to the status whistle.Next says step leads to from st.
+func (w *sw) next(step whistle.Step, st *whistle.State, unitID int64, now time.Time) {
+	if to := whistle.Next(step, st, unitID); to != w.status {
+		w.status, w.updatedAt = to, now
+	}
+}
 
 // days draws a duration of lo to hi days.
 func (s *sim) days(lo, hi float64) time.Duration {
@@ -146,17 +199,16 @@ func (s *sim) step(it *item) {
 
 // reportIn: the unit names who goes on site (报到).
 func (s *sim) reportIn(w *sw, x *ss, now time.Time) {
-	if w.status == whistle.Closed || !x.reportedAt.IsZero() || (w.status == whistle.AwaitingApproval && x.role == "lead") {
+	sc := unitScope(x.u)
+	st, ok := s.may(sc, whistle.StepReportIn, w, nil, "")
+	if !ok {
 		return
 	}
 	staff := x.u.staff[s.r.IntN(len(x.u.staff))]
 	x.reportedAt, x.person, x.phone = now, staff.name, staff.phone
-	if w.status == whistle.Raised {
-		w.status = whistle.InProgress
-		w.updatedAt = now
-	}
-	actor := "u" + x.u.code
-	s.addTrail(w, now, x.u.user, actor, "report_in", x.u.id, s.pick(reportNotes), map[string]any{"person": x.person})
+	w.next(whistle.StepReportIn, st, x.u.id, now)
+	actor := sc.Username
+	s.addTrail(w, now, sc.UserID, actor, "report_in", x.u.id, s.pick(reportNotes), map[string]any{"person": x.person})
 	s.whistleEvent(w, now, "whistle.reported_in", map[string]any{"unit": unitRef(x.u), "person": x.person, "phone": x.phone, "actor": actor})
 	switch {
 	case x.role == "lead" && w.ruled != x.u && w.plan.stall && !w.stalled:
@@ -173,7 +225,9 @@ func (s *sim) reportIn(w *sw, x *ss, now time.Time) {
 
 // resolve: the unit says its part is done (办结).
 func (s *sim) resolve(w *sw, x *ss, now time.Time) {
-	if w.status != whistle.InProgress || x.reportedAt.IsZero() || !x.resolvedAt.IsZero() {
+	sc := unitScope(x.u)
+	st, ok := s.may(sc, whistle.StepResolve, w, nil, "")
+	if !ok {
 		return
 	}
 	x.resolvedAt = now
@@ -199,35 +253,39 @@ func (s *sim) resolve(w *sw, x *ss, now time.Time) {
 			x.outcome = whistle.Partly
 		}
 	}
-	if w.leadsResolved() {
-		w.status = whistle.AwaitingApproval
-		w.updatedAt = now
+	if w.next(whistle.StepResolve, st, x.u.id, now); w.status == whistle.AwaitingApproval {
 		review := now.Add(time.Duration(s.r.ExpFloat64() * 6 * float64(time.Hour)))
 		s.at(s.workHours(review), now, actReview, w, nil)
 	}
-	actor := "u" + x.u.code
-	s.addTrail(w, now, x.u.user, actor, "resolve", x.u.id, s.pick(resolveNotes), map[string]any{"outcome": x.outcome})
+	actor := sc.Username
+	s.addTrail(w, now, sc.UserID, actor, "resolve", x.u.id, s.pick(resolveNotes), map[string]any{"outcome": x.outcome})
 	s.whistleEvent(w, now, "whistle.resolved", map[string]any{"unit": unitRef(x.u), "outcome": x.outcome, "actor": actor})
 	s.scheduleSweep(w, now)
 }
 
 // review: the township closes the whistle or returns it (结案 / 退回).
 func (s *sim) review(w *sw, now time.Time) {
-	if w.status != whistle.AwaitingApproval {
+	sc := townshipScope(w.town)
+	step := whistle.StepClose
+	if w.returns < w.plan.returns {
+		step = whistle.StepReturn
+	}
+	st, ok := s.may(sc, step, w, nil, "")
+	if !ok {
 		return
 	}
-	actor := w.township()
-	if w.returns < w.plan.returns {
+	actor := sc.Username
+	if step == whistle.StepReturn {
 		reason := s.pick(returnReasons)
 		for _, x := range w.summons {
 			if x.role == "lead" {
 				x.resolvedAt, x.outcome = time.Time{}, ""
 			}
 		}
-		w.status = whistle.InProgress
+		w.next(step, st, 0, now)
 		w.returns++
 		w.updatedAt = now
-		s.addTrail(w, now, w.town.user, actor, "return", 0, reason, nil)
+		s.addTrail(w, now, sc.UserID, actor, "return", 0, reason, nil)
 		s.whistleEvent(w, now, "whistle.returned", map[string]any{"reason": reason, "actor": actor})
 		for _, x := range w.summons {
 			if x.role == "lead" {
@@ -244,10 +302,10 @@ func (s *sim) review(w *sw, now time.Time) {
 			outs = append(outs, x.outcome)
 		}
 	}
-	w.outcome = closeOutcome(outs)
-	w.status = whistle.Closed
+	w.outcome = whistle.CloseOutcome(outs)
+	w.next(step, st, 0, now)
 	w.closedAt, w.updatedAt = now, now
-	s.addTrail(w, now, w.town.user, actor, "close", 0, s.pick(closeNotes), map[string]any{"outcome": w.outcome})
+	s.addTrail(w, now, sc.UserID, actor, "close", 0, s.pick(closeNotes), map[string]any{"outcome": w.outcome})
 	s.whistleEvent(w, now, "whistle.closed", map[string]any{"outcome": w.outcome, "actor": actor})
 	open := s.open[w.cat]
 	for i, o := range open {
@@ -265,34 +323,11 @@ func (s *sim) review(w *sw, now time.Time) {
 	}
 }
 
-// closeOutcome is whistle's: resolved when every lead resolved it,
-// unresolved when none did, partly otherwise.
-func closeOutcome(outs []whistle.Outcome) whistle.Outcome {
-	if len(outs) == 0 {
-		return whistle.Unresolved
-	}
-	res, unres := 0, 0
-	for _, o := range outs {
-		switch o {
-		case whistle.Resolved:
-			res++
-		case whistle.Unresolved:
-			unres++
-		}
-	}
-	switch {
-	case res == len(outs):
-		return whistle.Resolved
-	case unres == len(outs):
-		return whistle.Unresolved
-	}
-	return whistle.Partly
-}
-
 // rate: the township's three ratings of a unit (一哨三评), high for most,
 // lower for a unit that came late, resolved late or only in part.
 func (s *sim) rate(w *sw, x *ss, now time.Time) {
-	if w.status != whistle.Closed || !x.ratedAt.IsZero() {
+	sc := townshipScope(w.town)
+	if _, ok := s.may(sc, whistle.StepRate, w, x.u, ""); !ok {
 		return
 	}
 	q := x.u.quality
@@ -316,14 +351,14 @@ func (s *sim) rate(w *sw, x *ss, now time.Time) {
 		rs -= 0.4
 	}
 	draw := func(mean float64) int {
-		return int(math.Max(1, math.Min(5, math.Round(mean+s.r.NormFloat64()*0.55))))
+		return int(math.Max(whistle.MinRating, math.Min(whistle.MaxRating, math.Round(mean+s.r.NormFloat64()*0.55))))
 	}
 	x.rating = [3]int{draw(ri), draw(rs), 0}
 	x.rating[2] = draw(float64(x.rating[0]+x.rating[1])/2 - 0.1)
 	x.ratedAt = now
-	actor := w.township()
+	actor := sc.Username
 	ratings := map[string]any{"reported_in": x.rating[0], "resolved": x.rating[1], "satisfied": x.rating[2]}
-	s.addTrail(w, now, w.town.user, actor, "rate", x.u.id, "", ratings)
+	s.addTrail(w, now, sc.UserID, actor, "rate", x.u.id, "", ratings)
 	s.whistleEvent(w, now, "whistle.rated", map[string]any{"unit": unitRef(x.u), "ratings": ratings, "actor": actor})
 	all := true
 	for _, o := range w.summons {
@@ -335,19 +370,21 @@ func (s *sim) rate(w *sw, x *ss, now time.Time) {
 // escalateByHand: the lead stalls, so the township makes it a hard
 // whistle (疑难哨) and calls a second consultation.
 func (s *sim) escalateByHand(w *sw, now time.Time) {
-	if w.status == whistle.Closed {
-		return
-	}
-	if w.grade != whistle.Hard {
+	sc := townshipScope(w.town)
+	if _, ok := s.may(sc, whistle.StepEscalate, w, nil, string(whistle.Hard)); ok {
 		w.escHand = true
-		s.escalate(w, whistle.Hard, w.township(), w.town.user, "部门推诿扯皮、问题复杂，申请升级为疑难哨", now, true)
+		s.escalate(w, whistle.Hard, sc.Username, sc.UserID, "部门推诿扯皮、问题复杂，申请升级为疑难哨", now, true)
+	}
+	if _, ok := s.may(sc, whistle.StepConsult, w, nil, ""); !ok {
+		return
 	}
 	s.at(now.Add(s.days(0.5, 3)), now, actConsult, w, nil)
 }
 
 // consult: the second consultation (二次会商) of a hard whistle.
 func (s *sim) consult(w *sw, now time.Time) {
-	if w.status == whistle.Closed || w.grade != whistle.Hard {
+	sc := townshipScope(w.town)
+	if _, ok := s.may(sc, whistle.StepConsult, w, nil, ""); !ok {
 		return
 	}
 	attendees := []string{w.town.name}
@@ -360,8 +397,8 @@ func (s *sim) consult(w *sw, now time.Time) {
 	minutes := fmt.Sprintf("二次会商：%s与%s现场会商，明确责任分工和办结时限", w.town.name, strings.Join(names, "、"))
 	w.consultations++
 	w.updatedAt = now
-	actor := w.township()
-	s.addTrail(w, now, w.town.user, actor, "consult", 0, minutes, map[string]any{"attendees": attendees})
+	actor := sc.Username
+	s.addTrail(w, now, sc.UserID, actor, "consult", 0, minutes, map[string]any{"attendees": attendees})
 	s.whistleEvent(w, now, "whistle.consulted", map[string]any{"attendees": attendees, "actor": actor})
 	if w.plan.rule && w.ruled == nil {
 		s.at(now.Add(s.days(1, 3)), now, actRule, w, nil)
@@ -388,7 +425,9 @@ func (s *sim) getGoing(w *sw, now time.Time) {
 // ruling: the command center rules who leads a hard whistle (疑难定责),
 // or rules again after a contest (复议定责).
 func (s *sim) ruling(w *sw, now time.Time) {
-	if w.status == whistle.Closed || w.grade != whistle.Hard || (w.ruled != nil && w.contestedAt.IsZero()) {
+	sc := s.commandScope()
+	st, ok := s.may(sc, whistle.StepRule, w, nil, "")
+	if !ok {
 		return
 	}
 	again := w.ruled != nil
@@ -420,11 +459,9 @@ func (s *sim) ruling(w *sw, now time.Time) {
 		w.summons = append(w.summons, &ss{u: u, role: "lead", summonedAt: now})
 	}
 	w.ruled, w.ruledAt, w.contestedAt, w.updatedAt = u, now, time.Time{}, now
-	if w.status == whistle.AwaitingApproval {
-		w.status = whistle.InProgress
-	}
-	s.addTrail(w, now, s.command, "command", "rule", u.id, reason, map[string]any{"lead_unit": u.code})
-	s.whistleEvent(w, now, "whistle.ruled", map[string]any{"unit": unitRef(u), "reason": reason, "actor": "command"})
+	w.next(whistle.StepRule, st, 0, now)
+	s.addTrail(w, now, sc.UserID, sc.Username, "rule", u.id, reason, map[string]any{"lead_unit": u.code})
+	s.whistleEvent(w, now, "whistle.ruled", map[string]any{"unit": unitRef(u), "reason": reason, "actor": sc.Username})
 	if w.plan.contest && !w.contested {
 		s.at(now.Add(time.Duration((2+34*s.r.Float64())*float64(time.Hour))), now, actContest, w, nil)
 	} else {
@@ -507,14 +544,18 @@ func (s *sim) unitCode(name string) string {
 
 // contest: the ruled unit asks for a review of the ruling (复议).
 func (s *sim) contest(w *sw, now time.Time) {
-	if w.status == whistle.Closed || w.ruled == nil || !w.contestedAt.IsZero() {
+	u := w.ruled
+	if u == nil {
 		return
 	}
-	u := w.ruled
+	sc := unitScope(u)
+	if _, ok := s.may(sc, whistle.StepContest, w, nil, ""); !ok {
+		return
+	}
 	reason := "该事项不属于本单位职责范围，申请复议定责"
 	w.contestedAt, w.updatedAt, w.contested = now, now, true
-	actor := "u" + u.code
-	s.addTrail(w, now, u.user, actor, "contest", u.id, reason, nil)
+	actor := sc.Username
+	s.addTrail(w, now, sc.UserID, actor, "contest", u.id, reason, nil)
 	s.whistleEvent(w, now, "whistle.contested", map[string]any{"unit": unitRef(u), "reason": reason, "actor": actor})
 	s.at(now.Add(s.days(1, 4)), now, actRule, w, nil)
 }
@@ -526,11 +567,12 @@ func (s *sim) raiseByHand(i int, now time.Time) {
 		return
 	}
 	d := s.clues[i]
+	town := &s.w.towns[s.w.townBy[linkAt(d.pl.Chain, "township").Code]]
+	sc := townshipScope(town)
 	units := s.responsible(d, now)
-	if len(units) == 0 || units[0].Kind == "township" {
+	if whistle.MayRaise(sc) != nil || !whistle.Raisable(units) {
 		return
 	}
-	town := &s.w.towns[s.w.townBy[linkAt(d.pl.Chain, "township").Code]]
-	w := s.raise(now, i, units, town.user, "t"+town.code, "村级无法解决，申请街乡吹哨")
+	w := s.raise(now, i, units, sc.UserID, sc.Username, "村级无法解决，申请街乡吹哨")
 	w.byHand = true
 }

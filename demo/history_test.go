@@ -233,6 +233,10 @@ func TestLoadHistory(t *testing.T) {
 		}
 	})
 
+	t.Run("whistle's rules", func(t *testing.T) {
+		checkWhistleRules(t, ctx, pool)
+	})
+
 	t.Run("units differ", func(t *testing.T) {
 		var slow, fast float64
 		err := pool.QueryRow(ctx, `
@@ -454,6 +458,8 @@ func TestLoadHistory(t *testing.T) {
 
 // TestLoadHistoryDeterministic loads a smaller year twice, into two fresh
 // demos, and compares every row; a third with another seed must differ.
+// The first is held against whistle's rules too: the quick way to see
+// that a change to a rule reached the demo.
 func TestLoadHistoryDeterministic(t *testing.T) {
 	ctx := context.Background()
 	fingerprint := func(pool *pgxpool.Pool) map[string]string {
@@ -469,6 +475,7 @@ func TestLoadHistoryDeterministic(t *testing.T) {
 		}
 		return out
 	}
+	first := true
 	load := func(seed int64) map[string]string {
 		pool := testenv.DemoDB(t)
 		sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{Seed: seed, End: historyEnd, Clues: 20_000})
@@ -479,6 +486,10 @@ func TestLoadHistoryDeterministic(t *testing.T) {
 			t.Fatalf("seed %d: %d clues, %d whistles", seed, sum.Clues, sum.Whistles)
 		}
 		t.Logf("seed %d: %d clues, %d whistles, %d events in %v", seed, sum.Clues, sum.Whistles, sum.Events, sum.Took.Round(time.Millisecond))
+		if first {
+			first = false
+			checkWhistleRules(t, ctx, pool)
+		}
 		return fingerprint(pool)
 	}
 	a, b := load(7), load(7)

@@ -15,9 +15,9 @@ import (
 )
 
 // world is what the history reads of the demo: the placement index with
-// the duty list, the categories with their deadlines, the rules, the grade
-// policies, the units and users that act, and the households that say
-// where people live.
+// the duty list, the categories, the rules, the deadline policies (read by
+// whistle.LoadPolicies, as the whistle store reads them), the units and
+// users that act, and the households that say where people live.
 type world struct {
 	placer   *grid.Placer
 	cats     []*hCat
@@ -26,7 +26,7 @@ type world struct {
 	unitBy   map[string]*hUnit
 	users    map[string]int64 // username -> id
 	rules    []hRule
-	policies map[whistle.Grade]hPolicy
+	policies whistle.Policies
 	towns    []hTown
 	townBy   map[string]int // township code -> index in towns
 	homes    []hHome
@@ -34,14 +34,13 @@ type world struct {
 }
 
 type hCat struct {
-	id                int64
-	code, name        string
-	parent            *hCat
-	depth             int
-	grade             whistle.Grade
-	reportIn, resolve time.Duration
-	leaf              bool
-	spec              *catSpec // how often and when it is reported; nil for branches
+	id         int64
+	code, name string
+	parent     *hCat
+	depth      int
+	grade      whistle.Grade // its default grade
+	leaf       bool
+	spec       *catSpec // how often and when it is reported; nil for branches
 }
 
 type hUnit struct {
@@ -68,8 +67,6 @@ type hRuleValue struct {
 	escalateAfter int
 }
 
-type hPolicy struct{ reportIn, resolve time.Duration }
-
 type hTown struct {
 	id         int64
 	code, name string
@@ -85,7 +82,7 @@ type hHome struct {
 }
 
 const worldCategories = `
-SELECT id, code, name, coalesce(parent_id, 0), depth, default_grade, report_in_minutes, resolve_minutes,
+SELECT id, code, name, coalesce(parent_id, 0), depth,
 	NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id)
 FROM categories c ORDER BY depth, code`
 
@@ -119,7 +116,7 @@ SELECT (SELECT coalesce(max(id), 0) FROM clues), (SELECT coalesce(max(id), 0) FR
 // placement index.
 func loadWorld(ctx context.Context, pool *pgxpool.Pool) (*world, error) {
 	w := &world{catBy: map[string]*hCat{}, unitBy: map[string]*hUnit{}, users: map[string]int64{},
-		policies: map[whistle.Grade]hPolicy{}, townBy: map[string]int{}}
+		townBy: map[string]int{}}
 	placer, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("demo: history: %w", err)
@@ -143,6 +140,10 @@ func loadWorld(ctx context.Context, pool *pgxpool.Pool) (*world, error) {
 }
 
 func (w *world) read(ctx context.Context, tx pgx.Tx) error {
+	var err error
+	if w.policies, err = whistle.LoadPolicies(ctx, tx); err != nil {
+		return err
+	}
 	byID := map[int64]*hCat{}
 	rows, err := tx.Query(ctx, worldCategories)
 	if err != nil {
@@ -151,13 +152,11 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 	for rows.Next() {
 		c := &hCat{}
 		var parent int64
-		var grade string
-		var ri, rs int
-		if err := rows.Scan(&c.id, &c.code, &c.name, &parent, &c.depth, &grade, &ri, &rs, &c.leaf); err != nil {
+		if err := rows.Scan(&c.id, &c.code, &c.name, &parent, &c.depth, &c.leaf); err != nil {
 			rows.Close()
 			return err
 		}
-		c.grade, c.reportIn, c.resolve = whistle.Grade(grade), time.Duration(ri)*time.Minute, time.Duration(rs)*time.Minute
+		c.grade = w.policies.Categories[c.code].Grade
 		c.parent = byID[parent]
 		byID[c.id] = c
 		w.cats = append(w.cats, c)
@@ -219,23 +218,6 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 		return err
 	}
 
-	rows, err = tx.Query(ctx, `SELECT grade, report_in_minutes, resolve_minutes FROM grade_policies`)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var g string
-		var ri, rs int
-		if err := rows.Scan(&g, &ri, &rs); err != nil {
-			rows.Close()
-			return err
-		}
-		w.policies[whistle.Grade(g)] = hPolicy{time.Duration(ri) * time.Minute, time.Duration(rs) * time.Minute}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-
 	rows, err = tx.Query(ctx, worldTowns)
 	if err != nil {
 		return err
@@ -279,9 +261,10 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 }
 
 // rule returns the rule for a clue of category c in township townshipID,
-// chosen as whistle's ruleQuery chooses: a township's row before the
-// district's, a deeper category before its parent, the row for any
-// category last; the built-in default when no row matches.
+// chosen from the rules table as whistle_intake (migrations/00003_intake.sql)
+// chooses in PostgreSQL: a township's row before the district's, a deeper
+// category before its parent, the row for any category last; its built-in
+// default when no row matches.
 func (w *world) rule(c *hCat, townshipID int64) hRuleValue {
 	anc := map[string]bool{}
 	for k := c; k != nil; k = k.parent {
@@ -306,16 +289,6 @@ func (w *world) rule(c *hCat, townshipID int64) hRuleValue {
 		return hRuleValue{action: "village", radiusM: 100, window: 7 * 24 * time.Hour, escalateAfter: 3}
 	}
 	return best.r
-}
-
-// deadlines are the report-in and resolve durations a whistle of category
-// c gets when raised at grade g, as whistle's insertWhistle computes them.
-func (w *world) deadlines(c *hCat, g whistle.Grade) (time.Duration, time.Duration) {
-	if g == c.grade {
-		return c.reportIn, c.resolve
-	}
-	p := w.policies[g]
-	return p.reportIn, p.resolve
 }
 
 // leaves are the leaf categories that have a spec, in code order.

@@ -190,11 +190,15 @@ func address(town string, v village, n int) string {
 	return fmt.Sprintf("%s%s %d号楼%d单元%d%02d室", town, v.name, building, stair, floor, door)
 }
 
+// insertCategoryLevel writes categories of one depth; each gets its
+// default grade's deadlines from grade_policies (the migrations set them,
+// the rules read them), so a category's own deadlines start as its grade's.
 const insertCategoryLevel = `
 INSERT INTO categories (code, name, parent_id, depth, style, default_grade, report_in_minutes, resolve_minutes)
-SELECT c.code, c.name, p.id, c.depth, c.style, c.grade, c.report_in, c.resolve
-FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::int[])
-     AS c(code, name, parent, depth, style, grade, report_in, resolve)
+SELECT c.code, c.name, p.id, c.depth, c.style, c.grade, g.report_in_minutes, g.resolve_minutes
+FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+     AS c(code, name, parent, depth, style, grade)
+JOIN grade_policies g ON g.grade = c.grade
 LEFT JOIN categories p ON p.code = c.parent
 ORDER BY c.code`
 
@@ -221,18 +225,17 @@ JOIN duties du ON du.category_id = c.id AND du.township_id IS NOT DISTINCT FROM 
 func (l *loader) insertCategories(ctx context.Context) error {
 	for depth := 1; depth <= 3; depth++ {
 		var codes, names, parents, styles, grades []string
-		var depths, reportIn, resolve []int32
+		var depths []int32
 		for _, c := range l.categories {
 			if c.depth != depth {
 				continue
 			}
-			in, res := deadlines(c.grade)
 			codes, names, parents = append(codes, c.code), append(names, c.name), append(parents, c.parent)
 			styles, grades = append(styles, c.style()), append(grades, c.grade)
-			depths, reportIn, resolve = append(depths, int32(depth)), append(reportIn, int32(in)), append(resolve, int32(res))
+			depths = append(depths, int32(depth))
 		}
 		if err := l.execN(ctx, fmt.Sprintf("categories of depth %d", depth), len(codes), insertCategoryLevel,
-			codes, names, parents, depths, styles, grades, reportIn, resolve); err != nil {
+			codes, names, parents, depths, styles, grades); err != nil {
 			return err
 		}
 	}

@@ -72,7 +72,7 @@ func validateInput(step Step, in StepInput) error {
 			name string
 			v    int
 		}{{"reported_in", in.ReportedIn}, {"resolved", in.Resolved}, {"satisfied", in.Satisfied}} {
-			if r.v < 1 || r.v > 5 {
+			if !ValidRating(r.v) {
 				return invalid(r.name, "%s must be 1 to 5", r.name)
 			}
 		}
@@ -218,8 +218,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 			id, unitID, now, in.Person, nullable(in.Phone)); err != nil {
 			return err
 		}
-		if st.Status == Raised {
-			if err := touch(InProgress); err != nil {
+		if to := Next(step, st, unitID); to != st.Status {
+			if err := touch(to); err != nil {
 				return err
 			}
 		}
@@ -231,9 +231,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 		if err := exec(`UPDATE summons SET resolved_at = $3, outcome = $4 WHERE whistle_id = $1 AND unit_id = $2`, id, unitID, now, in.Outcome); err != nil {
 			return err
 		}
-		st.summons(unitID).Resolved = true
-		if st.leadsResolved() {
-			if err := touch(AwaitingApproval); err != nil {
+		if to := Next(step, st, unitID); to != st.Status {
+			if err := touch(to); err != nil {
 				return err
 			}
 		}
@@ -250,8 +249,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 		if err != nil {
 			return fmt.Errorf("whistle: close: %w", err)
 		}
-		out := closeOutcome(outs)
-		if err := exec(`UPDATE whistles SET status = 'closed', closed_at = $2, outcome = $3, updated_at = $2 WHERE id = $1`, id, now, string(out)); err != nil {
+		out := CloseOutcome(outs)
+		if err := exec(`UPDATE whistles SET status = $4, closed_at = $2, outcome = $3, updated_at = $2 WHERE id = $1`, id, now, string(out), string(Next(step, st, 0))); err != nil {
 			return err
 		}
 		if err := trail(ctx, tx, id, actorID, actor, "close", 0, in.Note, map[string]any{"outcome": out}, now); err != nil {
@@ -262,7 +261,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 		if err := exec(`UPDATE summons SET resolved_at = NULL, outcome = NULL WHERE whistle_id = $1 AND role = 'lead'`, id); err != nil {
 			return err
 		}
-		if err := exec(`UPDATE whistles SET status = 'in_progress', returns = returns + 1, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		if err := exec(`UPDATE whistles SET status = $3, returns = returns + 1, updated_at = $2 WHERE id = $1`, id, now, string(Next(step, st, 0))); err != nil {
 			return err
 		}
 		if err := trail(ctx, tx, id, actorID, actor, "return", 0, in.Reason, nil, now); err != nil {
@@ -306,8 +305,8 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 			ON CONFLICT (whistle_id, unit_id) DO UPDATE SET role = 'lead'`, id, lead, now); err != nil {
 			return err
 		}
-		if err := exec(`UPDATE whistles SET ruled_unit_id = $2, ruled_at = $3, contested_at = NULL, updated_at = $3,
-			status = CASE WHEN status = 'awaiting_approval' THEN 'in_progress' ELSE status END WHERE id = $1`, id, lead, now); err != nil {
+		if err := exec(`UPDATE whistles SET ruled_unit_id = $2, ruled_at = $3, contested_at = NULL, updated_at = $3, status = $4 WHERE id = $1`,
+			id, lead, now, string(Next(step, st, 0))); err != nil {
 			return err
 		}
 		if err := trail(ctx, tx, id, actorID, actor, "rule", lead, in.Reason, map[string]any{"lead_unit": in.LeadUnit}, now); err != nil {
@@ -339,8 +338,8 @@ type RaiseInput struct {
 // category (the township itself answers where the list names nobody, and
 // then there is nobody to summon: ErrConflict).
 func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Detail, error) {
-	if sc.Role != access.RoleTownship && sc.Role != access.RoleCommand {
-		return Detail{}, fault.Errorf(ErrForbidden, "only a township (or the command center) raises whistles")
+	if err := MayRaise(sc); err != nil {
+		return Detail{}, err
 	}
 	if len(in.ClueIDs) == 0 || len(in.ClueIDs) > 100 {
 		return Detail{}, invalid("clue_ids", "give 1 to 100 clue ids")
@@ -406,7 +405,7 @@ func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Deta
 	if err != nil {
 		return Detail{}, err
 	}
-	if len(units) == 0 || units[0].Kind == "township" {
+	if !Raisable(units) {
 		return Detail{}, fault.Errorf(ErrConflict, "the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", first.category)
 	}
 	ev := events{}

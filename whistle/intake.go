@@ -225,8 +225,8 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	raisable := len(units) > 0 && units[0].Kind != "township"
-	codes, roles := summonable(units)
+	raisable := Raisable(units)
+	codes, roles := Summonable(units)
 	cell := geo.H3Cell(v.wgs, geo.DefaultH3Res) // about 1 µs of cgo: once
 
 	j := &intakeJob{
@@ -506,20 +506,6 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 	return conn.SendBatch(ctx, b).Close()
 }
 
-// summonable is the units a raised whistle summons: each once, townships
-// left out (a township does not summon itself).
-func summonable(units []grid.UnitRef) (codes, roles []string) {
-	seen := map[string]bool{}
-	for _, u := range units {
-		if seen[u.Code] || u.Kind == "township" {
-			continue
-		}
-		seen[u.Code] = true
-		codes, roles = append(codes, u.Code), append(roles, u.Role)
-	}
-	return codes, roles
-}
-
 // readIntake reads the answers of the first skip statements (BEGIN, SET)
 // and of whistle_intake for each job: it adds an event for each whistle
 // step to the job's events and sets its clue and whistle ids, or stored.
@@ -743,31 +729,34 @@ type raiseArgs struct {
 const insertWhistle = `
 INSERT INTO whistles (township_id, grid_id, category_id, grade, status, location, note, raised_by, raised_at,
 	report_in_due, resolve_due, clue_count, updated_at)
-SELECT $1, $2, c.id, g.grade, 'raised', ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8::timestamptz,
-	$8::timestamptz + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.report_in_minutes ELSE g.report_in_minutes END),
-	$8::timestamptz + make_interval(mins => CASE WHEN g.grade = c.default_grade THEN c.resolve_minutes ELSE g.resolve_minutes END),
-	$9, $8::timestamptz
-FROM categories c JOIN grade_policies g ON g.grade = coalesce($10::text, c.default_grade)
+SELECT $1, $2, c.id, $10, $11, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8::timestamptz, $12, $13, $9, $8::timestamptz
+FROM categories c
 WHERE c.code = $3
 RETURNING id`
 
-// raise opens a whistle and summons its units.
+// raise opens a whistle and summons its units, with the deadlines of
+// Policies.AtRaise.
 func (s *Store) raise(ctx context.Context, tx pgx.Tx, ev *events, a raiseArgs) (int64, error) {
-	var grade any
-	if a.grade != "" {
-		grade = string(a.grade)
+	pol, err := loadPolicies(ctx, tx, a.category)
+	if err != nil {
+		return 0, err
+	}
+	grade, p, ok := pol.AtRaise(a.category, a.grade)
+	if !ok {
+		return 0, fmt.Errorf("whistle: raise: no deadlines for category %q at grade %q", a.category, a.grade)
 	}
 	var raisedBy any
 	if a.actorID != 0 {
 		raisedBy = a.actorID
 	}
+	at := a.now.Truncate(time.Microsecond) // as PostgreSQL keeps it
 	var id int64
-	err := tx.QueryRow(ctx, insertWhistle, a.townshipID, a.gridID, a.category, a.location[0], a.location[1], a.note, raisedBy, a.now,
-		len(a.clueIDs), grade).Scan(&id)
+	err = tx.QueryRow(ctx, insertWhistle, a.townshipID, a.gridID, a.category, a.location[0], a.location[1], a.note, raisedBy, at,
+		len(a.clueIDs), string(grade), string(Next(StepRaise, &State{}, 0)), at.Add(p.ReportIn), at.Add(p.Resolve)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("whistle: raise: %w", err)
 	}
-	codes, roles := summonable(a.units)
+	codes, roles := Summonable(a.units)
 	if _, err := tx.Exec(ctx, `INSERT INTO summons (whistle_id, unit_id, role, summoned_at)
 		SELECT $1, u.id, x.role, $4 FROM unnest($2::text[], $3::text[]) AS x(code, role) JOIN units u ON u.code = x.code`,
 		id, codes, roles, a.now); err != nil {
@@ -792,14 +781,19 @@ func (s *Store) raise(ctx context.Context, tx pgx.Tx, ev *events, a raiseArgs) (
 // and keeps the deadlines, so one late report-in is not escalated twice.
 func escalate(ctx context.Context, tx pgx.Tx, ev *events, id int64, to Grade, actor string, actorID int64, reason string, now time.Time, tighten bool) error {
 	var from Grade
-	err := tx.QueryRow(ctx, `
-		UPDATE whistles w SET grade = $2, escalations = escalations + 1, updated_at = $3,
-			report_in_due = CASE WHEN $4 AND w.report_in_due > $3 THEN LEAST(w.report_in_due, $3 + make_interval(mins => g.report_in_minutes)) ELSE w.report_in_due END,
-			resolve_due = CASE WHEN $4 AND w.resolve_due > $3 THEN GREATEST(LEAST(w.resolve_due, $3 + make_interval(mins => g.resolve_minutes)), w.report_in_due) ELSE w.resolve_due END
-		FROM grade_policies g, (SELECT grade FROM whistles WHERE id = $1) old
-		WHERE w.id = $1 AND g.grade = $2
-		RETURNING old.grade`, id, string(to), now, tighten).Scan(&from)
+	var ri, rs time.Time
+	var riMin, rsMin int
+	err := tx.QueryRow(ctx, `SELECT w.grade, w.report_in_due, w.resolve_due, g.report_in_minutes, g.resolve_minutes
+		FROM whistles w, grade_policies g WHERE w.id = $1 AND g.grade = $2`, id, string(to)).Scan(&from, &ri, &rs, &riMin, &rsMin)
 	if err != nil {
+		return fmt.Errorf("whistle: escalate: %w", err)
+	}
+	if tighten {
+		p := Policy{ReportIn: time.Duration(riMin) * time.Minute, Resolve: time.Duration(rsMin) * time.Minute}
+		ri, rs = Tighten(now.Truncate(time.Microsecond), ri, rs, p)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE whistles SET grade = $2, escalations = escalations + 1, updated_at = $3, report_in_due = $4, resolve_due = $5 WHERE id = $1`,
+		id, string(to), now, ri, rs); err != nil {
 		return fmt.Errorf("whistle: escalate: %w", err)
 	}
 	if err := trail(ctx, tx, id, actorID, actor, "escalate", 0, reason, map[string]any{"from": from, "to": to}, now); err != nil {

@@ -146,24 +146,6 @@ func TestAllowedTransitions(t *testing.T) {
 	}
 }
 
-func TestCloseOutcome(t *testing.T) {
-	for _, tt := range []struct {
-		in   []Outcome
-		want Outcome
-	}{
-		{[]Outcome{Resolved}, Resolved},
-		{[]Outcome{Resolved, Resolved}, Resolved},
-		{[]Outcome{Resolved, Unresolved}, Partly},
-		{[]Outcome{Partly}, Partly},
-		{[]Outcome{Unresolved, Unresolved}, Unresolved},
-		{nil, Unresolved},
-	} {
-		if got := closeOutcome(tt.in); got != tt.want {
-			t.Errorf("closeOutcome(%v) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestValidateInput(t *testing.T) {
 	for _, tt := range []struct {
 		step  Step

@@ -108,8 +108,8 @@ func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
 					return res, err
 				}
 			}
-			if w.grade != Hard {
-				if err := escalate(ctx, tx, &ev, w.id, w.grade.Next(), "system", 0, k.label+"，自动升级", now, false); err != nil {
+			if to, ok := OverdueEscalation(w.grade); ok {
+				if err := escalate(ctx, tx, &ev, w.id, to, "system", 0, k.label+"，自动升级", now, false); err != nil {
 					return res, err
 				}
 				res.Escalated++

@@ -2,13 +2,12 @@
 // the rules that keep a clue in its village or raise a whistle (or join an
 // open one: 哨随事动), the whistle's lifecycle with the actor checked at every
 // step, deadlines and their sweep, and the reads. The pure decisions (who may
-// take which step, which step is allowed from which status) live in
-// steps.go and are tested without a database; store.go holds the SQL.
+// take which step, which step is allowed from which status, in steps.go;
+// the status it leads to, the deadlines, the escalations, in rules.go) are
+// tested without a database, and the demo history calls them too.
 package whistle
 
 import (
-	"time"
-
 	"whistlegrid/fault"
 )
 
@@ -90,17 +89,4 @@ func ValidSource(s string) bool {
 		return true
 	}
 	return false
-}
-
-// Deadlines are the default report-in and resolve durations of each grade
-// (DESIGN.md); the database's grade_policies table is what runs.
-func Deadlines(g Grade) (reportIn, resolve time.Duration) {
-	switch g {
-	case Priority:
-		return 2 * time.Hour, 3 * 24 * time.Hour
-	case Hard:
-		return 30 * time.Minute, 15 * 24 * time.Hour
-	default:
-		return 24 * time.Hour, 7 * 24 * time.Hour
-	}
 }
