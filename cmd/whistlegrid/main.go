@@ -158,7 +158,7 @@ func databaseURL(ctx context.Context, c config, log *slog.Logger) (string, error
 	if c.databaseURL != "" {
 		return c.databaseURL, nil
 	}
-	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -172,7 +172,7 @@ func cmdDB(ctx context.Context, args []string, c config, stdout io.Writer) error
 	}
 	switch args[0] {
 	case "start", "url":
-		cl, err := pgcluster.Start(ctx, c.dataDir, "")
+		cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 		if err != nil {
 			return err
 		}
