@@ -1,0 +1,117 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// stream is one websocket client on the live stream. It connects with
+// since = since0, and after any close or error reconnects with since = the
+// last seq it received, as the wall map does.
+type stream struct {
+	name   string // app1, app2 or haproxy: where it connects
+	base   string // ws://127.0.0.1:PORT
+	token  string
+	since0 int64
+
+	mu        sync.Mutex
+	seqs      []int64 // every seq received, in arrival order
+	last      int64
+	connects  int
+	closes    map[string]int // why each connection ended
+	connected chan struct{}  // closed on the first connect
+}
+
+func newStream(name, base, token string, since0 int64) *stream {
+	return &stream{name: name, base: base, token: token, since0: since0, last: since0, closes: map[string]int{}, connected: make(chan struct{})}
+}
+
+func (s *stream) run(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		since := s.last
+		s.mu.Unlock()
+		u := fmt.Sprintf("%s/api/v1/live?token=%s&since=%d", s.base, url.QueryEscape(s.token), since)
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, _, err := websocket.Dial(dctx, u, nil)
+		cancel()
+		if err != nil {
+			s.closed(ctx, "dial failed")
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 200 * time.Millisecond
+		s.mu.Lock()
+		s.connects++
+		if s.connects == 1 {
+			close(s.connected)
+		}
+		s.mu.Unlock()
+		c.SetReadLimit(1 << 22)
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				s.closed(ctx, closeReason(err))
+				break
+			}
+			var e struct {
+				Seq int64 `json:"seq"`
+			}
+			if json.Unmarshal(b, &e) != nil || e.Seq <= 0 {
+				s.closed(ctx, "bad frame")
+				continue
+			}
+			s.mu.Lock()
+			s.seqs = append(s.seqs, e.Seq)
+			s.last = max(s.last, e.Seq)
+			s.mu.Unlock()
+		}
+		c.CloseNow()
+	}
+}
+
+func (s *stream) closed(ctx context.Context, why string) {
+	if ctx.Err() != nil {
+		return // the drill ended it
+	}
+	s.mu.Lock()
+	s.closes[why]++
+	s.mu.Unlock()
+}
+
+func closeReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return fmt.Sprintf("close %d", int(code))
+	}
+	if errors.Is(err, context.Canceled) {
+		return "canceled"
+	}
+	if strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset") {
+		return "connection lost"
+	}
+	return "read error"
+}
+
+// state is a copy of what the stream received so far.
+func (s *stream) state() (seqs []int64, last int64, connects int, closes map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	closes = map[string]int{}
+	for k, v := range s.closes {
+		closes[k] = v
+	}
+	return append([]int64(nil), s.seqs...), s.last, s.connects, closes
+}
