@@ -25,7 +25,7 @@ type Result struct {
 	WSPhantom   int            `json:"ws_phantom_seq"`   // seqs a client received that are not in events
 	WSDisorder  int            `json:"ws_out_of_order"`  // seqs received after a higher one
 	FailoverS   float64        `json:"failover_s"`       // to the standby running as the leader
-	RoutedS     float64        `json:"routed_s"`         // to HAProxy reaching the new primary
+	RoutedS     float64        `json:"routed_s"`         // to HAProxy counting the new primary up and the old one down
 	RejoinS     float64        `json:"rejoin_s"`         // to the old primary streaming from the new one
 	SyncS       float64        `json:"sync_s"`           // to the old primary being the synchronous standby
 	Requests    int            `json:"requests"`
@@ -199,7 +199,7 @@ func (r *Result) Report(w io.Writer) {
 	fmt.Fprintf(w, "%-46s %12s\n", "timeline", "s after kill")
 	fmt.Fprintf(w, "%-46s %12s\n", fmt.Sprintf("kill -9 %s's postmaster (pid %d)", r.oldPrimary, r.killedPID), "0.0")
 	fmt.Fprintf(w, "%-46s %12s\n", fmt.Sprintf("%s leader (Patroni)", orDash(r.newPrimary)), secs(r.FailoverS))
-	fmt.Fprintf(w, "%-46s %12s\n", "HAProxy reaches the new primary", secs(r.RoutedS))
+	fmt.Fprintf(w, "%-46s %12s\n", "HAProxy routes to the new primary only", secs(r.RoutedS))
 	fmt.Fprintf(w, "%-46s %12s\n", "first 201 after the kill (write_gap_s)", secs(r.WriteGapS))
 	for _, name := range slices.Sorted(maps.Keys(r.perServer)) {
 		if name == "" {

@@ -102,3 +102,25 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStat(t *testing.T) {
+	// the head of HAProxy 2.6's `show stat`, trimmed to the columns read
+	text := "# pxname,svname,qcur,status,weight\n" +
+		"postgres,FRONTEND,,OPEN,\n" +
+		"postgres,pg1,0,DOWN,1\n" +
+		"postgres,pg2,0,UP,1\n" +
+		"postgres,BACKEND,0,UP,1\n" +
+		"web,app1,0,UP 1/2,1\n" +
+		"web,app2,0,MAINT,1\n"
+	got, err := parseStat(text, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]bool{"pg1": false, "pg2": true}; !maps.Equal(got, want) {
+		t.Errorf("postgres %v, want %v", got, want)
+	}
+	got, _ = parseStat(text, "web")
+	if want := map[string]bool{"app1": true, "app2": false}; !maps.Equal(got, want) {
+		t.Errorf("web %v, want %v", got, want)
+	}
+}

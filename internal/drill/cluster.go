@@ -2,8 +2,14 @@ package drill
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -89,4 +95,53 @@ func (d *Drill) streamingStandby(ctx context.Context, name string) (bool, string
 		return false, "", err
 	}
 	return state == "streaming", sync, nil
+}
+
+// haproxyUp reports which servers of HAProxy's proxy px its health checks
+// count up, from `show stat` on its stats socket.
+func (d *Drill) haproxyUp(px string) (map[string]bool, error) {
+	conn, err := net.DialTimeout("unix", filepath.Join(d.cfg.Dir, "haproxy.sock"), time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(conn, "show stat\n"); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		return nil, err
+	}
+	return parseStat(string(b), px)
+}
+
+// parseStat reads HAProxy's `show stat` CSV: the status (UP, DOWN, ...)
+// of each server of proxy px.
+func parseStat(text, px string) (map[string]bool, error) {
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(text, "# ")))
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("drill: show stat: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil, errors.New("drill: show stat: empty")
+	}
+	col := map[string]int{}
+	for i, name := range recs[0] {
+		col[name] = i
+	}
+	pi, si, st := col["pxname"], col["svname"], col["status"]
+	if st == 0 {
+		return nil, errors.New("drill: show stat: no status column")
+	}
+	up := map[string]bool{}
+	for _, rec := range recs[1:] {
+		if len(rec) <= st || rec[pi] != px || rec[si] == "FRONTEND" || rec[si] == "BACKEND" {
+			continue
+		}
+		up[rec[si]] = strings.HasPrefix(rec[st], "UP")
+	}
+	return up, nil
 }

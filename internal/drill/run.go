@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"syscall"
@@ -229,6 +230,11 @@ func (d *Drill) exercise(ctx context.Context) (Result, error) {
 		r.WSDuplicate += st.duplicate
 		r.WSPhantom += st.phantom
 		r.WSDisorder += st.disorder
+	}
+	for _, v := range []*float64{&r.WriteGapS, &r.FailoverS, &r.RoutedS, &r.RejoinS, &r.SyncS} {
+		if *v >= 0 {
+			*v = math.Round(*v*100) / 100
+		}
 	}
 	r.Targets = true
 	for _, tg := range r.targets() {

@@ -12,7 +12,7 @@ import (
 type watched struct {
 	newPrimary string
 	failover   float64 // a member other than the old primary runs as the leader
-	routed     float64 // HAProxy's postgres front reaches it
+	routed     float64 // HAProxy counts it up, and the old primary down
 	rejoin     float64 // the old primary streams from it
 	sync       float64 // ... as its synchronous standby
 	syncState  string
@@ -60,19 +60,14 @@ func (d *Drill) watch(ctx context.Context, in *intake, old string, killAt time.T
 	}
 	if newPrimary != "" {
 		poll(func() bool {
-			conn, err := d.primary(ctx)
-			if err != nil {
-				return false
-			}
-			defer conn.Close(context.Background())
-			var port int
-			if conn.QueryRow(ctx, `SELECT inet_server_port()`).Scan(&port) != nil || port != d.member(newPrimary).PgPort {
+			up, err := d.haproxyUp("postgres")
+			if err != nil || !up[newPrimary] || up[old] {
 				return false
 			}
 			mu.Lock()
 			w.routed = since()
 			mu.Unlock()
-			d.progress("HAProxy reaches %s", newPrimary)
+			d.progress("HAProxy routes to %s only", newPrimary)
 			return true
 		})
 		poll(func() bool {
