@@ -28,6 +28,7 @@ func cmdDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Warmup, "warmup", 20*time.Second, "load before the kill")
 	fs.DurationVar(&cfg.After, "after", 10*time.Second, "load after the old primary has rejoined")
 	fs.DurationVar(&cfg.Timeout, "timeout", 180*time.Second, "longest wait for each step")
+	fs.BoolVar(&cfg.Async, "async", false, "control run: asynchronous replication, to see the drill count what it loses")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ type Result struct {
 	Unacked     int            `json:"unacked"`
 	Clients     int            `json:"clients"`
 	Streams     int            `json:"ws_clients"`
+	Replication string         `json:"replication"` // "sync", or "async" in a control run
 	Targets     bool           `json:"targets_met"`
 	Notes       []string       `json:"notes,omitempty"`
 
@@ -194,7 +195,11 @@ func (r *Result) Report(w io.Writer) {
 		}
 		return fmt.Sprintf("%.1f", v)
 	}
-	fmt.Fprintf(w, "\nfailover drill %s: Patroni pg1 + pg2 (synchronous), etcd, HAProxy, 2 whistlegrid instances;\n", r.runID)
+	repl := "synchronous"
+	if r.Replication == "async" {
+		repl = "ASYNCHRONOUS: a control run"
+	}
+	fmt.Fprintf(w, "\nfailover drill %s: Patroni pg1 + pg2 (%s), etcd, HAProxy, 2 whistlegrid instances;\n", r.runID, repl)
 	fmt.Fprintf(w, "%d intake clients at %.0f clues/s through HAProxy, %d websocket clients\n\n", r.Clients, r.rate, r.Streams)
 	fmt.Fprintf(w, "%-46s %12s\n", "timeline", "s after kill")
 	fmt.Fprintf(w, "%-46s %12s\n", fmt.Sprintf("kill -9 %s's postmaster (pid %d)", r.oldPrimary, r.killedPID), "0.0")

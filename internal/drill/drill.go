@@ -88,6 +88,10 @@ type Config struct {
 	// Timeout bounds each wait: the cluster coming up, the failover, the
 	// rejoin, the streams catching up; default 180s.
 	Timeout time.Duration
+	// Async runs the cluster without synchronous replication: a control
+	// run that shows what the drill sees when a promoted standby lacks
+	// commits the primary acknowledged. Never a way to deploy.
+	Async bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 }
@@ -126,6 +130,7 @@ type member struct {
 	Archive       string
 	SuperPassword string
 	ReplPassword  string
+	Async         bool
 	proc          *proc
 }
 
@@ -222,7 +227,7 @@ func (d *Drill) setUp(ctx context.Context) error {
 	repl := secret(12)
 	for i, name := range []string{"pg1", "pg2"} {
 		m := &member{Name: name, Dir: filepath.Join(d.cfg.Dir, name), PgPort: ports[4+2*i], RestPort: ports[5+2*i],
-			EtcdPort: d.etcdPort, Archive: archive, SuperPassword: d.super, ReplPassword: repl}
+			EtcdPort: d.etcdPort, Archive: archive, SuperPassword: d.super, ReplPassword: repl, Async: d.cfg.Async}
 		if err := d.pgFolder(m.Dir); err != nil {
 			return err
 		}
@@ -271,7 +276,11 @@ func (d *Drill) setUp(ctx context.Context) error {
 			d.progress("pg1 (Patroni REST 127.0.0.1:%d) is the primary on 127.0.0.1:%d", m.RestPort, m.PgPort)
 		}
 	}
-	if err := waitFor(ctx, d.cfg.Timeout, 500*time.Millisecond, "pg2 synchronous standby", func() (bool, error) {
+	role := "sync_standby"
+	if d.cfg.Async {
+		role = "replica"
+	}
+	if err := waitFor(ctx, d.cfg.Timeout, 500*time.Millisecond, "pg2 "+role, func() (bool, error) {
 		if err := d.members[1].proc.exited(); err != nil {
 			return false, err
 		}
@@ -279,11 +288,11 @@ func (d *Drill) setUp(ctx context.Context) error {
 		if err != nil {
 			return false, err
 		}
-		return c.role("pg2") == "sync_standby" && c.state("pg2") == "running", nil
+		return c.role("pg2") == role && c.state("pg2") == "running", nil
 	}); err != nil {
 		return err
 	}
-	d.progress("pg2 (Patroni REST 127.0.0.1:%d) is the synchronous standby on 127.0.0.1:%d", d.members[1].RestPort, d.members[1].PgPort)
+	d.progress("pg2 (Patroni REST 127.0.0.1:%d) is the %s on 127.0.0.1:%d", d.members[1].RestPort, role, d.members[1].PgPort)
 
 	// HAProxy
 	hcfg := filepath.Join(d.cfg.Dir, "haproxy.cfg")

@@ -18,7 +18,10 @@ import (
 // exercise runs the drill on the deployment setUp started.
 func (d *Drill) exercise(ctx context.Context) (Result, error) {
 	r := Result{Clients: d.cfg.Clients, Streams: d.cfg.Streams, runID: d.runID, rate: d.cfg.Rate,
-		WriteGapS: -1, FailoverS: -1, RoutedS: -1, RejoinS: -1, SyncS: -1}
+		WriteGapS: -1, FailoverS: -1, RoutedS: -1, RejoinS: -1, SyncS: -1, Replication: "sync"}
+	if d.cfg.Async {
+		r.Replication = "async"
+	}
 	token, err := d.login(ctx)
 	if err != nil {
 		return r, err

@@ -81,7 +81,7 @@ func (d *Drill) watch(ctx context.Context, in *intake, old string, killAt time.T
 				w.rejoin = since()
 				d.progress("%s streams from %s (sync_state %s)", old, newPrimary, state)
 			}
-			if state != "sync" {
+			if state != "sync" && !d.cfg.Async {
 				return false
 			}
 			w.sync, w.syncState = since(), state
@@ -113,7 +113,7 @@ func (d *Drill) watch(ctx context.Context, in *intake, old string, killAt time.T
 	}
 	if w.rejoin < 0 {
 		w.notes = append(w.notes, fmt.Sprintf("%s did not stream from the new primary within %s", old, d.cfg.Timeout))
-	} else if w.sync < 0 {
+	} else if w.sync < 0 && !d.cfg.Async {
 		w.notes = append(w.notes, fmt.Sprintf("%s did not become the synchronous standby within %s", old, d.cfg.Timeout))
 	}
 	return w
