@@ -22,7 +22,7 @@ type Result struct {
 	WriteGapS   float64        `json:"write_gap_s"`      // from the kill to the first 201 of a request sent after it
 	WSMissing   int            `json:"ws_missing_seq"`   // committed seqs a websocket client never received
 	WSDuplicate int            `json:"ws_duplicate_seq"` // seqs a client received more than once
-	WSPhantom   int            `json:"ws_phantom_seq"`   // seqs a client received that are not in events
+	WSPhantom   int            `json:"ws_phantom_seq"`   // seqs a client received that events lacks, or holds for another event
 	WSDisorder  int            `json:"ws_out_of_order"`  // seqs received after a higher one
 	FailoverS   float64        `json:"failover_s"`       // to the standby running as the leader
 	RoutedS     float64        `json:"routed_s"`         // to HAProxy counting the new primary up and the old one down
@@ -158,30 +158,39 @@ type streamTally struct {
 	disorder  int
 }
 
-func tallyStream(name string, since0, end int64, committed, received []int64) streamTally {
+func tallyStream(name string, since0, end int64, committed, received []event) streamTally {
 	t := streamTally{name: name, received: len(received)}
 	seen := make(map[int64]int, len(received))
 	var top int64
-	for _, s := range received {
-		seen[s]++
-		if seen[s] > 1 {
+	for _, e := range received {
+		seen[e.Seq]++
+		if seen[e.Seq] > 1 {
 			t.duplicate++
 		}
-		if s < top && seen[s] == 1 {
+		if e.Seq < top && seen[e.Seq] == 1 {
 			t.disorder++
 		}
-		top = max(top, s)
+		top = max(top, e.Seq)
 	}
-	isCommitted := make(map[int64]bool, len(committed))
-	for _, s := range committed {
-		isCommitted[s] = true
-		if seen[s] == 0 {
-			t.missing++
+	got := make(map[int64][]event, len(received))
+	for _, e := range received {
+		got[e.Seq] = append(got[e.Seq], e)
+	}
+	stored := make(map[int64]event, len(committed))
+	for _, e := range committed {
+		stored[e.Seq] = e
+		if !slices.ContainsFunc(got[e.Seq], e.same) {
+			t.missing++ // never received, or only another event under its seq
 		}
 	}
-	for s := range seen {
-		if s > since0 && s <= end && !isCommitted[s] {
+	counted := map[int64]bool{}
+	for _, e := range received {
+		if e.Seq <= since0 || e.Seq > end || counted[e.Seq] {
+			continue
+		}
+		if db, ok := stored[e.Seq]; !ok || !db.same(e) {
 			t.phantom++
+			counted[e.Seq] = true
 		}
 	}
 	return t

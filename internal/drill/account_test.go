@@ -58,18 +58,35 @@ func TestTallyIntake(t *testing.T) {
 }
 
 func TestTallyStream(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ev := func(seq int64) event {
+		return event{Seq: seq, Kind: "clue.received", At: t0.Add(time.Duration(seq) * time.Millisecond)}
+	}
+	evs := func(seqs ...int64) []event {
+		var out []event
+		for _, s := range seqs {
+			out = append(out, ev(s))
+		}
+		return out
+	}
+	reused := ev(13)
+	reused.At = reused.At.Add(time.Second) // another event under seq 13, on the new primary
+	nanos := ev(12)
+	nanos.At = nanos.At.Add(300 * time.Nanosecond) // the wire has nanoseconds, the table microseconds
 	tests := []struct {
 		name                                  string
-		committed, received                   []int64
+		committed, received                   []event
 		missing, duplicate, phantom, disorder int
 	}{
-		{name: "every seq once, gaps where nothing committed", committed: []int64{11, 12, 14, 15}, received: []int64{11, 12, 14, 15}},
-		{name: "a missed seq", committed: []int64{11, 12, 14, 15}, received: []int64{11, 14, 15}, missing: 1},
-		{name: "the tail never came", committed: []int64{11, 12, 14, 15}, received: []int64{11, 12}, missing: 2},
-		{name: "a resume that repeats", committed: []int64{11, 12, 14}, received: []int64{11, 12, 12, 14, 14, 14}, duplicate: 3},
-		{name: "a seq streamed that the database lost", committed: []int64{11, 12}, received: []int64{11, 12, 13}, phantom: 1},
-		{name: "out of order", committed: []int64{11, 12, 14}, received: []int64{11, 14, 12}, disorder: 1},
-		{name: "seqs past the window count only as duplicates", committed: []int64{11}, received: []int64{11, 30, 30}, duplicate: 1},
+		{name: "every seq once, gaps where nothing committed", committed: evs(11, 12, 14, 15), received: evs(11, 12, 14, 15)},
+		{name: "a missed seq", committed: evs(11, 12, 14, 15), received: evs(11, 14, 15), missing: 1},
+		{name: "the tail never came", committed: evs(11, 12, 14, 15), received: evs(11, 12), missing: 2},
+		{name: "a resume that repeats", committed: evs(11, 12, 14), received: evs(11, 12, 12, 14, 14, 14), duplicate: 3},
+		{name: "a seq streamed that the database lost", committed: evs(11, 12), received: evs(11, 12, 13), phantom: 1},
+		{name: "a seq streamed, then lost and given to another event", committed: []event{ev(11), ev(12), reused}, received: evs(11, 12, 13), phantom: 1, missing: 1},
+		{name: "nanoseconds on the wire", committed: evs(11, 12), received: []event{ev(11), nanos}},
+		{name: "out of order", committed: evs(11, 12, 14), received: evs(11, 14, 12), disorder: 1},
+		{name: "seqs past the window count only as duplicates", committed: evs(11), received: evs(11, 30, 30), duplicate: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -165,7 +165,7 @@ func (d *Drill) exercise(ctx context.Context) (Result, error) {
 	stored := map[string]int{}
 	var clueIDs []int64
 	dupEvents := 0
-	var committed []int64
+	var committed []event
 	if err := d.withDB(ctx, func(conn *pgx.Conn) error {
 		stored, clueIDs, dupEvents, committed = map[string]int{}, nil, 0, nil
 		rows, err := conn.Query(ctx, `SELECT external_id, id FROM clues WHERE source = 'hotline' AND starts_with(external_id, $1)`, "drill-"+d.runID+"-")
@@ -189,11 +189,15 @@ func (d *Drill) exercise(ctx context.Context) (Result, error) {
 			clueIDs).Scan(&dupEvents); err != nil {
 			return err
 		}
-		rows, err = conn.Query(ctx, `SELECT seq FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq`, since0, end)
+		rows, err = conn.Query(ctx, `SELECT seq, kind, at FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq`, since0, end)
 		if err != nil {
 			return err
 		}
-		committed, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		committed, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (event, error) {
+			var e event
+			err := r.Scan(&e.Seq, &e.Kind, &e.At)
+			return e, err
+		})
 		return err
 	}); err != nil {
 		return r, err

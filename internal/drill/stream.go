@@ -13,6 +13,20 @@ import (
 	"github.com/coder/websocket"
 )
 
+// event is what identifies an event: its seq, and its kind and time to
+// tell it from another event that got the same seq on another server.
+type event struct {
+	Seq  int64     `json:"seq"`
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+}
+
+// same reports whether e and f are the same event: PostgreSQL keeps
+// microseconds.
+func (e event) same(f event) bool {
+	return e.Seq == f.Seq && e.Kind == f.Kind && e.At.Truncate(time.Microsecond).Equal(f.At.Truncate(time.Microsecond))
+}
+
 // stream is one websocket client on the live stream. It connects with
 // since = since0, and after any close or error reconnects with since = the
 // last seq it received, as the wall map does.
@@ -23,7 +37,7 @@ type stream struct {
 	since0 int64
 
 	mu        sync.Mutex
-	seqs      []int64 // every seq received, in arrival order
+	seqs      []event // every event received, in arrival order
 	last      int64
 	connects  int
 	closes    map[string]int // why each connection ended
@@ -67,15 +81,13 @@ func (s *stream) run(ctx context.Context) {
 				s.closed(ctx, closeReason(err))
 				break
 			}
-			var e struct {
-				Seq int64 `json:"seq"`
-			}
+			var e event
 			if json.Unmarshal(b, &e) != nil || e.Seq <= 0 {
 				s.closed(ctx, "bad frame")
 				continue
 			}
 			s.mu.Lock()
-			s.seqs = append(s.seqs, e.Seq)
+			s.seqs = append(s.seqs, e)
 			s.last = max(s.last, e.Seq)
 			s.mu.Unlock()
 		}
@@ -106,12 +118,12 @@ func closeReason(err error) string {
 }
 
 // state is a copy of what the stream received so far.
-func (s *stream) state() (seqs []int64, last int64, connects int, closes map[string]int) {
+func (s *stream) state() (seqs []event, last int64, connects int, closes map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	closes = map[string]int{}
 	for k, v := range s.closes {
 		closes[k] = v
 	}
-	return append([]int64(nil), s.seqs...), s.last, s.connects, closes
+	return append([]event(nil), s.seqs...), s.last, s.connects, closes
 }
