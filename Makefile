@@ -23,7 +23,7 @@ bench: setup build
 ## failover-drill: first a base backup with WAL archiving is restored into a new folder; then a
 ## Patroni cluster (primary + synchronous standby), HAProxy and two instances on this machine lose
 ## the primary to kill -9 under load; prints a table and, last, a JSON line (README "Running it
-## for real"). Not part of `make test`: it takes about three minutes.
+## for real"). Not part of `make test`: it takes about four minutes.
 failover-drill: setup build
 	@scripts/drill/backup-restore.sh
 	@scripts/drill/failover.sh

@@ -61,9 +61,10 @@ stop_all() {
   rm -rf "$keep"
   mkdir -p "$keep"
   cp -r "$dir/logs" "$keep/" 2>/dev/null || true
-  for f in "$dir"/pg*/patroni.yml "$dir"/haproxy.cfg; do
-    [ -f "$f" ] && cp "$f" "$keep/$(basename "$(dirname "$f")")-$(basename "$f")"
+  for f in "$dir"/pg*/patroni.yml; do
+    [ -f "$f" ] && cp "$f" "$keep/$(basename "$(dirname "$f")")-patroni.yml"
   done
+  [ -f "$dir/haproxy.cfg" ] && cp "$dir/haproxy.cfg" "$keep/"
   # the configurations hold the drill's passwords: of a cluster that no longer exists
   rm -rf "$dir"
   exit "$rc"
