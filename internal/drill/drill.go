@@ -292,7 +292,7 @@ func (d *Drill) setUp(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	d.progress("pg2 (Patroni REST 127.0.0.1:%d) is the %s on 127.0.0.1:%d", d.members[1].RestPort, role, d.members[1].PgPort)
+	d.progress("pg2 (Patroni REST 127.0.0.1:%d) is the %s on 127.0.0.1:%d", d.members[1].RestPort, map[string]string{"sync_standby": "synchronous standby", "replica": "asynchronous standby"}[role], d.members[1].PgPort)
 
 	// HAProxy
 	hcfg := filepath.Join(d.cfg.Dir, "haproxy.cfg")
