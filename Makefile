@@ -5,7 +5,7 @@ BIN := bin/whistlegrid
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: run test check build frontend setup setup-test lint bench clean db-stop
+.PHONY: run test check build frontend setup setup-test lint bench clean db-stop failover-drill
 
 ## run: install what is missing, build, and serve the 延庆区 demo
 run: setup build
@@ -24,6 +24,14 @@ check: setup-test build lint
 BENCHES ?= place clues live hotspots
 bench: setup build
 	@for b in $(BENCHES); do echo "== whistlegrid bench $$b"; $(BIN) bench $$b || exit 1; done
+
+## failover-drill: first a base backup with WAL archiving is restored into a new folder; then a
+## Patroni cluster (primary + synchronous standby), HAProxy and two instances on this machine lose
+## the primary to kill -9 under load; prints a table and, last, a JSON line (README "Running it
+## for real"). Not part of `make test`: it takes about four minutes.
+failover-drill: setup build
+	@scripts/drill/backup-restore.sh
+	@scripts/drill/failover.sh
 
 build: frontend
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/whistlegrid

@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
 # Installs what whistlegrid needs on a fresh Debian machine, and nothing that
 # is already there: PostgreSQL 15 + PostGIS 3 always; with --test also
-# Chromium for the browser tests and staticcheck. npm packages for the
-# frontend are installed by `make build` (npm ci).
+# Chromium for the browser tests and staticcheck; with --drill also Patroni,
+# etcd and HAProxy for `make failover-drill`. npm packages for the frontend
+# are installed by `make build` (npm ci).
 set -euo pipefail
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_drill=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1 ;;
+    --drill) want_drill=1 ;;
+    *) echo "setup: unknown flag $arg (use --test or --drill)" >&2; exit 2 ;;
+  esac
+done
 
 pkgs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] || pkgs+=(postgresql-15-postgis-3)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
+fi
+if [ "$want_drill" = 1 ]; then
+  command -v patroni >/dev/null 2>&1 || pkgs+=(patroni)
+  command -v etcd >/dev/null 2>&1 || pkgs+=(etcd-server)
+  command -v haproxy >/dev/null 2>&1 || pkgs+=(haproxy)
 fi
 
 if [ ${#pkgs[@]} -gt 0 ]; then

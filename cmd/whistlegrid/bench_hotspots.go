@@ -36,7 +36,7 @@ func benchHotspots(ctx context.Context, args []string, c config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 	if err != nil {
 		return err
 	}

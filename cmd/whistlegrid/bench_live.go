@@ -29,7 +29,7 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 	if err != nil {
 		return err
 	}

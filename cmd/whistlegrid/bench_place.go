@@ -83,7 +83,7 @@ func benchPlace(ctx context.Context, args []string, c config, log *slog.Logger, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	whistlegrid user add --username U --role R [--grid CODE | --unit CODE]   create a user (password from WHISTLEGRID_PASSWORD or a prompt-free flag)
 //	whistlegrid bench NAME                       run a benchmark (see `whistlegrid bench`)
 //	whistlegrid db start|stop|url                manage the private PostgreSQL cluster
+//	whistlegrid drill failover --dir DIR         the failover drill (make failover-drill)
 //	whistlegrid version
 //
 // Configuration: WHISTLEGRID_DATABASE_URL (when unset, a private PostgreSQL 15
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], env, log, stdout)
 	case "db":
 		return cmdDB(ctx, args[1:], env, stdout)
+	case "drill":
+		return cmdDrill(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "whistlegrid", version)
 		return nil
@@ -158,7 +161,7 @@ func databaseURL(ctx context.Context, c config, log *slog.Logger) (string, error
 	if c.databaseURL != "" {
 		return c.databaseURL, nil
 	}
-	cl, err := pgcluster.Start(ctx, c.dataDir, "")
+	cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -172,7 +175,7 @@ func cmdDB(ctx context.Context, args []string, c config, stdout io.Writer) error
 	}
 	switch args[0] {
 	case "start", "url":
-		cl, err := pgcluster.Start(ctx, c.dataDir, "")
+		cl, err := pgcluster.Start(ctx, c.dataDir, pgcluster.Options{})
 		if err != nil {
 			return err
 		}

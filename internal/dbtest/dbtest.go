@@ -1,5 +1,5 @@
-// Package dbtest gives tests fresh databases in the private PostgreSQL 15 +
-// PostGIS 3 cluster of the checkout (.pgdata), started on demand. A database
+// Package dbtest gives tests fresh databases in a private PostgreSQL 15 +
+// PostGIS 3 cluster of the checkout (.pgdata/test), started on demand. A database
 // is cloned from a template (CREATE DATABASE ... TEMPLATE), so each test gets
 // its own copy in about a second and may change it freely; it is dropped when
 // the test ends. Templates are built once and kept, keyed by a hash of the
@@ -105,13 +105,22 @@ func TemplateURL(t testing.TB, name string, sources []string, fill Fill) string 
 	return c.URL(db)
 }
 
-// Cluster starts (or finds running) the private cluster of the checkout.
+// Cluster starts (or finds running) the test cluster of the checkout.
+//
+// It trades durability for speed (pgcluster.Options.Fast: fsync,
+// full_page_writes and synchronous_commit off): every database in it is a
+// throw-away copy of a template that the migrations rebuild, so a crash
+// loses nothing that matters, and fsync on every commit would slow the
+// suite several times over. That is why it is a cluster of its own
+// (.pgdata/test) and not the durable one `serve` and the benchmarks use
+// (.pgdata): one cluster has one setting, and a test run beside a server
+// or a benchmark must not turn the server's durability off.
 func Cluster(ctx context.Context) (*pgcluster.Cluster, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	return pgcluster.Start(ctx, filepath.Join(root, ".pgdata"), "")
+	return pgcluster.Start(ctx, filepath.Join(root, ".pgdata", "test"), pgcluster.Options{Fast: true})
 }
 
 // RepoRoot is the folder holding go.mod, found from the working directory up.

@@ -2,7 +2,15 @@
 // whistlegrid uses when no database URL is configured. The cluster lives in a
 // folder of the checkout (by default .pgdata), listens on 127.0.0.1 on a port
 // of its own and on a unix socket in that folder, and trusts local
-// connections: it is for development, demos and tests, never production.
+// connections: it is for development, demos, benchmarks and tests on one
+// machine. Production runs the deployment README's "Running it for real"
+// describes.
+//
+// A cluster is durable unless Options.Fast says otherwise: fsync,
+// full_page_writes and synchronous_commit are on, so a commit PostgreSQL
+// acknowledged survives a crash of PostgreSQL or of the machine. Start
+// enforces the setting on every start (ALTER SYSTEM and a reload), so a
+// cluster made by an older version with fsync off is corrected.
 package pgcluster
 
 import (
@@ -17,6 +25,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,11 +76,37 @@ func sharedir(binDir string) string {
 	return filepath.Join("/usr/share/postgresql", ver)
 }
 
-// Start initialises the cluster in dir if needed and starts it if it is not
-// running. It is safe to call again and from several processes at once: a
-// file lock serialises them, and a running cluster is left as it is. It also
-// creates the database DefaultDatabase with PostGIS.
-func Start(ctx context.Context, dir, binDir string) (*Cluster, error) {
+// Options says how Start runs a cluster. The zero value is a durable
+// cluster from DefaultBinDir.
+type Options struct {
+	// BinDir holds the server binaries; "" is DefaultBinDir.
+	BinDir string
+	// Fast trades durability for speed: fsync, full_page_writes and
+	// synchronous_commit off. A crash of PostgreSQL can then lose commits
+	// it acknowledged, and a crash of the machine can corrupt the whole
+	// cluster. Only for clusters whose data is rebuilt at will, such as the
+	// test cluster (internal/dbtest), never for one that serves.
+	Fast bool
+}
+
+// durability is the setting of each parameter that decides whether an
+// acknowledged commit survives a crash: all on for a durable cluster, all
+// off for a fast one. All three take effect on a reload.
+func (o Options) durability() map[string]string {
+	v := "on"
+	if o.Fast {
+		v = "off"
+	}
+	return map[string]string{"fsync": v, "full_page_writes": v, "synchronous_commit": v}
+}
+
+// Start initialises the cluster in dir if needed, starts it if it is not
+// running, and makes its durability what o says (see Options.Fast). It is
+// safe to call again and from several processes at once: a file lock
+// serialises them, and a running cluster whose settings already agree is
+// left as it is. It also creates the database DefaultDatabase.
+func Start(ctx context.Context, dir string, o Options) (*Cluster, error) {
+	binDir := o.BinDir
 	if binDir == "" {
 		binDir = DefaultBinDir
 	}
@@ -99,13 +134,12 @@ func Start(ctx context.Context, dir, binDir string) (*Cluster, error) {
 	if err := c.linkHome(uid, gid); err != nil {
 		return nil, err
 	}
-	data := filepath.Join(dir, "data")
-	sock := filepath.Join(dir, "sock")
-	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
-		if err := c.initdb(ctx, cred, uid, gid); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "data", "PG_VERSION")); err != nil {
+		if err := c.initdb(ctx, cred, uid, gid, o.Fast); err != nil {
 			return nil, err
 		}
 	}
+	data, sock := resolved(dir, "data"), resolved(dir, "sock")
 	port, err := readPort(filepath.Join(dir, "port"))
 	if err != nil {
 		return nil, err
@@ -119,10 +153,96 @@ func Start(ctx context.Context, dir, binDir string) (*Cluster, error) {
 			return nil, fmt.Errorf("pgcluster: start (see %s): %w", logPath, err)
 		}
 	}
+	if err := c.setDurability(ctx, o.durability()); err != nil {
+		return nil, err
+	}
 	if err := c.ensureDatabase(ctx, DefaultDatabase); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// setDurability makes the running cluster's durability parameters want:
+// ALTER SYSTEM (postgresql.auto.conf overrides postgresql.conf, where
+// clusters made before durability was the default say fsync = off) and a
+// reload, then it waits until the server reports them. When fsync goes from
+// off to on, whatever the server wrote without it may still sit in the
+// kernel's cache only: a checkpoint and a sync(2) put it on disk, as the
+// PostgreSQL manual asks for that switch.
+func (c *Cluster) setDurability(ctx context.Context, want map[string]string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("pgcluster: connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	have, err := settings(ctx, conn)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for name, v := range want {
+		if have[name] != v {
+			changed = append(changed, name)
+			// names and values are the constants of Options.durability
+			if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER SYSTEM SET %s = %s", name, v)); err != nil {
+				return fmt.Errorf("pgcluster: set %s: %w", name, err)
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_reload_conf()`); err != nil {
+		return fmt.Errorf("pgcluster: reload: %w", err)
+	}
+	for {
+		have, err = settings(ctx, conn)
+		if err != nil {
+			return err
+		}
+		done := true
+		for name, v := range want {
+			done = done && have[name] == v
+		}
+		if done {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgcluster: the server did not take %v after a reload: %v", want, have)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if slices.Contains(changed, "fsync") && want["fsync"] == "on" {
+		if _, err := conn.Exec(ctx, `CHECKPOINT`); err != nil {
+			return fmt.Errorf("pgcluster: checkpoint: %w", err)
+		}
+		syscall.Sync()
+	}
+	return nil
+}
+
+// settings reports the durability parameters (fsync, full_page_writes,
+// synchronous_commit) as the server on conn reports them: "on" or "off".
+func settings(ctx context.Context, conn *pgx.Conn) (map[string]string, error) {
+	rows, err := conn.Query(ctx, `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit')`)
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: settings: %w", err)
+	}
+	have := map[string]string{}
+	for rows.Next() {
+		var name, v string
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, fmt.Errorf("pgcluster: settings: %w", err)
+		}
+		have[name] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgcluster: settings: %w", err)
+	}
+	return have, nil
 }
 
 // Stop stops the cluster in dir if it is running.
@@ -138,7 +258,7 @@ func Stop(ctx context.Context, dir, binDir string) error {
 	if !c.running(ctx, cred) {
 		return nil
 	}
-	return c.run(ctx, cred, "pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "fast", "-w", "stop")
+	return c.run(ctx, cred, "pg_ctl", "-D", resolved(dir, "data"), "-m", "fast", "-w", "stop")
 }
 
 // linkHome makes dir/data and dir/sock usable by the server's user. When that
@@ -171,6 +291,17 @@ func (c *Cluster) linkHome(uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// resolved is dir/name with its symlink resolved: the server's user may be
+// unable to pass through dir itself, and reaches the folder only by the
+// link's target (see linkHome).
+func resolved(dir, name string) string {
+	p := filepath.Join(dir, name)
+	if t, err := filepath.EvalSymlinks(p); err == nil {
+		return t
+	}
+	return p
 }
 
 // reachable reports whether uid/gid may traverse every folder down to dir.
@@ -208,7 +339,7 @@ func reachable(dir string, uid, gid int) bool {
 	}
 }
 
-func (c *Cluster) initdb(ctx context.Context, cred *syscall.Credential, uid, gid int) error {
+func (c *Cluster) initdb(ctx context.Context, cred *syscall.Credential, uid, gid int, fast bool) error {
 	data := filepath.Join(c.Dir, "data")
 	if fi, err := os.Lstat(data); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 		// keep the link, empty its target
@@ -228,20 +359,23 @@ func (c *Cluster) initdb(ctx context.Context, cred *syscall.Credential, uid, gid
 			}
 		}
 	}
-	if err := c.run(ctx, cred, "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
+	args := []string{"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"}
+	if fast {
+		args = append(args, "--no-sync")
+	}
+	if err := c.run(ctx, cred, "initdb", args...); err != nil {
 		return fmt.Errorf("pgcluster: initdb: %w", err)
 	}
-	// A private development cluster: speed over durability, enough
-	// connections for tests and benchmarks, loopback only.
+	// A private cluster: enough connections for tests and benchmarks,
+	// loopback only, no replication. fsync, full_page_writes and
+	// synchronous_commit are not set here: Start sets them on every start
+	// (setDurability).
 	conf := `
 listen_addresses = '127.0.0.1'
 max_connections = 300
 shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 wal_level = minimal
 max_wal_senders = 0
 max_wal_size = 4GB
@@ -266,7 +400,7 @@ log_min_messages = warning
 }
 
 func (c *Cluster) running(ctx context.Context, cred *syscall.Credential) bool {
-	data := filepath.Join(c.Dir, "data")
+	data := resolved(c.Dir, "data")
 	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); err != nil {
 		return false
 	}
