@@ -17,13 +17,6 @@ import (
 // maxEditBody is the largest PUT /api/v1/grids/{code} body, in bytes.
 const maxEditBody = 16 << 20
 
-// coverageRoutes registers the coverage review and grid edits.
-func (s *Server) coverageRoutes(authed *gin.RouterGroup) {
-	authed.GET("/coverage", s.coverage)
-	authed.PUT("/grids/:code", s.editGrid)
-	authed.GET("/grids/:code/history", s.gridHistory)
-}
-
 // coverage: GET /api/v1/coverage[?parent=CODE] -> grid.Coverage: gaps,
 // overlaps, children outside the parent, unstaffed grids, households
 // outside their grid or without a party member, and the party-member load,

@@ -12,12 +12,6 @@ import (
 	"whistlegrid/hotspot"
 )
 
-// hotspotRoutes registers the 未诉先办 analysis.
-func (s *Server) hotspotRoutes(authed *gin.RouterGroup) {
-	authed.GET("/hotspots", s.hotspots)
-	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
-}
-
 // hotspotScope returns the townships the caller's analysis covers (nil:
 // the district); the roles that see too little of the map for an
 // analysis to mean anything are refused.

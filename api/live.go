@@ -11,20 +11,6 @@ import (
 	"whistlegrid/live"
 )
 
-// liveRoutes registers the live stream, the snapshot and the vector tiles.
-// They need the hub (Config.Live): without it they answer 503 (after the
-// token check). The hub's metrics go on the server's registry.
-func (s *Server) liveRoutes(r *gin.Engine, v1, authed *gin.RouterGroup) {
-	if s.live != nil {
-		if err := s.live.Register(s.reg); err != nil {
-			s.log.Warn("live metrics not registered", slog.Any("err", err))
-		}
-	}
-	v1.GET("/live", s.liveStream)
-	authed.GET("/snapshot", s.needLive, s.snapshot)
-	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
-}
-
 // needLive answers 503 when the server has no hub.
 func (s *Server) needLive(c *gin.Context) {
 	if s.live == nil {

@@ -19,18 +19,12 @@ import (
 // open311Prefix is where Open311 GeoReport v2 is served.
 const open311Prefix = "/open311/v2"
 
-// open311Routes registers Open311 GeoReport v2 at /open311/v2/, reading and
-// writing through pool. Open311 is public read; posting needs an api_key. Every
-// resource answers .json or .xml by its suffix; errors come in the spec's
-// format, [{"code":404,"description":"..."}].
-func (s *Server) open311Routes(r *gin.Engine, pool *pgxpool.Pool) {
-	h := &open311API{o: ingest.NewOpen311(pool, s.whistles, ingest.Open311Options{}), log: s.log}
-	g := r.Group(open311Prefix)
-	g.GET("/:doc", h.document)
-	g.POST("/:doc", h.postRequest)
-	g.GET("/services/:service", h.serviceDefinition)
-	g.GET("/requests/:request", h.request)
-	g.GET("/tokens/:token", h.token)
+// newOpen311 serves Open311 GeoReport v2 at /open311/v2/ (the routes are in
+// router.go), reading and writing through pool. Open311 is public read;
+// posting needs an api_key. Every resource answers .json or .xml by its
+// suffix; errors come in the spec's format, [{"code":404,"description":"..."}].
+func (s *Server) newOpen311(pool *pgxpool.Pool) *open311API {
+	return &open311API{o: ingest.NewOpen311(pool, s.whistles, ingest.Open311Options{}), log: s.log}
 }
 
 // open311API serves Open311 through ingest.Open311.

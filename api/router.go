@@ -106,12 +106,37 @@ func New(cfg Config) *Server {
 	authed.GET("/whistles", s.needWhistles, s.listWhistles)
 	authed.GET("/whistles/:id", s.needWhistles, s.getWhistle)
 	authed.POST("/whistles/:id/:step", s.needWhistles, s.whistleStep)
-	s.liveRoutes(r, v1, authed)
-	s.statsRoutes(authed)
-	s.coverageRoutes(authed)
-	s.hotspotRoutes(authed)
 	authed.GET("/villages/:code/contact-map", s.contactMap)
-	s.open311Routes(r, cfg.Pool)
+	authed.GET("/coverage", s.coverage)
+	authed.PUT("/grids/:code", s.editGrid)
+	authed.GET("/grids/:code/history", s.gridHistory)
+	authed.GET("/stats", s.needWhistles, s.stats)
+	authed.GET("/assessment", s.needWhistles, s.assessment)
+	authed.GET("/hotspots", s.hotspots)
+	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
+
+	// The live stream, the snapshot and the tiles need the hub (Config.Live):
+	// without it they answer 503 (after the token check). The stream and the
+	// tiles take the token from the query too (a browser's websocket and a
+	// map's tile requests cannot set a header).
+	if s.live != nil {
+		if err := s.live.Register(s.reg); err != nil {
+			s.log.Warn("live metrics not registered", slog.Any("err", err))
+		}
+	}
+	v1.GET("/live", s.liveStream)
+	authed.GET("/snapshot", s.needLive, s.snapshot)
+	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
+
+	// Open311 GeoReport v2: public read, posting with an api_key, errors in
+	// the spec's own array shape.
+	o := s.newOpen311(cfg.Pool)
+	g := r.Group(open311Prefix)
+	g.GET("/:doc", o.document)
+	g.POST("/:doc", o.postRequest)
+	g.GET("/services/:service", o.serviceDefinition)
+	g.GET("/requests/:request", o.request)
+	g.GET("/tokens/:token", o.token)
 
 	r.NoRoute(func(c *gin.Context) {
 		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {

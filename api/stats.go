@@ -13,12 +13,6 @@ import (
 	"whistlegrid/whistle"
 )
 
-// statsRoutes registers the statistics and the year-end assessment.
-func (s *Server) statsRoutes(authed *gin.RouterGroup) {
-	authed.GET("/stats", s.needWhistles, s.stats)
-	authed.GET("/assessment", s.needWhistles, s.assessment)
-}
-
 // stats: GET /api/v1/stats?from=&to=&by=township|unit|category|source|month|grade[&format=json|csv]
 // -> {"from","to","by","groups":[figures...],"total":figures} for the whistles raised in [from, to)
 // in the caller's jurisdiction (whistle.Figures defines each figure). from and to are RFC 3339

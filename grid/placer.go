@@ -56,12 +56,12 @@ type Placer struct {
 
 // directory is one immutable snapshot.
 type directory struct {
-	ix      *index.Index
-	duty    map[int64][]assignment // grid id -> assignments, any time
-	cats    map[string]int64       // category code -> id
-	names   map[string]string      // category code -> name
-	duties  map[dutyKey]dutyUnits  // (category, township; 0 = district-wide)
-	builtAt time.Time
+	ix       *index.Index
+	assigned map[int64][]assignment // grid id -> who was assigned there (包片, 包村, 包户, 巡查), any time
+	cats     map[string]int64       // category code -> id
+	names    map[string]string      // category code -> name
+	duties   map[dutyKey]dutyUnits  // the responsibility list: (category, township; 0 = district-wide) -> units
+	builtAt  time.Time
 }
 
 type assignment struct {
@@ -111,11 +111,11 @@ ORDER BY 1, 2, 7, 4`
 // Refresh rebuilds the snapshot from the database and swaps it in.
 func (p *Placer) Refresh(ctx context.Context) error {
 	d := &directory{
-		duty:    map[int64][]assignment{},
-		cats:    map[string]int64{},
-		names:   map[string]string{},
-		duties:  map[dutyKey]dutyUnits{},
-		builtAt: time.Now(),
+		assigned: map[int64][]assignment{},
+		cats:     map[string]int64{},
+		names:    map[string]string{},
+		duties:   map[dutyKey]dutyUnits{},
+		builtAt:  time.Now(),
 	}
 	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -167,7 +167,7 @@ func (p *Placer) Refresh(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("grid: refresh: %w", err)
 		}
-		d.duty[id] = append(d.duty[id], a)
+		d.assigned[id] = append(d.assigned[id], a)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("grid: refresh: %w", err)
@@ -255,7 +255,7 @@ func (p *Placer) Responsible(sc access.Scope, pl Placement, category string, at 
 		if l.Level == LevelTownship {
 			township = l
 		}
-		as := d.duty[l.ID]
+		as := d.assigned[l.ID]
 		start := len(people)
 		for _, a := range as {
 			if a.from.After(at) || (a.to != nil && !a.to.After(at)) {

@@ -10,7 +10,7 @@ import (
 // Step is one action on a whistle.
 type Step string
 
-// The steps of GLOSSARY.md.
+// The steps of a whistle, one code name each (README: Whistles).
 const (
 	StepRaise    Step = "raise"
 	StepReportIn Step = "report_in"
