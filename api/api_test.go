@@ -46,6 +46,7 @@ func decode[T any](t *testing.T, b []byte) T {
 // token and with a bad one. The routes listed here must all be among them:
 // a route registered outside New, or lost, fails the test.
 func TestEveryAPIRouteNeedsAToken(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	srv := api.New(api.Config{Pool: env.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	public := map[string]bool{"POST /api/v1/auth/login": true}
@@ -87,6 +88,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 }
 
 func TestLoginLogout(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tests := []struct {
 		name   string
@@ -138,6 +140,7 @@ func TestLoginLogout(t *testing.T) {
 }
 
 func TestGridsByLevelAndScope(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	command := env.Login(t, "command")
 	tests := []struct {
@@ -190,6 +193,7 @@ func TestGridsByLevelAndScope(t *testing.T) {
 }
 
 func TestGridsRejectsBadInput(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "command")
 	for _, q := range []string{"level=city", "bbox=1,2,3", "bbox=a,b,c,d", "bbox=116,41,115,40", "bbox=0,0,200,10"} {
@@ -205,6 +209,7 @@ func TestGridsRejectsBadInput(t *testing.T) {
 }
 
 func TestGridFeatureMasksPhonesByRole(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	var village string
 	if err := env.Pool.QueryRow(context.Background(), `SELECT code FROM grids WHERE level = 'village' ORDER BY code LIMIT 1`).Scan(&village); err != nil {
@@ -249,6 +254,7 @@ func TestGridFeatureMasksPhonesByRole(t *testing.T) {
 }
 
 func TestUnitsAndCategories(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "screen")
 	_, body := env.Do(t, "GET", "/api/v1/units", tok, nil)
@@ -292,6 +298,7 @@ func TestUnitsAndCategories(t *testing.T) {
 }
 
 func TestHealthzAndMetrics(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	if status, _ := env.Do(t, "GET", "/healthz", "", nil); status != 200 {
 		t.Errorf("healthz: %d", status)

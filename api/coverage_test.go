@@ -95,6 +95,7 @@ WHERE a.level = 'village' AND a.code LIKE '110119101%' AND ST_Dimension(ST_Inter
 ORDER BY a.code, b.code LIMIT 1`
 
 func TestCoverageScopeAndMasking(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	var village, hg string
 	scan(t, env, `SELECT v.code, h.code FROM grids h JOIN grids v ON v.id = h.parent_id
@@ -158,6 +159,7 @@ func TestCoverageScopeAndMasking(t *testing.T) {
 }
 
 func TestEditGridRefusalsChangeNothing(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	command := env.Login(t, "command")
 	var zone, a, b string
@@ -247,6 +249,7 @@ type historyAnswer struct {
 // is kept as a new version, reported as an event, and the zone's coverage
 // shows the gap it left.
 func TestEditGridShrinkVillage(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	command := env.Login(t, "command")
 	var zone, a, b string
@@ -349,6 +352,7 @@ func TestEditGridShrinkVillage(t *testing.T) {
 // TestEditGridMovesPlacement hands a piece of one household grid to its
 // neighbour in two edits and checks /place follows each.
 func TestEditGridMovesPlacement(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	command := env.Login(t, "command")
 	var from, to, shrunk, grown string

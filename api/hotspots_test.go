@@ -58,6 +58,7 @@ func hotspotQuery(p testenv.Hotspot, extra string) string {
 }
 
 func TestHotspotsFindThePlantedCluster(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	p := testenv.PlantHotspot(t, env.Pool)
 	command := env.Login(t, "command")
@@ -171,6 +172,7 @@ func TestHotspotsFindThePlantedCluster(t *testing.T) {
 }
 
 func TestHotspotsScope(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	p := testenv.PlantHotspot(t, env.Pool)
 	for _, c := range []struct {
@@ -208,6 +210,7 @@ func TestHotspotsScope(t *testing.T) {
 }
 
 func TestHotspotsRejectBadInput(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	command := env.Login(t, "command")
 	for _, c := range []struct {
@@ -260,6 +263,7 @@ type scanAnswer struct {
 }
 
 func TestHotspotScanFilesOnce(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	p := testenv.PlantHotspot(t, env.Pool)
 	command := env.Login(t, "command")

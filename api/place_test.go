@@ -24,6 +24,7 @@ type placeAnswer struct {
 }
 
 func TestPlaceInEveryDatum(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "command")
 	var code string
@@ -63,6 +64,7 @@ func TestPlaceInEveryDatum(t *testing.T) {
 }
 
 func TestPlaceRejectsBadPoints(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "screen")
 	for _, tt := range []struct{ query, field string }{
@@ -84,6 +86,7 @@ func TestPlaceRejectsBadPoints(t *testing.T) {
 }
 
 func TestPlaceBatch(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "screen")
 	rows, err := env.Pool.Query(context.Background(), `SELECT ST_X(location), ST_Y(location) FROM households ORDER BY id LIMIT 2000`)

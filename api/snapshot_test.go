@@ -11,6 +11,7 @@ import (
 )
 
 func TestSnapshotContentsAndScope(t *testing.T) {
+	t.Parallel() // its own database
 	pool := testenv.DemoDB(t)
 	p := places(t, pool)
 	ctx := context.Background()

@@ -361,6 +361,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestStatsRefusesBadInput(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	tok := env.Login(t, "command")
 	for _, tt := range []struct{ query, field string }{

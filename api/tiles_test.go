@@ -44,6 +44,7 @@ func layerOf(t *testing.T, b []byte, name string) *mvt.Layer {
 }
 
 func TestTiles(t *testing.T) {
+	t.Parallel() // its own database
 	pool := testenv.DemoDB(t)
 	p := places(t, pool)
 	w := insertWhistle(t, pool, whistleRow{Township: p.TownA, Grid: p.House, Grade: "priority"})

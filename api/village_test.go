@@ -47,6 +47,7 @@ type contactMapAnswer struct {
 // residents' names and phones reach only those who look after them, duty
 // phones only the roles that dispatch or go on site.
 func TestContactMapMasking(t *testing.T) {
+	t.Parallel() // its own database
 	env := testenv.Start(t)
 	var village, hg string
 	var households, members int

@@ -82,6 +82,9 @@ const testBeijingHouseholdGrids = 24_000
 // TestLoadBeijing loads the Beijing set into a fresh database and checks
 // the counts and that every grid lies exactly inside its parent.
 func TestLoadBeijing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: the Beijing-scale set (make test runs it; make check skips it)")
+	}
 	ctx := context.Background()
 	pool := dbtest.New(t)
 	start := time.Now()

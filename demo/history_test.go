@@ -27,6 +27,9 @@ var historyEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, geo.Beijing)
 // statistics, the trail view, the hotspot analysis and the live system will
 // read of it.
 func TestLoadHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: the year of history (make test runs it; make check skips it)")
+	}
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
 	start := time.Now()

@@ -55,6 +55,9 @@ func (c coverageAPI) counts() map[string]int {
 // equal the API's, and a click on a defect in the list must put it on the
 // map. Screenshot: artifacts/e2e-coverage.png.
 func TestCoverage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a browser test (make test runs it; make check skips it)")
+	}
 	browser := newBrowser(t)
 	env := testenv.Start(t)
 	requireBuiltFrontend(t, env.URL)

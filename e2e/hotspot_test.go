@@ -27,6 +27,9 @@ type hotspotAPI struct {
 // only, and that switching it off hides them. Screenshot:
 // artifacts/e2e-hotspots.png.
 func TestWallHotspots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a browser test (make test runs it; make check skips it)")
+	}
 	browser := newBrowser(t)
 	env := testenv.Start(t)
 	requireBuiltFrontend(t, env.URL)

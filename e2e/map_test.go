@@ -44,6 +44,9 @@ const (
 // saves artifacts/e2e-map.png. It also checks that a wrong password shows the
 // error, that logout and an expired token both bring back the login form.
 func TestMap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a browser test (make test runs it; make check skips it)")
+	}
 	browser := newBrowser(t)
 	env := testenv.Start(t)
 	requireBuiltFrontend(t, env.URL)

@@ -58,6 +58,9 @@ func emulateMedia(media string) chromedp.Action[chromedp.Void] {
 // printed to PDF). Screenshots: artifacts/e2e-village.png and
 // artifacts/e2e-village-print.png.
 func TestVillageContactMap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a browser test (make test runs it; make check skips it)")
+	}
 	browser := newBrowser(t)
 	env := testenv.Start(t)
 	requireBuiltFrontend(t, env.URL)

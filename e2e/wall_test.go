@@ -143,6 +143,9 @@ const (
 // click on the new whistle in the ticker opens its trail. Screenshots:
 // artifacts/e2e-wall.png and artifacts/e2e-wall-trail.png.
 func TestWall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a browser test (make test runs it; make check skips it)")
+	}
 	browser := newBrowser(t)
 	pool := testenv.DemoDB(t)
 	srv := startLiveServer(t, pool)

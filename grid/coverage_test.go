@@ -94,6 +94,7 @@ func near(got, want, rel float64) bool { return math.Abs(got-want) <= rel*want+0
 // TestCoverageFindsCraftedDefects makes one defect per case in its own copy
 // of the demo (a clean demo has none) and finds it in the right list.
 func TestCoverageFindsCraftedDefects(t *testing.T) {
+	t.Parallel() // its own database
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -262,6 +263,7 @@ func TestCoverageFindsCraftedDefects(t *testing.T) {
 }
 
 func TestCoverageScope(t *testing.T) {
+	t.Parallel() // its own database
 	pool := testenv.DemoDB(t)
 	s := grid.NewStore(pool)
 	ctx := context.Background()

@@ -19,6 +19,7 @@ import (
 // the tie rule (lowest code) decides. `whistlegrid bench place` checks
 // every vertex and midpoint.
 func TestIndexEqualsPostGIS(t *testing.T) {
+	t.Parallel() // its own database
 	pool := testenv.DemoDB(t)
 	ctx := context.Background()
 	p, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
@@ -48,6 +49,7 @@ func TestIndexEqualsPostGIS(t *testing.T) {
 }
 
 func TestPlacerChainAndResponsible(t *testing.T) {
+	t.Parallel() // its own database
 	pool := testenv.DemoDB(t)
 	ctx := context.Background()
 	p, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})

@@ -17,6 +17,7 @@ import (
 // caller and checks its shape against the tables, the jurisdiction and the
 // masking of residents and of duty phones.
 func TestContactMap(t *testing.T) {
+	t.Parallel() // its own database
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
 	store := grid.NewStore(pool)
