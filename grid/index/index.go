@@ -150,7 +150,7 @@ type Index struct {
 
 	// The acceleration structure: a uniform grid of nx×ny top cells over
 	// [minX, maxX]×[minY, maxY]. The entry of a top cell is the index in
-	// recs of its record: the answers for an subs×subs raster of the
+	// recs of its record: the answers for a subs×subs raster of the
 	// cell, and for the sub-cells the raster cannot answer, a blob entry
 	// (see tag*): a leaf or a node that splits the cell fanout×fanout.
 	// Cells wholly in one household grid, or in none, share one record per

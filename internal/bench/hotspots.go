@@ -143,11 +143,11 @@ func hotspotsRun(pts []hotspot.Point, cells []h3.Cell) (hotspotsStages, error) {
 		return st, err
 	}
 	t2 := time.Now()
-	x := make([]float64, area.Len())
-	for c, n := range counts {
-		if i, ok := area.Index(c); ok {
-			x[i] += float64(n)
-		}
+	// the counts in the area's order; clues outside the area drop out
+	cells = area.Cells()
+	x := make([]float64, len(cells))
+	for i, c := range cells {
+		x[i] = float64(counts[c])
 	}
 	if _, err := area.GiStar(x); err != nil {
 		return st, err
