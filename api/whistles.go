@@ -152,17 +152,32 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 	c.JSON(http.StatusCreated, d)
 }
 
-// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue=&from=&to=&limit=&offset=
+// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&limit=&offset=
 // -> {"whistles":[...],"total"} in the caller's jurisdiction, newest first.
+// overdue_now=true|false selects the whistles open and overdue now (超期中),
+// ever_overdue=true|false those ever overdue (曾超期), whatever their status:
+// whistle.Summary and migrations/00005_whistle_summaries.sql define both.
+// overdue= is the older name of ever_overdue; giving both is 422.
 func (s *Server) listWhistles(c *gin.Context) {
 	f := whistle.Filter{Township: c.Query("township"), Unit: c.Query("unit"), Status: c.Query("status"), Grade: c.Query("grade"), Category: c.Query("category")}
-	if o := c.Query("overdue"); o != "" {
-		b, err := strconv.ParseBool(o)
-		if err != nil {
-			abortField(c, "overdue", "overdue must be true or false")
+	for _, p := range []struct {
+		name string
+		dst  **bool
+	}{{"overdue_now", &f.OverdueNow}, {"ever_overdue", &f.EverOverdue}, {"overdue", &f.EverOverdue}} {
+		v := c.Query(p.name)
+		if v == "" {
+			continue
+		}
+		if *p.dst != nil {
+			abortField(c, p.name, "overdue is the older name of ever_overdue: give one of them")
 			return
 		}
-		f.Overdue = &b
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			abortField(c, p.name, p.name+" must be true or false")
+			return
+		}
+		*p.dst = &b
 	}
 	var ok bool
 	if f.From, ok = timeParam(c, "from"); !ok {

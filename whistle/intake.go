@@ -577,7 +577,7 @@ func (j *intakeJob) read(rows pgx.Rows) error {
 			}
 			continue
 		}
-		w, err := scanSummary(skipRow{rows, 5})
+		w, err := scanIntakeSummary(skipRow{rows, 5})
 		if err != nil {
 			return err
 		}
