@@ -59,6 +59,10 @@
 -- reads, and filters, joins and indexes work as on the tables (keep it
 -- inlinable: LANGUAGE sql, STABLE, not STRICT, no SET clause, one SELECT).
 
+-- the summons not reported in: few (a unit reports in within hours), read
+-- by every summary that says whether it is overdue
+CREATE INDEX summons_unreported_idx ON summons (whistle_id) WHERE reported_in_at IS NULL;
+
 -- whistle_summaries: the whistles the caller may see (p_role, p_grid,
 -- p_unit: access.Scope's Role, GridCode and UnitID) with their summary as
 -- of p_at. location is WGS-84 (SRID 4326), NULL when the whistle has none;
@@ -81,17 +85,25 @@ FROM whistles w
 JOIN grids t ON t.id = w.township_id
 LEFT JOIN grids g ON g.id = w.grid_id
 JOIN categories cat ON cat.id = w.category_id
+-- the whistles with a summoned unit not reported in, as a join (removed
+-- when a reader reads neither overdue column): a subquery per whistle
+-- would be costed per row, enough to make the planner JIT-compile a plain
+-- list
+LEFT JOIN (SELECT s.whistle_id FROM summons s WHERE s.reported_in_at IS NULL GROUP BY s.whistle_id) unreported
+    ON unreported.whistle_id = w.id
+-- p_unit's summons to the whistle, as a join for the same reason (one row
+-- at most, by the primary key; removed when the role is not unit)
+LEFT JOIN summons summoned ON summoned.whistle_id = w.id AND summoned.unit_id = p_unit
 CROSS JOIN LATERAL (
     SELECT w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
         OR w.resolve_due < coalesce(w.closed_at, p_at)
-        OR (w.status <> 'closed' AND w.report_in_due < p_at
-            AND EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.reported_in_at IS NULL)) AS ever_overdue
+        OR (w.status <> 'closed' AND w.report_in_due < p_at AND unreported.whistle_id IS NOT NULL) AS ever_overdue
 ) o
 WHERE CASE p_role
     WHEN 'command' THEN true
     WHEN 'screen' THEN true
     WHEN 'township' THEN t.code = p_grid
-    WHEN 'unit' THEN EXISTS (SELECT 1 FROM summons su WHERE su.whistle_id = w.id AND su.unit_id = p_unit)
+    WHEN 'unit' THEN summoned.whistle_id IS NOT NULL
     WHEN 'grid_worker' THEN p_grid <> '' AND starts_with(g.code, p_grid)
     WHEN 'party_member' THEN p_grid <> '' AND starts_with(g.code, p_grid)
     ELSE false
@@ -162,3 +174,4 @@ WHERE w.id = p_id
 $$;
 -- +goose StatementEnd
 DROP FUNCTION summons_overdue_now, summons_ever_overdue, whistle_summaries;
+DROP INDEX summons_unreported_idx;
