@@ -18,8 +18,8 @@ func townshipInScope(sc access.Scope, code string) bool {
 }
 
 // snapshot: GET /api/v1/snapshot[?township=CODE]
-// -> {"seq","at","township","whistles":[{"id","lon","lat","grade","status","overdue","category",...}],
-// "counts":{"open","overdue","by_status","by_grade"},"today":{"clues_received","whistles_raised","whistles_closed"},
+// -> {"seq","at","township","whistles":[{"id","lon","lat","grade","status","overdue_now","ever_overdue","overdue","category",...}],
+// "counts":{"open","overdue_now","overdue","by_status","by_grade"},"today":{"clues_received","whistles_raised","whistles_closed"},
 // "rates":{"window_days":30,"report_in","resolution","satisfaction"}} — the wall map's
 // starting state, true at seq; then open GET /api/v1/live?since=seq. Scoped
 // like the stream; a township outside the caller's jurisdiction, or no

@@ -15,7 +15,8 @@ import (
 
 // stats: GET /api/v1/stats?from=&to=&by=township|unit|category|source|month|grade[&format=json|csv]
 // -> {"from","to","by","groups":[figures...],"total":figures} for the whistles raised in [from, to)
-// in the caller's jurisdiction (whistle.Figures defines each figure). from and to are RFC 3339
+// in the caller's jurisdiction (whistle.Figures defines each figure; "ever_overdue" and
+// "overdue_now" count the two meanings of overdue, per whistle or, by=unit, per unit). from and to are RFC 3339
 // times or dates YYYY-MM-DD in Beijing time; to defaults to now, from to the start of to's year,
 // by to township. format=csv answers the same table as a UTF-8 CSV with a BOM (for Excel), a
 // header row, one row per group and the total last.
@@ -53,7 +54,7 @@ func (s *Server) stats(c *gin.Context) {
 // JSON fields in order, in Chinese), the groups, the total; a null figure
 // is an empty cell.
 func statsCSV(st whistle.Stats) ([]byte, error) {
-	header := []string{"代码", "名称", "吹哨数", "已结案", "未结案", "超期", "线索数",
+	header := []string{"代码", "名称", "吹哨数", "已结案", "未结案", "曾超期", "超期中", "线索数",
 		"响应率", "解决率", "满意率", "平均办理时长(小时)", "办理时长P90(小时)"}
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
@@ -71,7 +72,7 @@ func statsCSV(st whistle.Stats) ([]byte, error) {
 		return nil, err
 	}
 	for _, f := range rows {
-		rec := []string{f.Key, f.Name, strconv.Itoa(f.Raised), strconv.Itoa(f.Closed), strconv.Itoa(f.Open), strconv.Itoa(f.Overdue),
+		rec := []string{f.Key, f.Name, strconv.Itoa(f.Raised), strconv.Itoa(f.Closed), strconv.Itoa(f.Open), strconv.Itoa(f.EverOverdue), strconv.Itoa(f.OverdueNow),
 			strconv.Itoa(f.Clues), num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H)}
 		if err := w.Write(rec); err != nil {
 			return nil, err

@@ -216,8 +216,8 @@ func figures(f whistle.Figures) string {
 		}
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
-	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d overdue=%d clues=%d ri=%s res=%s sat=%s mean=%s p90=%s",
-		f.Key, f.Name, f.Raised, f.Closed, f.Open, f.Overdue, f.Clues,
+	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d ever_overdue=%d overdue_now=%d clues=%d ri=%s res=%s sat=%s mean=%s p90=%s",
+		f.Key, f.Name, f.Raised, f.Closed, f.Open, f.EverOverdue, f.OverdueNow, f.Clues,
 		num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H))
 }
 
@@ -230,44 +230,44 @@ func TestStats(t *testing.T) {
 	y := set.year
 	march, april := fmt.Sprintf("%d-03 %d年3月", y, y), fmt.Sprintf("%d-04 %d年4月", y, y)
 	// W1, W2 and W4 together (March, routine, 暴露垃圾) and W3 alone (April, priority, 护栏损坏)
-	const w124 = "raised=3 closed=2 open=1 overdue=2 clues=4 ri=0.5 res=0.75 sat=0.6667 mean=40 p90=48"
-	const w3 = "raised=1 closed=0 open=1 overdue=1 clues=1 ri=1 res=null sat=null mean=null p90=null"
-	const total = "total 合计 raised=4 closed=2 open=2 overdue=3 clues=5 ri=0.5714 res=0.75 sat=0.6667 mean=40 p90=48"
+	const w124 = "raised=3 closed=2 open=1 ever_overdue=2 overdue_now=1 clues=4 ri=0.5 res=0.75 sat=0.6667 mean=40 p90=48"
+	const w3 = "raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=1 res=null sat=null mean=null p90=null"
+	const total = "total 合计 raised=4 closed=2 open=2 ever_overdue=3 overdue_now=2 clues=5 ri=0.5714 res=0.75 sat=0.6667 mean=40 p90=48"
 	tests := []struct {
 		name, user, query string
 		groups            []string
 		total             string
 	}{
 		{"by township", "command", "by=township", []string{
-			"110119101 康庄镇 raised=3 closed=2 open=1 overdue=2 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48",
-			"110119102 八达岭镇 raised=1 closed=0 open=1 overdue=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
+			"110119101 康庄镇 raised=3 closed=2 open=1 ever_overdue=2 overdue_now=1 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48",
+			"110119102 八达岭镇 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
 		}, total},
 		{"by unit", "command", "by=unit", []string{
-			set.city + " 区城市管理委 raised=3 closed=2 open=1 overdue=1 clues=4 ri=0.6667 res=0.75 sat=1 mean=40 p90=48",
-			set.transport + " 区交通局 raised=1 closed=0 open=1 overdue=1 clues=1 ri=1 res=null sat=null mean=null p90=null",
-			set.sanitary + " 延庆区环卫服务公司 raised=3 closed=2 open=1 overdue=2 clues=4 ri=0.3333 res=0.75 sat=0 mean=40 p90=48",
+			set.city + " 区城市管理委 raised=3 closed=2 open=1 ever_overdue=1 overdue_now=1 clues=4 ri=0.6667 res=0.75 sat=1 mean=40 p90=48",
+			set.transport + " 区交通局 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=1 res=null sat=null mean=null p90=null",
+			set.sanitary + " 延庆区环卫服务公司 raised=3 closed=2 open=1 ever_overdue=2 overdue_now=1 clues=4 ri=0.3333 res=0.75 sat=0 mean=40 p90=48",
 		}, total},
 		{"by source of the first clue", "command", "by=source", []string{
-			"app 你说我办 raised=1 closed=0 open=1 overdue=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
-			"hotline 12345热线 raised=1 closed=1 open=0 overdue=0 clues=1 ri=1 res=0.5 sat=1 mean=50 p90=50",
-			"patrol 网格巡查 raised=2 closed=1 open=1 overdue=2 clues=3 ri=0.6667 res=1 sat=0.5 mean=30 p90=30",
+			"app 你说我办 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
+			"hotline 12345热线 raised=1 closed=1 open=0 ever_overdue=0 overdue_now=0 clues=1 ri=1 res=0.5 sat=1 mean=50 p90=50",
+			"patrol 网格巡查 raised=2 closed=1 open=1 ever_overdue=2 overdue_now=1 clues=3 ri=0.6667 res=1 sat=0.5 mean=30 p90=30",
 		}, total},
 		{"by month", "screen", "by=month", []string{march + " " + w124, april + " " + w3}, total},
 		{"by grade", "command", "by=grade", []string{"routine 普通哨 " + w124, "priority 重点哨 " + w3}, total},
 		{"by category", "command", "by=category", []string{"CM.01.02 暴露垃圾 " + w124, "CM.06.04 护栏损坏 " + w3}, total},
 		{"the township sees its own", "t" + statsTownA, "by=township", []string{
-			"110119101 康庄镇 raised=3 closed=2 open=1 overdue=2 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48",
-		}, "total 合计 raised=3 closed=2 open=1 overdue=2 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48"},
+			"110119101 康庄镇 raised=3 closed=2 open=1 ever_overdue=2 overdue_now=1 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48",
+		}, "total 合计 raised=3 closed=2 open=1 ever_overdue=2 overdue_now=1 clues=4 ri=0.8 res=0.75 sat=0.6667 mean=40 p90=48"},
 		{"the other township sees its own", "t" + statsTownB, "by=unit", []string{
-			set.city + " 区城市管理委 raised=1 closed=0 open=1 overdue=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
-			set.sanitary + " 延庆区环卫服务公司 raised=1 closed=0 open=1 overdue=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
-		}, "total 合计 raised=1 closed=0 open=1 overdue=1 clues=1 ri=0 res=null sat=null mean=null p90=null"},
+			set.city + " 区城市管理委 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
+			set.sanitary + " 延庆区环卫服务公司 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=0 res=null sat=null mean=null p90=null",
+		}, "total 合计 raised=1 closed=0 open=1 ever_overdue=1 overdue_now=1 clues=1 ri=0 res=null sat=null mean=null p90=null"},
 		{"a unit sees the whistles it is summoned to", "u" + set.transport, "by=township", []string{
 			"110119101 康庄镇 " + w3,
 		}, "total 合计 " + w3},
 		{"a grid worker sees its village's", set.worker, "by=source", []string{
-			"patrol 网格巡查 raised=1 closed=1 open=0 overdue=1 clues=2 ri=0.5 res=1 sat=0.5 mean=30 p90=30",
-		}, "total 合计 raised=1 closed=1 open=0 overdue=1 clues=2 ri=0.5 res=1 sat=0.5 mean=30 p90=30"},
+			"patrol 网格巡查 raised=1 closed=1 open=0 ever_overdue=1 overdue_now=0 clues=2 ri=0.5 res=1 sat=0.5 mean=30 p90=30",
+		}, "total 合计 raised=1 closed=1 open=0 ever_overdue=1 overdue_now=0 clues=2 ri=0.5 res=1 sat=0.5 mean=30 p90=30"},
 		{"a shorter period", "command", fmt.Sprintf("by=grade&from=%d-04-01&to=%d-05-01", y, y), []string{"priority 重点哨 " + w3}, "total 合计 " + w3},
 	}
 	tokens := map[string]string{}
@@ -340,7 +340,7 @@ func TestStats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(recs) != len(st.Groups)+2 || recs[0][0] != "代码" || recs[0][7] != "响应率" {
+			if len(recs) != len(st.Groups)+2 || recs[0][0] != "代码" || recs[0][5] != "曾超期" || recs[0][6] != "超期中" || recs[0][8] != "响应率" {
 				t.Fatalf("%s: %d records, header %v", by, len(recs), recs[0])
 			}
 			for i, f := range append(st.Groups, st.Total) {
@@ -350,8 +350,8 @@ func TestStats(t *testing.T) {
 						cells[j] = "null"
 					}
 				}
-				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s overdue=%s clues=%s ri=%s res=%s sat=%s mean=%s p90=%s",
-					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11])
+				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s mean=%s p90=%s",
+					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11], cells[12])
 				if got != figures(f) {
 					t.Errorf("%s row %d: CSV %s, JSON %s", by, i+1, got, figures(f))
 				}

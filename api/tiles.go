@@ -36,7 +36,7 @@ func (s *Server) tileToken(c *gin.Context) {
 
 // tile: GET /tiles/{layer}/{z}/{x}/{y}.mvt (Bearer or ?token=)
 // layer: township, zone, village, household (grids: code, name, level),
-// whistles (open whistles: id, grade, status, overdue), clues (last 30
+// whistles (open whistles: id, grade, status, overdue_now, overdue), clues (last 30
 // days: id, source, category)
 // -> a Mapbox Vector Tile (one layer named after the layer), in the caller's
 // jurisdiction; 204 when empty. Cache-Control private, max-age 3600 for

@@ -77,14 +77,28 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 	c.JSON(http.StatusCreated, d)
 }
 
-// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue=&from=&to=&limit=&offset=
+// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&limit=&offset=
 // -> {"whistles":[...],"total"} in the caller's jurisdiction, newest first.
+// overdue_now=true|false selects the whistles open and overdue now (超期中),
+// ever_overdue=true|false those ever overdue (曾超期), whatever their status:
+// whistle.Summary and migrations/00005_whistle_summaries.sql define both.
+// overdue= is the older name of ever_overdue; giving both is 422.
 func (s *Server) listWhistles(c *gin.Context) {
 	p := params{c: c}
 	f := whistle.Filter{Township: c.Query("township"), Unit: c.Query("unit"), Status: c.Query("status"), Grade: c.Query("grade"), Category: c.Query("category")}
-	if c.Query("overdue") != "" {
-		b := p.bool("overdue")
-		f.Overdue = &b
+	for _, o := range []struct {
+		name string
+		dst  **bool
+	}{{"overdue_now", &f.OverdueNow}, {"ever_overdue", &f.EverOverdue}, {"overdue", &f.EverOverdue}} {
+		if c.Query(o.name) == "" {
+			continue
+		}
+		if *o.dst != nil {
+			p.fail(o.name, "overdue is the older name of ever_overdue: give one of them")
+			continue
+		}
+		b := p.bool(o.name)
+		*o.dst = &b
 	}
 	f.From, f.To, f.Limit, f.Offset = p.time("from"), p.time("to"), p.int("limit"), p.int("offset")
 	if p.err != nil {

@@ -459,7 +459,8 @@ func (s *sim) summary(w *sw, now time.Time) whistle.Summary {
 	sum := whistle.Summary{ID: w.id, Township: w.town.code, TownshipName: w.town.name, Grid: w.gridCode, Grade: w.grade, Status: w.status,
 		Category: w.cat.code, CategoryName: w.cat.name, Lon: round6(w.loc[0]), Lat: round6(w.loc[1]),
 		RaisedAt: w.raisedAt.Local(), ReportInDue: w.reportInDue.Local(), ResolveDue: w.resolveDue.Local(), ClueCount: w.clueCount,
-		Overdue: s.overdue(w, now), Units: []string{}}
+		EverOverdue: s.overdue(w, now), Units: []string{}}
+	sum.Overdue, sum.OverdueNow = sum.EverOverdue, sum.EverOverdue && w.status != whistle.Closed
 	if w.status == whistle.Closed {
 		c := w.closedAt.Local()
 		o := string(w.outcome)
@@ -474,12 +475,14 @@ func (s *sim) summary(w *sw, now time.Time) whistle.Summary {
 	return sum
 }
 
+// overdue is w's ever_overdue at now, as whistle_summaries has it
+// (migrations/00005_whistle_summaries.sql).
 func (s *sim) overdue(w *sw, now time.Time) bool {
 	if !w.riOverdue.IsZero() || !w.rsOverdue.IsZero() {
 		return true
 	}
 	if w.status == whistle.Closed {
-		return false
+		return w.closedAt.After(w.resolveDue)
 	}
 	return w.resolveDue.Before(now) || (w.reportInDue.Before(now) && w.unreported())
 }

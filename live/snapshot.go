@@ -40,7 +40,10 @@ type Snapshot struct {
 
 // SnapshotWhistle is one open whistle on the map, in the same shape as an
 // event's payload whistle. Lon/lat are WGS-84 (SRID 4326), null when the
-// whistle has no location.
+// whistle has no location. OverdueNow and EverOverdue are the two meanings
+// of overdue (migrations/00005_whistle_summaries.sql); on an open whistle
+// they agree, and Overdue is EverOverdue by its older name, which the wall
+// map reads.
 type SnapshotWhistle struct {
 	ID           int64     `json:"id"`
 	Lon          *float64  `json:"lon"`
@@ -48,6 +51,8 @@ type SnapshotWhistle struct {
 	Grade        string    `json:"grade"`
 	Status       string    `json:"status"`
 	Overdue      bool      `json:"overdue"`
+	OverdueNow   bool      `json:"overdue_now"`
+	EverOverdue  bool      `json:"ever_overdue"`
 	Category     string    `json:"category"`
 	CategoryName string    `json:"category_name"`
 	Township     string    `json:"township"`
@@ -59,11 +64,14 @@ type SnapshotWhistle struct {
 
 // Counts count the open whistles by status (raised, in_progress,
 // awaiting_approval) and grade (routine, priority, hard), every key present.
+// OverdueNow counts the open whistles overdue now; Overdue is the same
+// count by its older name, which the wall map reads.
 type Counts struct {
-	Open     int            `json:"open"`
-	Overdue  int            `json:"overdue"`
-	ByStatus map[string]int `json:"by_status"`
-	ByGrade  map[string]int `json:"by_grade"`
+	Open       int            `json:"open"`
+	Overdue    int            `json:"overdue"`
+	OverdueNow int            `json:"overdue_now"`
+	ByStatus   map[string]int `json:"by_status"`
+	ByGrade    map[string]int `json:"by_grade"`
 }
 
 // Today are the figures of the current day in Beijing time (Asia/Shanghai,
@@ -108,14 +116,18 @@ type Rates struct {
 	Satisfaction Rate `json:"satisfaction"`
 }
 
-// sqlScope is a caller's jurisdiction as the binds of whistleScope and
-// clueScope: a township code ("" for any), a unit that must be summoned
-// (nil for none), grid-code prefixes the whistle's or clue's grid must
-// match (nil for any).
+// sqlScope is a caller's jurisdiction as binds: role, grid and unit for
+// the whistles (whistle_summaries, migrations/00005_whistle_summaries.sql,
+// the one definition of a whistle's jurisdiction); for the clues (clueScope)
+// a township code ("" for any), a unit that must be summoned (nil for
+// none), grid-code prefixes the clue's grid must match (nil for any). unit
+// also limits a unit user's rates to its own summons.
 type sqlScope struct {
-	township string
-	unit     *int64
-	prefixes []string
+	role, grid string
+	unitID     int64
+	township   string
+	unit       *int64
+	prefixes   []string
 }
 
 // scopeOf turns a caller and the township it asked for into binds. A
@@ -131,7 +143,7 @@ func scopeOf(sc access.Scope, township string) (sqlScope, error) {
 	if township != "" && !sc.Covers(township) && !strings.HasPrefix(sc.GridCode, township) {
 		return sqlScope{}, fault.Errorf(ErrNotFound, "township %s is not in your jurisdiction", township)
 	}
-	out := sqlScope{township: township}
+	out := sqlScope{role: string(sc.Role), grid: sc.GridCode, unitID: sc.UnitID, township: township}
 	switch sc.Role {
 	case access.RoleCommand, access.RoleScreen:
 	case access.RoleTownship:
@@ -147,52 +159,44 @@ func scopeOf(sc access.Scope, township string) (sqlScope, error) {
 	return out, nil
 }
 
-// whistleScope limits whistles w (with t its township grid and g its grid)
-// to the binds $1 township, $2 unit, $3 prefixes.
-const whistleScope = `($1::text = '' OR t.code = $1)
-	AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM summons su WHERE su.whistle_id = w.id AND su.unit_id = $2))
-	AND ($3::text[] IS NULL OR g.code LIKE ANY($3::text[]))`
+// whistlesIn is the whistles w of the jurisdiction bound at $1 $2 $3
+// (role, grid, unit), with their summaries as of now.
+const whistlesIn = `whistle_summaries(now(), $1, $2, $3) w`
 
 // clueScope limits clues c (with t its township grid and hg its household
-// grid) to the same binds.
-const clueScope = `($1::text = '' OR t.code = $1)
-	AND ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM summons su WHERE su.whistle_id = c.whistle_id AND su.unit_id = $2))
-	AND ($3::text[] IS NULL OR hg.code LIKE ANY($3::text[]))`
-
-// overdue is when an open whistle w counts as overdue: a deadline sweep
-// marked it, or its report-in due passed while still raised, or its
-// resolve due passed.
-const overdue = `(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
-	OR (w.status = 'raised' AND now() > w.report_in_due) OR now() > w.resolve_due)`
+// grid) to the binds $5 township, $6 unit, $7 prefixes.
+const clueScope = `($5::text = '' OR t.code = $5)
+	AND ($6::bigint IS NULL OR EXISTS (SELECT 1 FROM summons su WHERE su.whistle_id = c.whistle_id AND su.unit_id = $6))
+	AND ($7::text[] IS NULL OR hg.code LIKE ANY($7::text[]))`
 
 const snapshotHead = `SELECT coalesce(max(seq), 0), now(),
 	$1::text = '' OR EXISTS (SELECT 1 FROM grids WHERE code = $1 AND level = 'township' AND valid_to IS NULL)
 FROM events`
 
+// snapshotWhistles: binds $1 $2 $3 the jurisdiction (whistlesIn), $4 the
+// township asked for ("" for all).
 const snapshotWhistles = `
-SELECT w.id, ST_X(w.location), ST_Y(w.location), w.grade, w.status, ` + overdue + `,
-	cat.code, cat.name, t.code, t.name, w.raised_at, w.report_in_due, w.resolve_due
-FROM whistles w
-JOIN grids t ON t.id = w.township_id
-JOIN categories cat ON cat.id = w.category_id
-LEFT JOIN grids g ON g.id = w.grid_id
-WHERE w.status <> 'closed' AND ` + whistleScope + `
+SELECT w.id, ST_X(w.location), ST_Y(w.location), w.grade, w.status, w.overdue_now, w.ever_overdue,
+	w.category, w.category_name, w.township, w.township_name, w.raised_at, w.report_in_due, w.resolve_due
+FROM ` + whistlesIn + `
+WHERE w.status <> 'closed' AND ($4::text = '' OR w.township = $4)
 ORDER BY w.id`
 
+// snapshotFigures: binds as snapshotWhistles, then the clues' $5 $6 $7
+// (clueScope; $6 also limits a unit user's rates to its own summons), $8
+// RateWindow.
 const snapshotFigures = `
 WITH day AS (
 	SELECT date_trunc('day', now(), 'Asia/Shanghai') AS start
 ), sw AS (
 	SELECT w.id, w.raised_at, w.report_in_due, w.closed_at, w.outcome
-	FROM whistles w
-	JOIN grids t ON t.id = w.township_id
-	LEFT JOIN grids g ON g.id = w.grid_id
-	WHERE ` + whistleScope + `
+	FROM ` + whistlesIn + `
+	WHERE $4::text = '' OR w.township = $4
 ), ss AS (
 	SELECT s.summoned_at, s.reported_in_at, s.rated_at, s.rating_satisfied,
 		greatest(sw.report_in_due, s.summoned_at + (sw.report_in_due - sw.raised_at)) AS due
 	FROM summons s JOIN sw ON sw.id = s.whistle_id
-	WHERE $2::bigint IS NULL OR s.unit_id = $2
+	WHERE $6::bigint IS NULL OR s.unit_id = $6
 )
 SELECT
 	(SELECT count(*) FROM clues c
@@ -201,12 +205,12 @@ SELECT
 		WHERE c.received_at >= (SELECT start FROM day) AND ` + clueScope + `),
 	(SELECT count(*) FROM sw WHERE raised_at >= (SELECT start FROM day)),
 	(SELECT count(*) FROM sw WHERE closed_at >= (SELECT start FROM day)),
-	(SELECT count(*) FROM ss WHERE summoned_at >= now() - $4::interval AND reported_in_at <= due),
-	(SELECT count(*) FROM ss WHERE summoned_at >= now() - $4::interval AND (reported_in_at IS NOT NULL OR due <= now())),
-	(SELECT count(*) FROM sw WHERE closed_at >= now() - $4::interval AND outcome = 'resolved'),
-	(SELECT count(*) FROM sw WHERE closed_at >= now() - $4::interval),
-	(SELECT count(*) FROM ss WHERE rated_at >= now() - $4::interval AND rating_satisfied >= 4),
-	(SELECT count(*) FROM ss WHERE rated_at >= now() - $4::interval)`
+	(SELECT count(*) FROM ss WHERE summoned_at >= now() - $8::interval AND reported_in_at <= due),
+	(SELECT count(*) FROM ss WHERE summoned_at >= now() - $8::interval AND (reported_in_at IS NOT NULL OR due <= now())),
+	(SELECT count(*) FROM sw WHERE closed_at >= now() - $8::interval AND outcome = 'resolved'),
+	(SELECT count(*) FROM sw WHERE closed_at >= now() - $8::interval),
+	(SELECT count(*) FROM ss WHERE rated_at >= now() - $8::interval AND rating_satisfied >= 4),
+	(SELECT count(*) FROM ss WHERE rated_at >= now() - $8::interval)`
 
 // Snapshot reads the wall map's starting state for the caller, for one
 // township or ("") the whole jurisdiction, in one REPEATABLE READ
@@ -239,31 +243,33 @@ func (h *Hub) Snapshot(ctx context.Context, sc access.Scope, township string) (*
 	if hubOK && delivered < s.Seq {
 		s.Seq = delivered
 	}
-	rows, err := tx.Query(ctx, snapshotWhistles, sq.township, sq.unit, sq.prefixes)
+	rows, err := tx.Query(ctx, snapshotWhistles, sq.role, sq.grid, sq.unitID, township)
 	if err != nil {
 		return nil, fmt.Errorf("live: snapshot: %w", err)
 	}
 	for rows.Next() {
 		var w SnapshotWhistle
-		if err := rows.Scan(&w.ID, &w.Lon, &w.Lat, &w.Grade, &w.Status, &w.Overdue, &w.Category, &w.CategoryName,
+		if err := rows.Scan(&w.ID, &w.Lon, &w.Lat, &w.Grade, &w.Status, &w.OverdueNow, &w.EverOverdue, &w.Category, &w.CategoryName,
 			&w.Township, &w.TownshipName, &w.RaisedAt, &w.ReportInDue, &w.ResolveDue); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("live: snapshot: %w", err)
 		}
+		w.Overdue = w.EverOverdue
 		s.Whistles = append(s.Whistles, w)
 		s.Counts.Open++
 		s.Counts.ByStatus[w.Status]++
 		s.Counts.ByGrade[w.Grade]++
-		if w.Overdue {
-			s.Counts.Overdue++
+		if w.OverdueNow {
+			s.Counts.OverdueNow++
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("live: snapshot: %w", err)
 	}
+	s.Counts.Overdue = s.Counts.OverdueNow
 	var f [9]int64
-	if err := tx.QueryRow(ctx, snapshotFigures, sq.township, sq.unit, sq.prefixes, RateWindow).Scan(
+	if err := tx.QueryRow(ctx, snapshotFigures, sq.role, sq.grid, sq.unitID, township, sq.township, sq.unit, sq.prefixes, RateWindow).Scan(
 		&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
 		return nil, fmt.Errorf("live: snapshot: %w", err)
 	}

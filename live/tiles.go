@@ -56,29 +56,29 @@ WITH bounds AS (
 )
 SELECT ST_AsMVT(features.*, $6, 4096, 'geom') FROM features WHERE geom IS NOT NULL`
 
-// tileWhistles: $1 $2 $3 are the whistle scope (township, unit, prefixes:
-// whistleScope), $4 $5 $6 z, x, y; open whistles as points; properties id,
-// grade, status, overdue.
+// tileWhistles: $1 $2 $3 are the jurisdiction (role, grid, unit:
+// whistlesIn), $4 $5 $6 z, x, y; open whistles as points; properties id,
+// grade, status, overdue_now and overdue (its older name, which the wall
+// map reads; on an open whistle the same as ever_overdue).
 const tileWhistles = `
 WITH bounds AS (
 	SELECT ST_TileEnvelope($4, $5, $6) AS env, ST_Transform(ST_TileEnvelope($4, $5, $6), 4326) AS env4326
 ), features AS (
 	SELECT ST_AsMVTGeom(ST_Transform(w.location, 3857), b.env, 4096, 64, true) AS geom,
-		w.id, w.grade, w.status, ` + overdue + ` AS overdue
-	FROM whistles w
-	JOIN grids t ON t.id = w.township_id
-	LEFT JOIN grids g ON g.id = w.grid_id
+		w.id, w.grade, w.status, w.ever_overdue AS overdue, w.overdue_now
+	FROM ` + whistlesIn + `
 	CROSS JOIN bounds b
-	WHERE w.status <> 'closed' AND w.location && b.env4326 AND ` + whistleScope + `
+	WHERE w.status <> 'closed' AND w.location && b.env4326
 )
 SELECT ST_AsMVT(features.*, $7, 4096, 'geom') FROM features WHERE geom IS NOT NULL`
 
-// tileClues: binds as tileWhistles (clueScope), $8 the window; clues
+// tileClues: $1 $2 $3 z, x, y, $4 the layer name, $5 $6 $7 the clues'
+// jurisdiction (township, unit, prefixes: clueScope), $8 the window; clues
 // reported in the last RateWindow (30 days) as points; properties id,
 // source, category (code).
 const tileClues = `
 WITH bounds AS (
-	SELECT ST_TileEnvelope($4, $5, $6) AS env, ST_Transform(ST_TileEnvelope($4, $5, $6), 4326) AS env4326
+	SELECT ST_TileEnvelope($1, $2, $3) AS env, ST_Transform(ST_TileEnvelope($1, $2, $3), 4326) AS env4326
 ), features AS (
 	SELECT ST_AsMVTGeom(ST_Transform(c.location, 3857), b.env, 4096, 64, true) AS geom,
 		c.id, c.source, cat.code AS category
@@ -89,7 +89,7 @@ WITH bounds AS (
 	CROSS JOIN bounds b
 	WHERE c.reported_at >= now() - $8::interval AND c.location && b.env4326 AND ` + clueScope + `
 )
-SELECT ST_AsMVT(features.*, $7, 4096, 'geom') FROM features WHERE geom IS NOT NULL`
+SELECT ST_AsMVT(features.*, $4, 4096, 'geom') FROM features WHERE geom IS NOT NULL`
 
 // Tile returns the Mapbox Vector Tile of layer at z/x/y for the caller:
 // grids limited to the jurisdiction's code prefixes, whistles and clues by
@@ -107,9 +107,9 @@ func (h *Hub) Tile(ctx context.Context, sc access.Scope, l Layer, z, x, y int) (
 		if err != nil {
 			return nil, err
 		}
-		q, args = l.query, []any{sq.township, sq.unit, sq.prefixes, z, x, y, l.Name}
+		q, args = l.query, []any{sq.role, sq.grid, sq.unitID, z, x, y, l.Name}
 		if l.Name == "clues" {
-			args = append(args, RateWindow)
+			args = []any{z, x, y, l.Name, sq.township, sq.unit, sq.prefixes, RateWindow}
 		}
 	default:
 		q = fmt.Sprintf(l.query, access.PrefixClause("g.code", "$5"))

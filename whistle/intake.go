@@ -554,7 +554,7 @@ func (j *intakeJob) read(rows pgx.Rows) error {
 			}
 			continue
 		}
-		w, err := scanSummary(skipRow{rows, 5})
+		w, err := scanIntakeSummary(skipRow{rows, 5})
 		if err != nil {
 			return err
 		}

@@ -173,6 +173,14 @@ func clampLimit(n int) int {
 }
 
 // Summary is a whistle in lists and events.
+//
+// Overdue has two meanings (migrations/00005_whistle_summaries.sql defines
+// both): OverdueNow (超期中), the whistle is open and a sweep marked it, or
+// its resolve deadline has passed, or its report-in deadline has passed
+// with a summoned unit not reported in; EverOverdue (曾超期), OverdueNow or,
+// whatever the status now, a sweep marked it or it was closed after its
+// resolve deadline. Overdue is the older name of EverOverdue, kept for the
+// wall map; on an open whistle all three agree.
 type Summary struct {
 	ID           int64      `json:"id"`
 	Township     string     `json:"township"`
@@ -190,32 +198,55 @@ type Summary struct {
 	ClosedAt     *time.Time `json:"closed_at"`
 	Outcome      *string    `json:"outcome"`
 	ClueCount    int        `json:"clue_count"`
-	Overdue      bool       `json:"overdue"`
+	Overdue      bool       `json:"overdue"` // EverOverdue, by its older name
+	OverdueNow   bool       `json:"overdue_now"`
+	EverOverdue  bool       `json:"ever_overdue"`
 	Units        []string   `json:"units"` // codes of the lead units
 }
 
-// summaryColumns are a Summary's columns over whistles w, grids t
-// (township), g (grid) and categories cat. The SQL function
-// whistle_summary (migrations/00003_intake.sql) repeats them for intake:
-// change both together.
-const summaryColumns = `w.id, t.code, t.name, coalesce(g.code, ''), w.grade, w.status, cat.code, cat.name,
+// summaryColumns are a Summary's columns over w, a row of the SQL function
+// whistle_summaries (migrations/00005_whistle_summaries.sql), the one
+// source of the summary, of both overdue meanings and of the jurisdiction:
+// the columns of whistle_summary, in its order, then overdue_now.
+const summaryColumns = `w.id, w.township, w.township_name, w.grid, w.grade, w.status, w.category, w.category_name,
 	coalesce(ST_X(w.location), 0), coalesce(ST_Y(w.location), 0), w.raised_at, w.report_in_due, w.resolve_due, w.closed_at, w.outcome, w.clue_count,
-	(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
-		OR (w.status <> 'closed' AND (w.resolve_due < now()
-			OR (w.report_in_due < now() AND EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.reported_in_at IS NULL))))),
-	ARRAY(SELECT u.code FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = w.id AND s.role = 'lead' ORDER BY u.code)`
+	w.ever_overdue, w.units, w.overdue_now`
 
-const summaryFrom = `
-FROM whistles w
-JOIN grids t ON t.id = w.township_id
-LEFT JOIN grids g ON g.id = w.grid_id
-JOIN categories cat ON cat.id = w.category_id`
+// summaries is the FROM clause of the whistles in the caller's
+// jurisdiction with their summaries as of the bind at: whistle_summaries
+// w, the scope's binds added with arg. The jurisdiction is the SQL
+// function's (the one definition; Visible mirrors it in Go).
+func summaries(at string, sc access.Scope, arg func(any) string) string {
+	return "\nFROM whistle_summaries(" + at + ", " + arg(string(sc.Role)) + ", " + arg(sc.GridCode) + ", " + arg(sc.UnitID) + ") w"
+}
 
+// dest is where the columns of whistle_summary go, in its order.
+func (w *Summary) dest() []any {
+	return []any{&w.ID, &w.Township, &w.TownshipName, &w.Grid, &w.Grade, &w.Status, &w.Category, &w.CategoryName,
+		&w.Lon, &w.Lat, &w.RaisedAt, &w.ReportInDue, &w.ResolveDue, &w.ClosedAt, &w.Outcome, &w.ClueCount, &w.EverOverdue, &w.Units}
+}
+
+func (w *Summary) finish() {
+	w.Lon, w.Lat = round6(w.Lon), round6(w.Lat)
+	w.Overdue = w.EverOverdue
+}
+
+// scanSummary scans summaryColumns.
 func scanSummary(r pgx.Row) (Summary, error) {
 	var w Summary
-	err := r.Scan(&w.ID, &w.Township, &w.TownshipName, &w.Grid, &w.Grade, &w.Status, &w.Category, &w.CategoryName,
-		&w.Lon, &w.Lat, &w.RaisedAt, &w.ReportInDue, &w.ResolveDue, &w.ClosedAt, &w.Outcome, &w.ClueCount, &w.Overdue, &w.Units)
-	w.Lon, w.Lat = round6(w.Lon), round6(w.Lat)
+	err := r.Scan(append(w.dest(), &w.OverdueNow)...)
+	w.finish()
+	return w, err
+}
+
+// scanIntakeSummary scans a row of whistle_summary, as whistle_intake
+// returns it: no overdue_now column. Intake returns only open whistles, and
+// overdue_now is by its definition ever_overdue on an open whistle.
+func scanIntakeSummary(r pgx.Row) (Summary, error) {
+	var w Summary
+	err := r.Scan(w.dest()...)
+	w.finish()
+	w.OverdueNow = w.EverOverdue && w.Status != Closed
 	return w, err
 }
 
@@ -224,8 +255,11 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// summaryOf reads a whistle's summary as of the database's now, whatever
+// the jurisdiction (for events, which the live stream scopes itself).
 func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
-	w, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+summaryFrom+` WHERE w.id = $1`, id))
+	w, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+`
+		FROM whistle_summaries(now(), 'command', '', NULL) w WHERE w.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return w, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
@@ -240,25 +274,13 @@ func (s *Store) summary(ctx context.Context, id int64) (Summary, error) {
 }
 
 // Filter selects whistles for List. Zero fields select everything.
+// OverdueNow and EverOverdue select by the two meanings of overdue (see
+// Summary).
 type Filter struct {
 	Township, Unit, Status, Grade, Category string
-	Overdue                                 *bool
+	OverdueNow, EverOverdue                 *bool
 	From, To                                time.Time
 	Limit, Offset                           int
-}
-
-// whistleScope limits whistles to the caller's jurisdiction.
-func whistleScope(sc access.Scope, arg func(any) string) string {
-	switch sc.Role {
-	case access.RoleCommand, access.RoleScreen:
-		return "true"
-	case access.RoleTownship:
-		return "t.code = " + arg(sc.GridCode)
-	case access.RoleUnit:
-		return "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = w.id AND sm.unit_id = " + arg(sc.UnitID) + ")"
-	default:
-		return access.PrefixClause("coalesce(g.code, '')", arg(sc.Prefixes()))
-	}
 }
 
 // List lists the whistles in the caller's jurisdiction that match f,
@@ -277,9 +299,10 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary,
 	f.Limit = clampLimit(f.Limit)
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	conds := []string{whistleScope(sc, arg)}
+	from := summaries(arg(s.now()), sc, arg)
+	conds := []string{"true"}
 	if f.Township != "" {
-		conds = append(conds, "t.code = "+arg(f.Township))
+		conds = append(conds, "w.township = "+arg(f.Township))
 	}
 	if f.Unit != "" {
 		conds = append(conds, "EXISTS (SELECT 1 FROM summons su JOIN units uu ON uu.id = su.unit_id WHERE su.whistle_id = w.id AND uu.code = "+arg(f.Unit)+")")
@@ -291,14 +314,19 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary,
 		conds = append(conds, "w.grade = "+arg(f.Grade))
 	}
 	if f.Category != "" {
-		conds = append(conds, "cat.code LIKE "+arg(f.Category+"%"))
+		conds = append(conds, "w.category LIKE "+arg(f.Category+"%"))
 	}
-	if f.Overdue != nil {
-		cond := "(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL)"
-		if !*f.Overdue {
-			cond = "NOT " + cond
+	for _, o := range []struct {
+		column string
+		want   *bool
+	}{{"w.overdue_now", f.OverdueNow}, {"w.ever_overdue", f.EverOverdue}} {
+		switch {
+		case o.want == nil:
+		case *o.want:
+			conds = append(conds, o.column)
+		default:
+			conds = append(conds, "NOT "+o.column)
 		}
-		conds = append(conds, cond)
 	}
 	if !f.From.IsZero() {
 		conds = append(conds, "w.raised_at >= "+arg(f.From))
@@ -308,10 +336,10 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary,
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+summaryFrom+where, args...).Scan(&total); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("whistle: list: %w", err)
 	}
-	q := `SELECT ` + summaryColumns + summaryFrom + where + " ORDER BY w.raised_at DESC, w.id DESC LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	q := `SELECT ` + summaryColumns + from + where + " ORDER BY w.raised_at DESC, w.id DESC LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("whistle: list: %w", err)
@@ -392,21 +420,19 @@ type NoticeView struct {
 func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	cond := "w.id = " + arg(id) + " AND " + whistleScope(sc, arg)
+	from := summaries(arg(s.now()), sc, arg)
 	var d Detail
 	var ruled *string
-	row := s.pool.QueryRow(ctx, `SELECT `+summaryColumns+`, w.note, w.escalations, ru.code, w.contested_at IS NOT NULL`+summaryFrom+
-		` LEFT JOIN units ru ON ru.id = w.ruled_unit_id WHERE `+cond, args...)
-	err := row.Scan(&d.ID, &d.Township, &d.TownshipName, &d.Grid, &d.Grade, &d.Status, &d.Category, &d.CategoryName,
-		&d.Lon, &d.Lat, &d.RaisedAt, &d.ReportInDue, &d.ResolveDue, &d.ClosedAt, &d.Outcome, &d.ClueCount, &d.Overdue, &d.Units,
-		&d.Note, &d.Escalations, &ruled, &d.Contested)
+	row := s.pool.QueryRow(ctx, `SELECT `+summaryColumns+`, w.note, w.escalations, ru.code, w.contested_at IS NOT NULL`+from+
+		` LEFT JOIN units ru ON ru.id = w.ruled_unit_id WHERE w.id = `+arg(id), args...)
+	err := row.Scan(append(d.Summary.dest(), &d.OverdueNow, &d.Note, &d.Escalations, &ruled, &d.Contested)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)
 	}
-	d.Lon, d.Lat = round6(d.Lon), round6(d.Lat)
+	d.Summary.finish()
 	d.RuledUnit = ruled
 	d.Deadlines.ReportIn, d.Deadlines.Resolve = d.ReportInDue, d.ResolveDue
 

@@ -30,11 +30,13 @@ type StatsQuery struct {
 //
 //   - Raised, Closed, Open: whistles raised in the period, of them closed
 //     and not (yet) closed.
-//   - Overdue: whistles marked overdue by the deadline sweep (report-in or
-//     resolve), or still open and past a deadline now: the rule of a
-//     whistle's own "overdue" flag. For by=unit: the whistles on which
-//     that unit was overdue (its summons marked, or still owing a report-in
-//     or, as lead, a resolution past the deadline).
+//   - EverOverdue (曾超期), OverdueNow (超期中): the whistles ever overdue
+//     and overdue now, as a whistle's own ever_overdue and overdue_now
+//     (Summary). For by=unit: the whistles on which that unit was ever
+//     overdue (its summons marked by the sweep, or, the whistle open, still
+//     owing a report-in or, as lead, a resolution past the deadline), and
+//     of them those still open. migrations/00005_whistle_summaries.sql
+//     defines both, per whistle and per unit.
 //   - Clues: the clues attached to the group's whistles, of every source.
 //   - ReportInRate (响应率): summons reported in by the whistle's
 //     report_in_due ÷ summons that reported in or whose report-in deadline
@@ -55,7 +57,8 @@ type Figures struct {
 	Raised           int      `json:"raised"`
 	Closed           int      `json:"closed"`
 	Open             int      `json:"open"`
-	Overdue          int      `json:"overdue"`
+	EverOverdue      int      `json:"ever_overdue"`
+	OverdueNow       int      `json:"overdue_now"`
 	Clues            int      `json:"clues"`
 	ReportInRate     *float64 `json:"report_in_rate"`
 	ResolutionRate   *float64 `json:"resolution_rate"`
@@ -103,22 +106,21 @@ func statsGroups(by string) (string, bool) {
 	return "", false
 }
 
-// statsSelect is the selection: $1 now, $2 from, $3 to, then the scope's
-// binds. The overdue rule is summaryColumns'.
+// statsSelect is the selection: $1 now, $2 from, $3 to; the FROM clause
+// (summaries, the jurisdiction's binds from $4 on) and the period follow.
 const statsSelect = `
 WITH sel AS (
 	SELECT w.id, w.status, w.outcome, w.grade, w.raised_at, w.closed_at, w.report_in_due, w.resolve_due,
-		t.code AS township, t.name AS township_name, cat.code AS category, cat.name AS category_name,
-		(w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
-			OR (w.status <> 'closed' AND (w.resolve_due < $1
-				OR (w.report_in_due < $1 AND EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.reported_in_at IS NULL))))) AS overdue,
+		w.township, w.township_name, w.category, w.category_name, w.ever_overdue, w.overdue_now,
 		(SELECT count(*) FROM clues c WHERE c.whistle_id = w.id) AS clues,
-		coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') AS source
-	FROM whistles w
-	JOIN grids t ON t.id = w.township_id
-	LEFT JOIN grids g ON g.id = w.grid_id
-	JOIN categories cat ON cat.id = w.category_id
-	WHERE w.raised_at >= $2 AND w.raised_at < $3 AND `
+		coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') AS source`
+
+// statsPeriod limits the selection to the period.
+const statsPeriod = `
+	WHERE w.raised_at >= $2 AND w.raised_at < $3
+),
+k (total, key, name, sort, whistle_id, unit_id) AS (
+	`
 
 // statsFigures aggregates each group and the total (k.total) in one pass.
 // sm is the row's summons: all of the whistle's, or for by=unit the
@@ -131,7 +133,8 @@ SELECT k.total, coalesce(k.key, ''), coalesce(k.name, ''),
 	count(*),
 	count(*) FILTER (WHERE sel.status = 'closed'),
 	count(*) FILTER (WHERE sel.status <> 'closed'),
-	count(*) FILTER (WHERE CASE WHEN k.unit_id IS NULL THEN sel.overdue ELSE sm.overdue END),
+	count(*) FILTER (WHERE CASE WHEN k.unit_id IS NULL THEN sel.ever_overdue ELSE sm.ever_overdue END),
+	count(*) FILTER (WHERE CASE WHEN k.unit_id IS NULL THEN sel.overdue_now ELSE sm.overdue_now END),
 	coalesce(sum(sel.clues), 0),
 	round(sum(sm.on_time) / nullif(sum(sm.due), 0), 4)::float8,
 	round((count(*) FILTER (WHERE sel.outcome = 'resolved') + 0.5 * count(*) FILTER (WHERE sel.outcome = 'partly'))
@@ -147,9 +150,8 @@ CROSS JOIN LATERAL (
 		count(*) FILTER (WHERE s.reported_in_at <= sel.report_in_due) AS on_time,
 		count(*) FILTER (WHERE s.rated_at IS NOT NULL) AS rated,
 		count(*) FILTER (WHERE s.rating_satisfied >= 4) AS satisfied,
-		coalesce(bool_or(s.report_in_overdue_at IS NOT NULL OR s.resolve_overdue_at IS NOT NULL
-			OR (sel.status <> 'closed' AND ((s.reported_in_at IS NULL AND sel.report_in_due < $1)
-				OR (s.role = 'lead' AND s.resolved_at IS NULL AND sel.resolve_due < $1)))), false) AS overdue
+		coalesce(bool_or(summons_ever_overdue(s, sel.status, sel.report_in_due, sel.resolve_due, $1)), false) AS ever_overdue,
+		coalesce(bool_or(summons_overdue_now(s, sel.status, sel.report_in_due, sel.resolve_due, $1)), false) AS overdue_now
 	FROM summons s WHERE s.whistle_id = k.whistle_id AND (k.unit_id IS NULL OR s.unit_id = k.unit_id)
 ) sm
 GROUP BY k.total, k.key, k.name, k.sort
@@ -190,7 +192,7 @@ func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats
 	}
 	args := []any{now, q.From, q.To}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	sql := statsSelect + whistleScope(sc, arg) + "\n),\nk (total, key, name, sort, whistle_id, unit_id) AS (\n\t" + groups + statsFigures
+	sql := statsSelect + summaries("$1", sc, arg) + statsPeriod + groups + statsFigures
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return Stats{}, fmt.Errorf("whistle: stats: %w", err)
@@ -200,7 +202,7 @@ func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats
 	for rows.Next() {
 		var f Figures
 		var total bool
-		if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.Overdue, &f.Clues,
+		if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
 			&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H); err != nil {
 			return Stats{}, fmt.Errorf("whistle: stats: %w", err)
 		}
@@ -464,14 +466,14 @@ func ScoreTownship(f TownshipFigures) (*float64, TownshipParts) {
 
 // assessWhistles is the year's whistles in the caller's jurisdiction: $1
 // now, $2 from, $3 to, $4 the unit whose own summons alone count (NULL:
-// every unit's), then the scope's binds.
+// every unit's); the FROM clause (summaries, the jurisdiction's binds after
+// the query's own) and assessPeriod follow.
 const assessWhistles = `
 WITH sel AS (
-	SELECT w.id, w.status, w.raised_at, w.closed_at, w.report_in_due, w.returns, t.code AS township, t.name AS township_name
-	FROM whistles w
-	JOIN grids t ON t.id = w.township_id
-	LEFT JOIN grids g ON g.id = w.grid_id
-	WHERE w.raised_at >= $2 AND w.raised_at < $3 AND `
+	SELECT w.id, w.status, w.raised_at, w.closed_at, w.report_in_due, w.returns, w.township, w.township_name`
+
+const assessPeriod = `
+	WHERE w.raised_at >= $2 AND w.raised_at < $3`
 
 // assessUnits counts each unit's figures over its summons on the selection.
 const assessUnits = `
@@ -541,7 +543,8 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	now, to := s.now(), from.AddDate(1, 0, 0)
 	query := func(tail string, args ...any) (pgx.Rows, error) {
 		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-		return s.pool.Query(ctx, assessWhistles+whistleScope(sc, arg)+tail, args...)
+		in := summaries("$1", sc, arg)
+		return s.pool.Query(ctx, assessWhistles+in+assessPeriod+tail, args...)
 	}
 	out := Assessment{Year: year}
 	rows, err := query(assessUnits, now, from, to, unit)
