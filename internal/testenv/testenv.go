@@ -58,14 +58,20 @@ type Env struct {
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
-// shut down when the test ends.
+// shut down when the test ends. To empty or reshape the database first,
+// take DemoDB, change it, then Serve it (see Serve).
 func Start(t testing.TB) *Env {
 	t.Helper()
 	pool := DemoDB(t)
 	return Serve(t, pool)
 }
 
-// Serve runs a full whistlegrid server on pool.
+// Serve runs a full whistlegrid server on pool. Its live hub reads the
+// outbox from the moment Serve returns, joining events to whistles, clues
+// and summons: a statement that locks whole tables one after another
+// (TRUNCATE, ALTER TABLE) can deadlock with that read, so run such
+// statements on pool before Serve, never under the running server.
+// TestNoTableLocksUnderARunningServer holds every test to it.
 func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	t.Helper()
 	level := slog.LevelWarn
