@@ -21,6 +21,7 @@ import (
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
+	"whistlegrid/hotspot"
 	"whistlegrid/internal/dbtest"
 	"whistlegrid/live"
 )
@@ -55,6 +56,9 @@ type Env struct {
 	Pool   *pgxpool.Pool // the server's database
 	Placer *grid.Placer  // the server's placement index
 	Hub    *live.Hub     // the server's live event hub
+	// Hotspots is the server's hotspot store, for tests that count its
+	// analyses.
+	Hotspots *hotspot.Store
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -93,7 +97,8 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 			log.Error("testenv: live hub stopped", slog.Any("err", err))
 		}
 	}()
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Version: "test"})
+	hotspots := hotspot.NewStore(pool)
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: "test"})
 	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -107,7 +112,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots}
 }
 
 // Login logs username in with the demo password and returns the token.
