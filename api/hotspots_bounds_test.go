@@ -56,7 +56,9 @@ func TestHotspotsBoundsPerRole(t *testing.T) {
 			}
 			ran := env.Hotspots.Analyses() - before
 			if tt.status != 200 {
-				e := decode[struct{ Error struct{ Code, Message, Field string } }](t, body)
+				e := decode[struct {
+					Error struct{ Code, Message, Field string }
+				}](t, body)
 				if e.Error.Field != tt.field || !strings.Contains(e.Error.Message, tt.rng) {
 					t.Errorf("error %+v, want one naming %s and the range %s", e.Error, tt.field, tt.rng)
 				}
@@ -200,7 +202,9 @@ func TestHotspotsLimitConcurrentAnalyses(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	e := decode[struct{ Error struct{ Code, Message string } }](t, body)
+	e := decode[struct {
+		Error struct{ Code, Message string }
+	}](t, body)
 	retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 	if resp.StatusCode != http.StatusTooManyRequests || retry < 1 || e.Error.Code != "too_many_requests" || e.Error.Message == "" {
 		t.Fatalf("beyond the limit: %d, Retry-After %q, %s; want 429 with Retry-After and a reason", resp.StatusCode, resp.Header.Get("Retry-After"), body)
