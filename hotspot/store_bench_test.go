@@ -18,7 +18,7 @@ import (
 // BenchmarkMapDistrict is one GET /api/v1/hotspots over the whole 延庆区
 // demo with the planted clues, at the resolutions and radii the roles may
 // ask, each on a fresh store (the study area built too, as a first request
-// after a start builds it). It reports the peak Go heap above the heap
+// after a start builds it), and once more on a store whose area is built. It reports the peak Go heap above the heap
 // before the run (sampled every millisecond) and the bytes allocated:
 // the memory bound the per-role limits are chosen by (README, hotspot
 // section).
@@ -47,6 +47,22 @@ func BenchmarkMapDistrict(b *testing.B) {
 			b.ReportMetric(float64(cells), "cells")
 		})
 	}
+	// the same at resolution 10 with k 3 once the study area is built:
+	// what each further analysis costs, the map cache off
+	b.Run("res10-k3-warm", func(b *testing.B) {
+		st := hotspot.NewStoreWith(pool, hotspot.StoreOptions{MapTTL: -1})
+		q := hotspot.MapQuery{Query: hotspot.Query{Category: testenv.HotspotCategory, From: p.From, To: p.To, Resolution: 10, K: 3}}
+		if _, err := st.Map(context.Background(), q); err != nil {
+			b.Fatal(err)
+		}
+		var peak, rss uint64
+		for b.Loop() {
+			pk, _, rs, _ := measure(b, func() (*hotspot.Map, error) { return st.Map(context.Background(), q) })
+			peak, rss = max(peak, pk), max(rss, rs)
+		}
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+	})
 }
 
 // measure runs f after a collection and returns the peak heap above the
