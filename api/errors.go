@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -92,9 +94,31 @@ func answer(err error) (int, errorDetail) {
 	return http.StatusInternalServerError, errorDetail{Code: fault.Internal.String(), Message: "internal error"}
 }
 
+// defaultRetryAfter is the Retry-After of a 429 whose error does not say.
+const defaultRetryAfter = time.Second
+
+// retryAfter is the Retry-After header of an answer with status st: on a
+// 429 always (the error's fault.Error.RetryAfter, else defaultRetryAfter),
+// on any other status when the error gives one; "" for none. Whole
+// seconds, rounded up, at least 1.
+func retryAfter(st int, err error) string {
+	var d time.Duration
+	if fe := (*fault.Error)(nil); errors.As(err, &fe) {
+		d = fe.RetryAfter
+	}
+	if d <= 0 && st == http.StatusTooManyRequests {
+		d = defaultRetryAfter
+	}
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
+}
+
 // fail answers err and stops the chain: every handler's one way to
 // answer an error. It logs the cause of a 5xx; a refused grid edit gets
-// its rule and the grids at fault beside the message.
+// its rule and the grids at fault beside the message; a 429 says in
+// Retry-After when to try again.
 func (s *Server) fail(c *gin.Context, err error) {
 	st, d := answer(err)
 	if st == statusClientClosed {
@@ -102,6 +126,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		return
 	}
 	logFailure(s.log, c, st, err)
+	if ra := retryAfter(st, err); ra != "" {
+		c.Header("Retry-After", ra)
+	}
 	var r *grid.Refusal
 	if st == http.StatusUnprocessableEntity && errors.As(err, &r) {
 		c.AbortWithStatusJSON(st, refusalBody{Error: refusalDetail{errorDetail: d, Refusal: r}})

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -140,6 +142,38 @@ func TestFail(t *testing.T) {
 			}
 			if got := logs.Len() > 0; got != tt.logged || !strings.Contains(logs.String(), tt.logHold) {
 				t.Errorf("logged %v %q, want logged %v holding %q", got, logs.String(), tt.logged, tt.logHold)
+			}
+		})
+	}
+}
+
+// TestFailRetryAfter: a 429 always says when to try again, the error's
+// own delay or a second; other answers only when their error gives one.
+func TestFailRetryAfter(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"busy, with its delay", &fault.Error{Kind: fault.TooMany, Message: "busy", RetryAfter: 2 * time.Second}, "2"},
+		{"a part of a second rounds up", &fault.Error{Kind: fault.TooMany, Message: "busy", RetryAfter: 1500 * time.Millisecond}, "2"},
+		{"wrapped", fmt.Errorf("hotspot: %w", &fault.Error{Kind: fault.TooMany, RetryAfter: 5 * time.Second}), "5"},
+		{"without a delay: the default", fault.New(fault.TooMany, "slow down"), "1"},
+		{"a bare kind", fault.TooMany, "1"},
+		{"unavailable, with a delay", &fault.Error{Kind: fault.Unavailable, Message: "the database is unavailable", RetryAfter: 3 * time.Second}, "3"},
+		{"unavailable, without", fault.New(fault.Unavailable, "loading"), ""},
+		{"not found", fault.New(fault.NotFound, "no grid"), ""},
+	}
+	gin.SetMode(gin.ReleaseMode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			w := httptest.NewRecorder()
+			c, _ := gin.CreateTestContext(w)
+			c.Request = httptest.NewRequest(http.MethodGet, "/api/v1/hotspots", nil)
+			s.fail(c, tt.err)
+			if got := w.Header().Get("Retry-After"); got != tt.want {
+				t.Errorf("Retry-After %q, want %q (status %d)", got, tt.want, w.Code)
 			}
 		})
 	}

@@ -54,6 +54,7 @@ func hotspotQuery(c *gin.Context) (hotspot.MapQuery, error) {
 			From: p.time("from"), To: p.time("to"),
 		},
 		Weeks: p.int("weeks"), All: p.bool("all"),
+		Bounds: hotspot.BoundsFor(sc.Role), Jurisdiction: sc.Prefixes(),
 	}
 	for _, name := range p.list("class") {
 		q.Classes = append(q.Classes, hotspot.Class(name))
@@ -82,7 +83,12 @@ func hotspotQuery(c *gin.Context) (hotspot.MapQuery, error) {
 // class=a,b keeps those classes; all=true adds every cell with clues.
 // Command center, wall screen, townships and units only (403 otherwise);
 // 404 for a township outside the caller's jurisdiction or an unknown
-// category; 422 naming the parameter for anything malformed.
+// category; 422 naming the parameter for anything malformed, and for a
+// res or k outside the caller's role's range (hotspot.BoundsFor). The work
+// is bounded (hotspot.Store.Map): an identical query in the same
+// jurisdiction shares one analysis, running or finished within 30 s
+// (shared true); beyond hotspot.DefaultMaxAnalyses at once, 429 with
+// Retry-After; a request that goes away stops its analysis.
 func (s *Server) hotspots(c *gin.Context) {
 	q, err := hotspotQuery(c)
 	if err != nil {

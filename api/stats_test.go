@@ -49,17 +49,19 @@ const (
 
 func buildStatsSet(t *testing.T) *statsSet {
 	t.Helper()
-	env := testenv.Start(t)
 	ctx := context.Background()
-	pool := env.Pool
-	set := &statsSet{env: env, year: time.Now().In(geo.Beijing).Year() - 1}
+	pool := testenv.DemoDB(t)
+	set := &statsSet{year: time.Now().In(geo.Beijing).Year() - 1}
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := pool.Exec(ctx, sql, args...); err != nil {
 			t.Fatalf("%v\n%s", err, sql)
 		}
 	}
-	// only this set: the database is this test's own copy of the demo
+	// only this set: the database is this test's own copy of the demo,
+	// emptied before the server starts. TRUNCATE takes an exclusive lock
+	// on each table in turn; under a running server it deadlocks with the
+	// live hub's outbox read, which joins whistles, clues and summons.
 	exec(`TRUNCATE whistle_events, supervision_notices, summons, clues, whistles`)
 	exec(`DELETE FROM rules WHERE category_id IN (SELECT id FROM categories WHERE code IN ('CM.01.02', 'CM.06.04'))`)
 	exec(`INSERT INTO rules (category_id, action, join_radius_m, join_window) SELECT id, 'whistle', 100, '7 days' FROM categories WHERE code IN ('CM.01.02', 'CM.06.04')`)
@@ -97,6 +99,8 @@ func buildStatsSet(t *testing.T) *statsSet {
 	if len(pts) != 4 {
 		t.Fatalf("%d points", len(pts))
 	}
+	env := testenv.Serve(t, pool)
+	set.env = env
 	// the villages' first points lie far enough apart not to join
 	townA, townB := env.Login(t, "t"+statsTownA), env.Login(t, "t"+statsTownB)
 	n := 0

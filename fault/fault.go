@@ -22,7 +22,10 @@
 // Internal error without its text, and logs.
 package fault
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Kind is what a failure is to the caller; the HTTP edge gives each kind
 // one status. Kind is an error itself, so that errors.Is(err, fault.NotFound)
@@ -106,6 +109,10 @@ type Error struct {
 	// New, such as whistle.ErrNotFound: Errorf and FieldErrorf set it) or
 	// the cause, logged but never sent.
 	Err error
+	// RetryAfter says, for TooMany and Unavailable, when the client may
+	// try again; the edge sends it as Retry-After in whole seconds. Zero
+	// leaves it to the edge's default.
+	RetryAfter time.Duration
 }
 
 // New returns an error of kind with message and nothing under it: a

@@ -208,6 +208,13 @@ func areaIndex(a *Area, b *binned) []int32 {
 // outside the area.
 func areaValues(n int, idx []int32, b *binned, s int) ([]float64, int) {
 	x := make([]float64, n)
+	return x, areaValuesInto(x, idx, b, s)
+}
+
+// areaValuesInto is areaValues writing into x, one value per cell of the
+// area.
+func areaValuesInto(x []float64, idx []int32, b *binned, s int) int {
+	clear(x)
 	counted := 0
 	for i, j := range idx {
 		if j >= 0 {
@@ -216,7 +223,7 @@ func areaValues(n int, idx []int32, b *binned, s int) ([]float64, int) {
 			counted += int(c)
 		}
 	}
-	return x, counted
+	return counted
 }
 
 // pValues returns the upper and lower one-sided p-values of every cell:
@@ -232,20 +239,36 @@ func pValues(a *Area, x, z []float64, m PMethod) (up, down []float64, err error)
 	return up, down, nil
 }
 
-// classify cuts cells into hot, cold and none at false discovery rate
-// alpha, one Benjamini–Hochberg family per direction.
+// significanceOf cuts cells into hot, cold and none at false discovery
+// rate alpha, one Benjamini–Hochberg family per direction.
 func significanceOf(up, down []float64, alpha float64) []Significance {
-	hot := BenjaminiHochberg(up, alpha)
-	cold := BenjaminiHochberg(down, alpha)
-	out := make([]Significance, len(up))
-	for i := range up {
-		switch {
-		case hot[i]:
+	signs := signsOf(up, down, alpha)
+	out := make([]Significance, len(signs))
+	for i, s := range signs {
+		switch s {
+		case 1:
 			out[i] = Hot
-		case cold[i]:
+		case -1:
 			out[i] = Cold
 		default:
 			out[i] = NotSignificant
+		}
+	}
+	return out
+}
+
+// signsOf is significanceOf as +1 (hot), −1 (cold) and 0, a byte a cell:
+// the emerging analysis keeps one per cell and slice.
+func signsOf(up, down []float64, alpha float64) []int8 {
+	hot := BenjaminiHochberg(up, alpha)
+	cold := BenjaminiHochberg(down, alpha)
+	out := make([]int8, len(up))
+	for i := range up {
+		switch {
+		case hot[i]:
+			out[i] = 1
+		case cold[i]:
+			out[i] = -1
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package hotspot
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -39,6 +40,11 @@ type Area struct {
 // cells are every cell of the district at the analysis resolution, e.g.
 // h3.PolygonToCells of its boundary.
 func NewArea(cells []h3.Cell, k int) (*Area, error) {
+	return newArea(context.Background(), cells, k)
+}
+
+// newArea is NewArea stopping with ctx's error when ctx ends.
+func newArea(ctx context.Context, cells []h3.Cell, k int) (*Area, error) {
 	if k < 1 || k > MaxK {
 		return nil, fmt.Errorf("hotspot: k-ring radius %d is outside 1..%d", k, MaxK)
 	}
@@ -58,7 +64,7 @@ func NewArea(cells []h3.Cell, k int) (*Area, error) {
 	for i, c := range cs {
 		a.index[c] = int32(i)
 	}
-	if err := a.buildWeights(); err != nil {
+	if err := a.buildWeights(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -86,8 +92,13 @@ func AreaAround(cells []h3.Cell, k int) (*Area, error) {
 	return NewArea(all, k)
 }
 
-// buildWeights fills off and nbr, checking each cell, on all cores.
-func (a *Area) buildWeights() error {
+// checkEvery is how many cells a loop of an analysis handles between two
+// looks at its context: well under a millisecond of work.
+const checkEvery = 1024
+
+// buildWeights fills off and nbr, checking each cell, on all cores; it
+// stops with ctx's error when ctx ends.
+func (a *Area) buildWeights(ctx context.Context) error {
 	n := len(a.cells)
 	workers := max(1, min(runtime.GOMAXPROCS(0), n/512))
 	type part struct {
@@ -104,6 +115,12 @@ func (a *Area) buildWeights() error {
 			p.lens = make([]int32, 0, hi-lo)
 			p.nbr = make([]int32, 0, (hi-lo)*(3*a.k*(a.k+1)+1))
 			for i := lo; i < hi; i++ {
+				if (i-lo)%checkEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						p.err = err
+						return
+					}
+				}
 				c := a.cells[i]
 				if !c.IsValid() {
 					p.err = fmt.Errorf("hotspot: %v is not a valid H3 cell", c)
@@ -161,6 +178,13 @@ func (a *Area) Cells() []h3.Cell { return slices.Clone(a.cells) }
 func (a *Area) Index(c h3.Cell) (int, bool) {
 	i, ok := a.index[c]
 	return int(i), ok
+}
+
+// bytes is about how much memory the area holds: its cells, their index
+// and the neighbour lists.
+func (a *Area) bytes() int {
+	const mapEntry = 32 // a key, a value and the map's overhead per entry
+	return len(a.cells)*(8+mapEntry) + len(a.off)*4 + len(a.nbr)*4
 }
 
 // Neighbours returns the positions (in Cells) of the neighbourhood of the

@@ -1,6 +1,7 @@
 package hotspot
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -244,6 +245,13 @@ type EmergingResult struct {
 // series of slice z-scores, and each cell gets a Class. Unlike Esri's
 // space-time Gi*, a slice's neighbourhood is spatial only.
 func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
+	return EmergingContext(context.Background(), points, o)
+}
+
+// EmergingContext is Emerging stopping with ctx's error when ctx ends: it
+// looks at ctx between slices and every checkEvery cells, so a canceled
+// request stops a large analysis within milliseconds.
+func EmergingContext(ctx context.Context, points []Point, o EmergingOptions) (*EmergingResult, error) {
 	s, err := o.settings()
 	if err != nil {
 		return nil, err
@@ -317,33 +325,42 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 	n := area.Len()
 	idx := areaIndex(area, b)
 
-	// Per slice: Gi*, then the FDR cut.
-	sliceZ := make([][]float64, ns)
-	sliceCls := make([][]Significance, ns)
+	// Per slice: Gi*, then the FDR cut. The scores and signs are kept cell
+	// by cell (cell i's series at [i*ns, (i+1)*ns)), which is how the
+	// cells hold them: one allocation each, nothing copied.
+	zs := make([]float64, n*ns)
+	sig := make([]int8, n*ns)
 	total := make([]float64, n)
+	x, z := make([]float64, n), make([]float64, n)
 	for t := range ns {
-		x, counted := areaValues(n, idx, b, t)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		counted := areaValuesInto(x, idx, b, t)
 		r.Slices[t].Clues = counted
 		r.Clues += counted
 		for i, v := range x {
 			total[i] += v
 		}
-		if sliceZ[t], err = area.GiStar(x); err != nil {
+		if err := area.giStarInto(z, x); err != nil {
 			return nil, err
 		}
-		up, down, err := pValues(area, x, sliceZ[t], s.pm)
+		up, down, err := pValues(area, x, z, s.pm)
 		if err != nil {
 			return nil, err
 		}
-		sliceCls[t] = significanceOf(up, down, s.alpha)
-		for _, c := range sliceCls[t] {
+		for i, c := range signsOf(up, down, s.alpha) {
+			zs[i*ns+t], sig[i*ns+t] = z[i], c
 			switch c {
-			case Hot:
+			case 1:
 				r.Slices[t].Hot++
-			case Cold:
+			case -1:
 				r.Slices[t].Cold++
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	r.Outside = b.points - r.Clues
 	zAll, err := area.GiStar(total)
@@ -363,28 +380,24 @@ func Emerging(points []Point, o EmergingOptions) (*EmergingResult, error) {
 	for w := range workers {
 		lo, hi := w*n/workers, (w+1)*n/workers
 		wg.Go(func() {
-			zs := make([]float64, ns*(hi-lo))
-			sig := make([]int8, ns*(hi-lo))
+			scratch := make([]float64, ns)
 			for i := lo; i < hi; i++ {
+				if (i-lo)%checkEvery == 0 && ctx.Err() != nil {
+					return
+				}
 				c := &r.Cells[i]
 				c.CellStat = CellStat{Cell: area.cells[i], Count: int(total[i]), Z: zAll[i], P: directedP(zAll[i], upAll[i], downAll[i]), Significance: clsAll[i]}
-				c.SliceZ, zs = zs[:ns:ns], zs[ns:]
-				c.SliceSig, sig = sig[:ns:ns], sig[ns:]
-				for t := range ns {
-					c.SliceZ[t] = sliceZ[t][i]
-					switch sliceCls[t][i] {
-					case Hot:
-						c.SliceSig[t] = 1
-					case Cold:
-						c.SliceSig[t] = -1
-					}
-				}
-				c.Trend = MannKendall(c.SliceZ)
+				c.SliceZ = zs[i*ns : (i+1)*ns : (i+1)*ns]
+				c.SliceSig = sig[i*ns : (i+1)*ns : (i+1)*ns]
+				c.Trend = mannKendall(c.SliceZ, scratch)
 				c.Class = Classify(c.SliceSig, c.Trend, trendAlpha)
 			}
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for _, c := range r.Cells {
 		if c.Class != ClassNone {
 			r.Classes[c.Class]++

@@ -27,6 +27,12 @@ type MannKendallResult struct {
 // ten values, which is why Esri's emerging hot spot analysis asks for at
 // least ten time steps.
 func MannKendall(x []float64) MannKendallResult {
+	return mannKendall(x, make([]float64, len(x)))
+}
+
+// mannKendall is MannKendall sorting a copy of x in scratch, at least
+// len(x) long: a worker of Emerging reuses one for every cell.
+func mannKendall(x, scratch []float64) MannKendallResult {
 	n := len(x)
 	s := 0
 	for i := range n {
@@ -40,7 +46,8 @@ func MannKendall(x []float64) MannKendallResult {
 			}
 		}
 	}
-	sorted := slices.Clone(x)
+	sorted := scratch[:n]
+	copy(sorted, x)
 	slices.Sort(sorted)
 	nf := float64(n)
 	v := nf * (nf - 1) * (2*nf + 5)

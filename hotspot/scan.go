@@ -156,7 +156,7 @@ func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions)
 		for i, c := range cs {
 			pts[i] = c.Point
 		}
-		r, err := Emerging(pts, EmergingOptions{
+		r, err := EmergingContext(ctx, pts, EmergingOptions{
 			Options: Options{Resolution: q.Resolution, K: q.K, Alpha: q.Alpha, Area: area},
 			Start:   start, End: end, Days: 7,
 		})

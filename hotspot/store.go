@@ -3,9 +3,11 @@ package hotspot
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"whistlegrid/fault"
@@ -13,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/encoding/wkb"
 	"github.com/uber/h3-go/v4"
 )
@@ -27,6 +30,9 @@ var (
 	ErrInvalid = fault.New(fault.Invalid, "hotspot: invalid")
 	// ErrNotFound: an unknown township or category.
 	ErrNotFound = fault.New(fault.NotFound, "hotspot: not found")
+	// ErrBusy: StoreOptions.MaxAnalyses analyses of Map are running, and
+	// this one is refused rather than queued (429 with Retry-After).
+	ErrBusy = fault.New(fault.TooMany, "hotspot: busy")
 )
 
 // Limits of a Query.
@@ -38,8 +44,12 @@ const (
 	MaxQueryResolution = 10
 	// MaxQueryK bounds the k-ring radius of a stored-clue analysis.
 	MaxQueryK = 3
-	// areaCacheSize is how many study areas the store keeps built.
-	areaCacheSize = 32
+	// areaCacheSize is how many study areas the store keeps built, and
+	// areaCacheBytes how much memory they may take together (Area.bytes):
+	// the district's twelve areas at resolutions 7 to 10 and radii 1 to
+	// 3 take about 90 MB.
+	areaCacheSize  = 32
+	areaCacheBytes = 256 << 20
 	// areaTTL is how long a built study area is reused; a township's
 	// outline seldom changes, and a changed one is picked up after this.
 	areaTTL = time.Hour
@@ -53,15 +63,53 @@ const SourceHotspot = "hotspot"
 // sources are the clue sources, as the clues table checks them.
 var sources = []string{"patrol", "hotline", "app", "forum", "hotspot", "sensor"}
 
+// Defaults of StoreOptions.
+const (
+	// DefaultMaxAnalyses is how many analyses of Map run at once: on two
+	// cores, two at resolution 10 keep both busy, in twice the memory
+	// bound of one (README, hotspot section).
+	DefaultMaxAnalyses = 2
+	// DefaultMapTTL is how long a finished map answers identical queries.
+	DefaultMapTTL = 30 * time.Second
+	// busyRetryAfter is the Retry-After of ErrBusy: a warm analysis of
+	// the district at resolution 10 takes about a second.
+	busyRetryAfter = 2 * time.Second
+	// mapCacheFeatures bounds the features the cached maps hold together
+	// (about 1 KB each); a larger map is not kept.
+	mapCacheFeatures = 50_000
+)
+
+// StoreOptions bound the work of a Store's maps; the zero value is the
+// production setting.
+type StoreOptions struct {
+	// MaxAnalyses is how many analyses of Map run at once; one more is
+	// refused with ErrBusy rather than queued. 0 means
+	// DefaultMaxAnalyses.
+	MaxAnalyses int
+	// MapTTL is how long a finished map answers identical queries (the
+	// same MapQuery, jurisdiction included) without a new analysis. 0
+	// means DefaultMapTTL; negative keeps nothing.
+	MapTTL time.Duration
+}
+
 // Store runs the analyses over the stored clues: it reads the clues a
 // Query selects and keeps the study areas (every H3 cell of the district,
-// or of some townships) built, so that empty cells count as zeros.
+// or of some townships) built, so that empty cells count as zeros. It
+// bounds the work of Map: identical queries share one analysis (running,
+// or finished within MapTTL), and at most MaxAnalyses run at once.
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	opt  StoreOptions
 
-	mu    sync.Mutex
-	areas map[string]cachedArea
+	mu        sync.Mutex
+	areas     map[string]cachedArea
+	maps      map[string]cachedMap
+	mapsHeld  int // features of the cached maps
+	buildArea flights[*Area]
+	runMap    flights[*Map]
+	slots     chan struct{} // one per analysis running
+	analyses  atomic.Int64
 }
 
 type cachedArea struct {
@@ -69,9 +117,41 @@ type cachedArea struct {
 	built time.Time
 }
 
-// NewStore returns a store on pool.
-func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: time.Now, areas: map[string]cachedArea{}}
+type cachedMap struct {
+	m    *Map
+	made time.Time
+}
+
+// NewStore returns a store on pool with the default StoreOptions.
+func NewStore(pool *pgxpool.Pool) *Store { return NewStoreWith(pool, StoreOptions{}) }
+
+// NewStoreWith returns a store on pool bounded by opt.
+func NewStoreWith(pool *pgxpool.Pool, opt StoreOptions) *Store {
+	if opt.MaxAnalyses <= 0 {
+		opt.MaxAnalyses = DefaultMaxAnalyses
+	}
+	if opt.MapTTL == 0 {
+		opt.MapTTL = DefaultMapTTL
+	}
+	return &Store{pool: pool, now: time.Now, opt: opt, areas: map[string]cachedArea{}, maps: map[string]cachedMap{},
+		slots: make(chan struct{}, opt.MaxAnalyses)}
+}
+
+// Analyses is how many analyses Map has run since the store was made; a
+// map served from the cache, or shared with an identical query, does not
+// count.
+func (s *Store) Analyses() int64 { return s.analyses.Load() }
+
+// acquire takes one of the MaxAnalyses places, or answers ErrBusy when
+// none is free; release gives it back.
+func (s *Store) acquire() (release func(), err error) {
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	default:
+		return nil, &fault.Error{Kind: fault.TooMany, Err: ErrBusy, RetryAfter: busyRetryAfter,
+			Message: fmt.Sprintf("%d hotspot analyses are running, as many as run at once; try again in a few seconds", cap(s.slots))}
+	}
 }
 
 // Query is an emerging hot spot analysis of stored clues.
@@ -163,7 +243,8 @@ func (q Query) sourcesOrDefault() []string {
 }
 
 // Emerging runs the emerging hot spot analysis of the clues q selects over
-// the study area of q's townships (the district when none).
+// the study area of q's townships (the district when none). It stops with
+// ctx's error when ctx ends, in the SQL and in the analysis's loops alike.
 func (s *Store) Emerging(ctx context.Context, q Query) (*EmergingResult, error) {
 	if err := q.check(); err != nil {
 		return nil, err
@@ -179,7 +260,7 @@ func (s *Store) Emerging(ctx context.Context, q Query) (*EmergingResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	return Emerging(pts, EmergingOptions{
+	return EmergingContext(ctx, pts, EmergingOptions{
 		Options: Options{Resolution: q.Resolution, K: q.K, Alpha: q.Alpha, Area: area},
 		Start:   q.From, End: q.To, Days: q.Days,
 	})
@@ -254,42 +335,73 @@ func (s *Store) points(ctx context.Context, q Query) ([]Point, error) {
 // Area returns the study area of the townships (the district when none)
 // at resolution res with k-ring radius k: every H3 cell whose centre lies
 // within a little more than one cell's radius of the outline, so every
-// cell that touches the land is in. Areas are built once and kept for an
-// hour.
+// cell that touches the land is in. Areas are built once, by one caller
+// while the others asking for the same wait, and kept for an hour.
 func (s *Store) Area(ctx context.Context, townships []string, res, k int) (*Area, error) {
-	towns := slices.Clone(townships)
-	slices.Sort(towns)
-	towns = slices.Compact(towns)
+	towns := sortedSet(townships)
 	key := fmt.Sprintf("%d/%d/%s", res, k, strings.Join(towns, ","))
-	now := s.now()
-	s.mu.Lock()
-	if c, ok := s.areas[key]; ok && now.Sub(c.built) < areaTTL {
-		s.mu.Unlock()
-		return c.area, nil
+	if a := s.keptArea(key); a != nil {
+		return a, nil
 	}
-	s.mu.Unlock()
+	a, _, err := s.buildArea.do(ctx, key, func(ctx context.Context) (*Area, error) {
+		if a := s.keptArea(key); a != nil {
+			return a, nil // built while this caller looked
+		}
+		cells, err := s.areaCells(ctx, towns, res)
+		if err != nil {
+			return nil, err
+		}
+		a, err := newArea(ctx, cells, k)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("hotspot: study area: %w", err)
+		}
+		s.keepArea(key, a)
+		return a, nil
+	})
+	return a, err
+}
 
-	cells, err := s.areaCells(ctx, towns, res)
-	if err != nil {
-		return nil, err
-	}
-	a, err := NewArea(cells, k)
-	if err != nil {
-		return nil, fmt.Errorf("hotspot: study area: %w", err)
-	}
+// keptArea is the area kept under key, nil when none or too old.
+func (s *Store) keptArea(key string) *Area {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.areas) >= areaCacheSize {
+	if c, ok := s.areas[key]; ok && s.now().Sub(c.built) < areaTTL {
+		return c.area
+	}
+	return nil
+}
+
+// keepArea keeps a under key, dropping the oldest areas while there are
+// areaCacheSize of them or they would take more than areaCacheBytes.
+func (s *Store) keepArea(key string, a *Area) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.areas, key)
+	held := a.bytes()
+	for _, c := range s.areas {
+		held += c.area.bytes()
+	}
+	for len(s.areas) > 0 && (len(s.areas) >= areaCacheSize || held > areaCacheBytes) {
 		oldest := ""
 		for k, c := range s.areas {
 			if oldest == "" || c.built.Before(s.areas[oldest].built) {
 				oldest = k
 			}
 		}
+		held -= s.areas[oldest].area.bytes()
 		delete(s.areas, oldest)
 	}
-	s.areas[key] = cachedArea{area: a, built: now}
-	return a, nil
+	s.areas[key] = cachedArea{area: a, built: s.now()}
+}
+
+// sortedSet returns the distinct strings of ss in order, in a new slice.
+func sortedSet(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // areaCells returns the cells of the outline of the townships (the
@@ -329,12 +441,48 @@ func (s *Store) areaCells(ctx context.Context, towns []string, res int) ([]h3.Ce
 	default:
 		return nil, fmt.Errorf("hotspot: study area: the outline is a %s", g.GeoJSONType())
 	}
+	return polygonCells(ctx, polys, res)
+}
+
+// stripCells is about how many cells one call of h3's PolygonToCells
+// covers when polygonCells cuts an outline into strips: some 20 ms of
+// work, so that a canceled analysis stops building its study area
+// within that.
+const stripCells = 8192
+
+// polygonCells returns the cells at resolution res whose centre lies in
+// polys, as h3.PolygonToCells does, a cell on the line between two strips
+// possibly twice. It cuts the outline into strips of longitude, each of
+// about stripCells cells of its box, and checks ctx before each: one call
+// over the whole district at resolution 10 would take seconds, and
+// could not be stopped.
+func polygonCells(ctx context.Context, polys orb.MultiPolygon, res int) ([]h3.Cell, error) {
+	b := polys.Bound()
+	midLat := (b.Min[1] + b.Max[1]) / 2 * math.Pi / 180
+	boxM2 := (b.Max[0] - b.Min[0]) * math.Cos(midLat) * (b.Max[1] - b.Min[1]) * metresPerDegree * metresPerDegree
+	strips := max(1, int(math.Ceil(boxM2/h3.HexagonAreaAvgM2(res)/stripCells)))
+	width := (b.Max[0] - b.Min[0]) / float64(strips)
 	var cells []h3.Cell
-	for _, p := range polys {
-		cells = append(cells, h3.PolygonToCells(geoPolygon(p), res)...)
+	for i := range strips {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		strip := orb.Bound{Min: orb.Point{b.Min[0] + float64(i)*width, b.Min[1]}, Max: orb.Point{b.Min[0] + float64(i+1)*width, b.Max[1]}}
+		if i == strips-1 {
+			strip.Max[0] = b.Max[0]
+		}
+		for _, p := range polys {
+			if part := clip.Polygon(strip, p.Clone()); len(part) > 0 {
+				cells = append(cells, h3.PolygonToCells(geoPolygon(part), res)...)
+			}
+		}
 	}
 	return cells, nil
 }
+
+// metresPerDegree is the length of a degree of latitude, near enough for
+// sizing strips.
+const metresPerDegree = 111_320
 
 func nilIfEmpty(s []string) []string {
 	if len(s) == 0 {

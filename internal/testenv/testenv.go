@@ -21,6 +21,7 @@ import (
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
+	"whistlegrid/hotspot"
 	"whistlegrid/internal/dbtest"
 	"whistlegrid/live"
 )
@@ -55,17 +56,26 @@ type Env struct {
 	Pool   *pgxpool.Pool // the server's database
 	Placer *grid.Placer  // the server's placement index
 	Hub    *live.Hub     // the server's live event hub
+	// Hotspots is the server's hotspot store, for tests that count its
+	// analyses.
+	Hotspots *hotspot.Store
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
-// shut down when the test ends.
+// shut down when the test ends. To empty or reshape the database first,
+// take DemoDB, change it, then Serve it (see Serve).
 func Start(t testing.TB) *Env {
 	t.Helper()
 	pool := DemoDB(t)
 	return Serve(t, pool)
 }
 
-// Serve runs a full whistlegrid server on pool.
+// Serve runs a full whistlegrid server on pool. Its live hub reads the
+// outbox from the moment Serve returns, joining events to whistles, clues
+// and summons: a statement that locks whole tables one after another
+// (TRUNCATE, ALTER TABLE) can deadlock with that read, so run such
+// statements on pool before Serve, never under the running server.
+// TestNoTableLocksUnderARunningServer holds every test to it.
 func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	t.Helper()
 	level := slog.LevelWarn
@@ -87,7 +97,8 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 			log.Error("testenv: live hub stopped", slog.Any("err", err))
 		}
 	}()
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Version: "test"})
+	hotspots := hotspot.NewStore(pool)
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: "test"})
 	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -101,7 +112,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots}
 }
 
 // Login logs username in with the demo password and returns the token.
