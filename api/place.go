@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/paulmach/orb"
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
@@ -57,11 +56,15 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 		return placeAnswer{}, invalidParam("lat", "lat is required")
 	}
 	if err := geo.ValidLonLat(*in.Lon, *in.Lat); err != nil {
-		return placeAnswer{}, invalidParam("lon", err.Error())
+		return placeAnswer{}, invalidLonLat(err)
 	}
 	d, err := geo.ParseDatum(in.Datum)
 	if err != nil {
 		return placeAnswer{}, invalidParam("datum", err.Error())
+	}
+	p, err := geo.WGS84Point(*in.Lon, *in.Lat, d)
+	if err != nil {
+		return placeAnswer{}, invalidLonLat(err)
 	}
 	at := defaultAt
 	if in.At != "" {
@@ -72,7 +75,6 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 	if in.Category != "" && !s.placer.KnownCategory(in.Category) {
 		return placeAnswer{}, invalidParam("category", fmt.Sprintf("unknown category %q (see GET /api/v1/categories)", in.Category))
 	}
-	p := geo.ToWGS84(orb.Point{*in.Lon, *in.Lat}, d)
 	pl, err := s.placer.Place(p)
 	if errors.Is(err, grid.ErrOutside) {
 		return placeAnswer{}, invalidParam("lon", fmt.Sprintf("the point %.6f,%.6f (WGS-84) is outside the district's grids", p[0], p[1]))
@@ -93,6 +95,17 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 		a.Chain[i] = placeLink{Level: string(l.Level), Code: l.Code, Name: l.Name}
 	}
 	return a, nil
+}
+
+// invalidLonLat is a geo.ValidLonLat or geo.WGS84Point error as a 422
+// naming the coordinate at fault.
+func invalidLonLat(err error) error {
+	field := "lon"
+	var le *geo.LonLatError
+	if errors.As(err, &le) {
+		field = le.Coord
+	}
+	return invalidParam(field, err.Error())
 }
 
 // needPlacer answers 503 while the server has no placement index.

@@ -106,13 +106,16 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 		return nil, invalid("lon", "lon and lat are required")
 	}
 	if err := geo.ValidLonLat(*in.Lon, *in.Lat); err != nil {
-		return nil, invalid("lon", "%v", err)
+		return nil, invalidLonLat(err)
 	}
 	d, err := geo.ParseDatum(in.Datum)
 	if err != nil {
 		return nil, invalid("datum", "%v", err)
 	}
 	v.datum = d
+	if v.wgs, err = geo.WGS84Point(*in.Lon, *in.Lat, d); err != nil {
+		return nil, invalidLonLat(err)
+	}
 	if in.ReportedAt == "" {
 		return nil, invalid("reported_at", "reported_at is required (RFC 3339)")
 	}
@@ -126,7 +129,6 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 	if in.Reporter != nil && in.Reporter.Phone != "" && !validPhone(in.Reporter.Phone) {
 		return nil, invalid("reporter.phone", "a phone has 7 to 20 digits, '+' or '-'")
 	}
-	v.wgs = geo.ToWGS84(orb.Point{*in.Lon, *in.Lat}, d)
 	v.placement, err = s.placer.Place(v.wgs)
 	if errors.Is(err, grid.ErrOutside) {
 		return nil, invalid("lon", "the point %.6f,%.6f (WGS-84) is outside the district's grids", v.wgs[0], v.wgs[1])
@@ -135,6 +137,17 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// invalidLonLat is a geo.ValidLonLat or geo.WGS84Point error as an
+// ErrInvalid naming the coordinate at fault.
+func invalidLonLat(err error) error {
+	field := "lon"
+	var le *geo.LonLatError
+	if errors.As(err, &le) {
+		field = le.Coord
+	}
+	return invalid(field, "%v", err)
 }
 
 func validPhone(p string) bool {
