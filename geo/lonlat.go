@@ -38,6 +38,7 @@ func ValidLonLat(lon, lat float64) error {
 	}
 	return nil
 }
+
 // WGS-84 ellipsoid: semi-major axis in metres and first eccentricity
 // squared.
 const (
