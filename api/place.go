@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +17,9 @@ import (
 
 // MaxPlaceBatch is the most points POST /api/v1/place takes at once.
 const MaxPlaceBatch = 10000
+
+// maxPlaceBody is the largest POST /api/v1/place body, in bytes.
+const maxPlaceBody = 8 << 20
 
 // placeLink is one element of a chain in the API.
 type placeLink struct {
@@ -68,7 +70,7 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 	}
 	at := defaultAt
 	if in.At != "" {
-		if at, err = time.Parse(time.RFC3339, in.At); err != nil {
+		if at, err = geo.ParseTime(in.At); err != nil {
 			return placeAnswer{}, invalidParam("at", "at must be an RFC 3339 time")
 		}
 	}
@@ -158,15 +160,9 @@ type placeResult struct {
 // -> {"placed":N,"rejected":M,"results":[{"index",...placement} | {"index","error":{"code","message","field"}}]}.
 // Every point gets a result in input order; a bad point is reported, never dropped.
 func (s *Server) placeBatch(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 8<<20)
 	var in []placeInput
-	if err := json.NewDecoder(c.Request.Body).Decode(&in); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.fail(c, fault.New(fault.TooLarge, "the body is over 8 MiB"))
-			return
-		}
-		s.fail(c, fault.New(fault.BadRequest, "body must be a JSON array of {\"lon\",\"lat\",\"datum\"} objects: "+err.Error()))
+	if err := bindJSON(c, &in, `a JSON array of {"lon","lat","datum"?,"category"?,"at"?} objects`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	if len(in) == 0 {
