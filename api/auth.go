@@ -63,8 +63,8 @@ type loginResponse struct {
 // login: POST /api/v1/auth/login {"username","password"} -> {"token","user"}
 func (s *Server) login(c *gin.Context) {
 	var req loginRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		s.fail(c, fault.New(fault.BadRequest, "body must be JSON {\"username\",\"password\"}"))
+	if err := bindJSON(c, &req, `JSON {"username","password"}`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	if req.Username == "" {

@@ -60,10 +60,9 @@ func (s *Server) editGrid(c *gin.Context) {
 		s.fail(c, fault.New(fault.Forbidden, "only the command center edits grid outlines"))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxEditBody)
 	var req editRequest
-	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
-		s.fail(c, fault.New(fault.BadRequest, "body must be JSON {\"geometry\":{GeoJSON Polygon or MultiPolygon},\"note\":\"...\"}"))
+	if err := bindJSON(c, &req, `JSON {"geometry":{GeoJSON Polygon or MultiPolygon},"note":"..."}`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	outline, err := grid.ParseOutline(req.Geometry)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
 
@@ -42,7 +43,7 @@ func (s *Server) grids(c *gin.Context) {
 func (s *Server) gridOne(c *gin.Context) {
 	var at time.Time
 	if a := c.Query("at"); a != "" {
-		t, err := time.Parse(time.RFC3339, a)
+		t, err := geo.ParseTime(a)
 		if err != nil {
 			s.fail(c, invalidParam("at", "at must be an RFC 3339 time, e.g. 2026-03-03T09:00:00+08:00"))
 			return

@@ -238,7 +238,6 @@ func (h *open311API) postRequest(c *gin.Context) {
 		h.fail(c, f, fault.New(fault.BadRequest, "the body must be application/x-www-form-urlencoded"))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
 	if err := c.Request.ParseForm(); err != nil {
 		h.fail(c, f, fault.New(fault.BadRequest, "the form cannot be read: "+err.Error()))
 		return

@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,7 +40,7 @@ func (p *params) time(name string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
+	if t, err := geo.ParseTime(v); err == nil {
 		return t
 	}
 	if t, err := time.ParseInLocation("2006-01-02", v, geo.Beijing); err == nil {
@@ -97,17 +99,31 @@ func (p *params) list(name string) []string {
 	return nil
 }
 
-// bindJSON decodes a JSON body strictly (unknown fields refused) into v;
-// a body that is not is a fault.BadRequest with the reason.
-func bindJSON(c *gin.Context, v any) error {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
+// bindJSON is the one way a handler reads a JSON body into v: strictly,
+// unknown fields refused, and exactly one JSON value with nothing after it
+// but white space (a valid body followed by garbage, or two objects, is
+// refused). Anything else is a fault.BadRequest saying what is wrong and,
+// after "the body must be ", what shape is wanted. The edge has already
+// limited the body's size and refused text the database cannot store.
+func bindJSON(c *gin.Context, v any, shape string) error {
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fault.New(fault.BadRequest, "the body must be a JSON object of the documented fields: "+err.Error())
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fault.New(fault.TooLarge, "the body is too large")
+		}
+		return fault.New(fault.BadRequest, "the body must be "+shape+": "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fault.New(fault.BadRequest, "the body must be "+shape+", and nothing after it")
 	}
 	return nil
 }
+
+// objectShape is what bindJSON says a body must be when the handler's
+// input is one object of documented fields.
+const objectShape = "a JSON object of the documented fields"
 
 // idParam reads the path's whistle id; one that is not a positive number
 // names no whistle.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/paulmach/orb"
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
@@ -19,6 +17,9 @@ import (
 
 // MaxPlaceBatch is the most points POST /api/v1/place takes at once.
 const MaxPlaceBatch = 10000
+
+// maxPlaceBody is the largest POST /api/v1/place body, in bytes.
+const maxPlaceBody = 8 << 20
 
 // placeLink is one element of a chain in the API.
 type placeLink struct {
@@ -57,22 +58,25 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 		return placeAnswer{}, invalidParam("lat", "lat is required")
 	}
 	if err := geo.ValidLonLat(*in.Lon, *in.Lat); err != nil {
-		return placeAnswer{}, invalidParam("lon", err.Error())
+		return placeAnswer{}, invalidLonLat(err)
 	}
 	d, err := geo.ParseDatum(in.Datum)
 	if err != nil {
 		return placeAnswer{}, invalidParam("datum", err.Error())
 	}
+	p, err := geo.WGS84Point(*in.Lon, *in.Lat, d)
+	if err != nil {
+		return placeAnswer{}, invalidLonLat(err)
+	}
 	at := defaultAt
 	if in.At != "" {
-		if at, err = time.Parse(time.RFC3339, in.At); err != nil {
+		if at, err = geo.ParseTime(in.At); err != nil {
 			return placeAnswer{}, invalidParam("at", "at must be an RFC 3339 time")
 		}
 	}
 	if in.Category != "" && !s.placer.KnownCategory(in.Category) {
 		return placeAnswer{}, invalidParam("category", fmt.Sprintf("unknown category %q (see GET /api/v1/categories)", in.Category))
 	}
-	p := geo.ToWGS84(orb.Point{*in.Lon, *in.Lat}, d)
 	pl, err := s.placer.Place(p)
 	if errors.Is(err, grid.ErrOutside) {
 		return placeAnswer{}, invalidParam("lon", fmt.Sprintf("the point %.6f,%.6f (WGS-84) is outside the district's grids", p[0], p[1]))
@@ -93,6 +97,17 @@ func (s *Server) placeOne(sc access.Scope, in placeInput, defaultAt time.Time) (
 		a.Chain[i] = placeLink{Level: string(l.Level), Code: l.Code, Name: l.Name}
 	}
 	return a, nil
+}
+
+// invalidLonLat is a geo.ValidLonLat or geo.WGS84Point error as a 422
+// naming the coordinate at fault.
+func invalidLonLat(err error) error {
+	field := "lon"
+	var le *geo.LonLatError
+	if errors.As(err, &le) {
+		field = le.Coord
+	}
+	return invalidParam(field, err.Error())
 }
 
 // needPlacer answers 503 while the server has no placement index.
@@ -145,15 +160,9 @@ type placeResult struct {
 // -> {"placed":N,"rejected":M,"results":[{"index",...placement} | {"index","error":{"code","message","field"}}]}.
 // Every point gets a result in input order; a bad point is reported, never dropped.
 func (s *Server) placeBatch(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 8<<20)
 	var in []placeInput
-	if err := json.NewDecoder(c.Request.Body).Decode(&in); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.fail(c, fault.New(fault.TooLarge, "the body is over 8 MiB"))
-			return
-		}
-		s.fail(c, fault.New(fault.BadRequest, "body must be a JSON array of {\"lon\",\"lat\",\"datum\"} objects: "+err.Error()))
+	if err := bindJSON(c, &in, `a JSON array of {"lon","lat","datum"?,"category"?,"at"?} objects`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	if len(in) == 0 {

@@ -82,7 +82,7 @@ func New(cfg Config) *Server {
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), s.observe)
+	r.Use(gin.Recovery(), s.observe, s.edge)
 	r.HandleMethodNotAllowed = true
 
 	r.GET("/healthz", s.healthz)

@@ -24,7 +24,7 @@ func (s *Server) needWhistles(c *gin.Context) {
 // -> 201 {"clue","whistle"|null}; the same (source, external_id) again -> 200 with the stored clue, nothing changed.
 func (s *Server) postClue(c *gin.Context) {
 	var in whistle.ClueInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := bindJSON(c, &in, objectShape); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -61,7 +61,7 @@ func (s *Server) clues(c *gin.Context) {
 // raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note"} -> 201 the whistle.
 func (s *Server) raiseWhistle(c *gin.Context) {
 	var in whistle.RaiseInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := bindJSON(c, &in, objectShape); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -146,7 +146,7 @@ func (s *Server) whistleStep(c *gin.Context) {
 		return
 	}
 	var in whistle.StepInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := bindJSON(c, &in, objectShape); err != nil {
 		s.fail(c, err)
 		return
 	}

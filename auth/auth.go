@@ -101,8 +101,8 @@ func NewStore(pool *pgxpool.Pool) *Store {
 
 // HashPassword hashes a password with bcrypt at the default cost.
 func HashPassword(password string) (string, error) {
-	if len(password) < 4 || len(password) > 72 {
-		return "", fault.FieldErrorf(ErrInvalid, "password", "a password has 4 to 72 bytes")
+	if len(password) < 4 || len(password) > MaxPassword {
+		return "", fault.FieldErrorf(ErrInvalid, "password", "a password has 4 to %d bytes", MaxPassword)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
@@ -125,8 +125,23 @@ WHERE u.username = $1 AND u.disabled_at IS NULL`
 
 const insertToken = `INSERT INTO tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`
 
+// MaxUsername is the longest username, in bytes (the users table allows
+// [a-zA-Z0-9_.-]{1,64}); MaxPassword the longest password, in bytes
+// (bcrypt reads at most 72). Login refuses longer ones with ErrInvalid
+// naming the field.
+const (
+	MaxUsername = 64
+	MaxPassword = 72
+)
+
 // Login checks a username and password and issues a new token.
 func (s *Store) Login(ctx context.Context, username, password string) (string, User, access.Scope, error) {
+	if len(username) > MaxUsername {
+		return "", User{}, access.Scope{}, fault.FieldErrorf(ErrInvalid, "username", "a username has at most %d characters", MaxUsername)
+	}
+	if len(password) > MaxPassword {
+		return "", User{}, access.Scope{}, fault.FieldErrorf(ErrInvalid, "password", "a password has at most %d bytes", MaxPassword)
+	}
 	var hash string
 	var u User
 	var sc access.Scope

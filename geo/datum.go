@@ -53,6 +53,24 @@ func ToWGS84(p orb.Point, d Datum) orb.Point {
 	return p
 }
 
+// WGS84Point is the one checked way from a point as a client sends it
+// (lon, lat in degrees on datum d) to WGS-84: it validates lon and lat,
+// converts them with ToWGS84 and validates the result too, because near
+// the poles and the antimeridian a datum's offset carries a valid point out
+// of range (BD-09 -180, -90 is WGS-84 -180.0068, -90.0055). Either error
+// is a *LonLatError naming the coordinate at fault.
+func WGS84Point(lon, lat float64, d Datum) (orb.Point, error) {
+	if err := ValidLonLat(lon, lat); err != nil {
+		return orb.Point{}, err
+	}
+	p := ToWGS84(orb.Point{lon, lat}, d)
+	if err := ValidLonLat(p[0], p[1]); err != nil {
+		e := err.(*LonLatError)
+		return orb.Point{}, &LonLatError{Coord: e.Coord, Reason: fmt.Sprintf("%v, %v on %s is %.7f, %.7f on WGS-84: %s", lon, lat, d, p[0], p[1], e.Reason)}
+	}
+	return p, nil
+}
+
 // FromWGS84 converts a WGS-84 point p to datum d. A WGS84 target, or any
 // Datum not declared above, returns p unchanged.
 func FromWGS84(p orb.Point, d Datum) orb.Point {

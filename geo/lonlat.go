@@ -10,19 +10,31 @@ import (
 // bad input from other failures with errors.Is.
 var ErrInvalidLonLat = errors.New("geo: invalid longitude/latitude")
 
+// LonLatError is the error of ValidLonLat and WGS84Point: which coordinate
+// is at fault and why. It wraps ErrInvalidLonLat.
+type LonLatError struct {
+	Coord  string // "lon" or "lat": the coordinate at fault
+	Reason string // e.g. "latitude 115.97 is outside [-90, 90]"
+}
+
+func (e *LonLatError) Error() string { return ErrInvalidLonLat.Error() + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalidLonLat) hold.
+func (e *LonLatError) Unwrap() error { return ErrInvalidLonLat }
+
 // ValidLonLat checks that lon and lat are finite degrees with lon in
-// [-180, 180] and lat in [-90, 90]. The error wraps ErrInvalidLonLat and
-// says which value is wrong and why.
+// [-180, 180] and lat in [-90, 90]. The error is a *LonLatError: it wraps
+// ErrInvalidLonLat and says which value is wrong and why.
 func ValidLonLat(lon, lat float64) error {
 	switch {
 	case math.IsNaN(lon) || math.IsInf(lon, 0):
-		return fmt.Errorf("%w: longitude %v is not a finite number", ErrInvalidLonLat, lon)
+		return &LonLatError{"lon", fmt.Sprintf("longitude %v is not a finite number", lon)}
 	case math.IsNaN(lat) || math.IsInf(lat, 0):
-		return fmt.Errorf("%w: latitude %v is not a finite number", ErrInvalidLonLat, lat)
+		return &LonLatError{"lat", fmt.Sprintf("latitude %v is not a finite number", lat)}
 	case lon < -180 || lon > 180:
-		return fmt.Errorf("%w: longitude %v is outside [-180, 180]", ErrInvalidLonLat, lon)
+		return &LonLatError{"lon", fmt.Sprintf("longitude %v is outside [-180, 180]", lon)}
 	case lat < -90 || lat > 90:
-		return fmt.Errorf("%w: latitude %v is outside [-90, 90]", ErrInvalidLonLat, lat)
+		return &LonLatError{"lat", fmt.Sprintf("latitude %v is outside [-90, 90]", lat)}
 	}
 	return nil
 }

@@ -72,3 +72,55 @@ func TestLocalScale(t *testing.T) {
 		})
 	}
 }
+
+// TestWGS84Point holds the checked conversion to its promise: a point
+// valid on its datum whose WGS-84 image leaves the valid range is refused,
+// naming the coordinate, and every point it accepts is valid on WGS-84.
+func TestWGS84Point(t *testing.T) {
+	tests := []struct {
+		name     string
+		lon, lat float64
+		d        Datum
+		coord    string // the coordinate at fault, "" for valid
+	}{
+		{"yanqing bd09", 116.0, 40.45, BD09, ""},
+		{"yanqing gcj02", 116.0, 40.45, GCJ02, ""},
+		{"wgs84 corner stays", -180, -90, WGS84, ""},
+		{"gcj02 corner is out of China, unchanged", -180, -90, GCJ02, ""},
+		{"bd09 south-west corner leaves the range", -180, -90, BD09, "lon"},
+		{"bd09 west edge leaves the range", -180, 0, BD09, "lon"},
+		{"bd09 south pole leaves the range", 0, -90, BD09, "lat"},
+		{"input out of range", 181, 0, WGS84, "lon"},
+		{"input NaN", 116, math.NaN(), BD09, "lat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := WGS84Point(tt.lon, tt.lat, tt.d)
+			if tt.coord == "" {
+				if err != nil {
+					t.Fatalf("WGS84Point(%v, %v, %s) = %v", tt.lon, tt.lat, tt.d, err)
+				}
+				if want := ToWGS84([2]float64{tt.lon, tt.lat}, tt.d); p != want {
+					t.Errorf("WGS84Point = %v, want ToWGS84's %v", p, want)
+				}
+				return
+			}
+			var le *LonLatError
+			if !errors.As(err, &le) || le.Coord != tt.coord || !errors.Is(err, ErrInvalidLonLat) {
+				t.Fatalf("WGS84Point(%v, %v, %s) = %v, %v; want a *LonLatError on %s", tt.lon, tt.lat, tt.d, p, err, tt.coord)
+			}
+		})
+	}
+	// Every corner and edge midpoint of the valid range on every datum:
+	// accepted means valid on WGS-84.
+	for _, d := range []Datum{WGS84, GCJ02, BD09} {
+		for _, lon := range []float64{-180, -179.999, 0, 179.999, 180} {
+			for _, lat := range []float64{-90, -89.999, 0, 89.999, 90} {
+				p, err := WGS84Point(lon, lat, d)
+				if err == nil && ValidLonLat(p[0], p[1]) != nil {
+					t.Errorf("WGS84Point(%v, %v, %s) = %v, outside the valid range", lon, lat, d, p)
+				}
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
@@ -211,6 +212,10 @@ const editEvent = `
 INSERT INTO events (kind, township, payload)
 VALUES ('grid.edited', $1, json_build_object('code', $2::text, 'level', $3::text, 'actor', $4::text, 'note', $5::text)::jsonb)`
 
+// MaxEditNote is the longest note of a grid edit, in characters (Unicode
+// code points); a longer one is refused (ErrInvalid naming "note").
+const MaxEditNote = 4000
+
 // Edit replaces the outline of the current grid code with outline
 // (WGS-84, lon/lat), for the command center only (others ErrForbidden).
 // It refuses, with a *Refusal and changing nothing, an outline that is not
@@ -226,6 +231,9 @@ VALUES ('grid.edited', $1, json_build_object('code', $2::text, 'level', $3::text
 func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline orb.MultiPolygon, note string) (*Edited, error) {
 	if sc.Role != access.RoleCommand {
 		return nil, fault.Errorf(ErrForbidden, "only the command center edits grid outlines")
+	}
+	if utf8.RuneCountInString(note) > MaxEditNote {
+		return nil, fault.FieldErrorf(ErrInvalid, "note", "note is at most %d characters", MaxEditNote)
 	}
 	geom, err := wkb.Marshal(outline)
 	if err != nil {

@@ -50,6 +50,9 @@ func w3Time(t time.Time) string { return t.In(geo.Beijing).Format("2006-01-02T15
 func ParseW3Time(s string) (t time.Time, dateOnly bool, err error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if err := geo.ValidZone(t); err != nil {
+				return time.Time{}, false, fmt.Errorf("%q: %w", s, err)
+			}
 			return t, false, nil
 		}
 	}

@@ -32,6 +32,15 @@ type StepInput struct {
 	LeadUnit   string   `json:"lead_unit"`   // rule
 }
 
+// Limits of the free-text fields of a step and of a raised whistle, in
+// characters (Unicode code points): a longer one is refused (ErrInvalid
+// naming the field). A phone has 7 to 20 digits, '+' or '-'.
+const (
+	MaxNote      = 4000 // note, reason, minutes
+	MaxPerson    = 128  // person, each attendee
+	MaxAttendees = 50
+)
+
 // validateInput checks a step's own fields (422), before the status is
 // looked at.
 func validateInput(step Step, in StepInput) error {
@@ -43,8 +52,17 @@ func validateInput(step Step, in StepInput) error {
 	}
 	for _, f := range []struct {
 		name, v string
-	}{{"note", in.Note}, {"reason", in.Reason}, {"person", in.Person}, {"minutes", in.Minutes}} {
-		if err := long(f.name, f.v, 4000); err != nil {
+		max     int
+	}{{"note", in.Note, MaxNote}, {"reason", in.Reason, MaxNote}, {"person", in.Person, MaxPerson}, {"minutes", in.Minutes, MaxNote}} {
+		if err := long(f.name, f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if len(in.Attendees) > MaxAttendees {
+		return invalid("attendees", "at most %d attendees", MaxAttendees)
+	}
+	for i, a := range in.Attendees {
+		if err := long(fmt.Sprintf("attendees[%d]", i), a, MaxPerson); err != nil {
 			return err
 		}
 	}
@@ -347,8 +365,8 @@ func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Deta
 	if in.Grade != "" && Grade(in.Grade).Rank() == 0 {
 		return Detail{}, invalid("grade", "grade must be routine, priority or hard")
 	}
-	if utf8.RuneCountInString(in.Note) > 4000 {
-		return Detail{}, invalid("note", "note is at most 4000 characters")
+	if utf8.RuneCountInString(in.Note) > MaxNote {
+		return Detail{}, invalid("note", "note is at most %d characters", MaxNote)
 	}
 	now := s.now()
 	tx, err := s.pool.Begin(ctx)

@@ -81,8 +81,27 @@ type validated struct {
 	placement  grid.Placement
 }
 
-// validate checks every field and places the point. A clue reported more
-// than 10 minutes in the future, or one outside the district, is refused.
+// Limits of a clue's fields, in characters (Unicode code points): a
+// longer one is refused (ErrInvalid naming the field). A reporter's phone
+// has 7 to 20 digits, '+' or '-'.
+const (
+	MaxExternalID   = 128
+	MaxText         = 4000
+	MaxReporterName = 128
+)
+
+// The window of a clue's reported_at: from MinReportYear-01-01 00:00
+// Beijing time (the platform holds nothing older; an earlier time is a
+// mistake such as 0000-01-01) to MaxReportAhead after the server's clock
+// (the clocks of phones and hotline systems drift).
+const (
+	MinReportYear  = 2000
+	MaxReportAhead = 5 * time.Minute
+)
+
+// validate checks every field and places the point. A clue reported
+// outside the window (MinReportYear, MaxReportAhead), or one outside the
+// district, is refused.
 func (s *Store) validate(in ClueInput) (*validated, error) {
 	v := &validated{in: in}
 	if !ValidSource(in.Source) {
@@ -90,8 +109,8 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 	}
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	v.in.ExternalID = in.ExternalID
-	if in.ExternalID == "" || len(in.ExternalID) > 128 {
-		return nil, invalid("external_id", "external_id is required, at most 128 characters")
+	if in.ExternalID == "" || utf8.RuneCountInString(in.ExternalID) > MaxExternalID {
+		return nil, invalid("external_id", "external_id is required, at most %d characters", MaxExternalID)
 	}
 	if in.Category == "" {
 		return nil, invalid("category", "category is required")
@@ -99,34 +118,42 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 	if !s.placer.KnownCategory(in.Category) {
 		return nil, invalid("category", "unknown category %q (see GET /api/v1/categories)", in.Category)
 	}
-	if utf8.RuneCountInString(in.Text) > 4000 {
-		return nil, invalid("text", "text is at most 4000 characters")
+	if utf8.RuneCountInString(in.Text) > MaxText {
+		return nil, invalid("text", "text is at most %d characters", MaxText)
 	}
 	if in.Lon == nil || in.Lat == nil {
 		return nil, invalid("lon", "lon and lat are required")
 	}
 	if err := geo.ValidLonLat(*in.Lon, *in.Lat); err != nil {
-		return nil, invalid("lon", "%v", err)
+		return nil, invalidLonLat(err)
 	}
 	d, err := geo.ParseDatum(in.Datum)
 	if err != nil {
 		return nil, invalid("datum", "%v", err)
 	}
 	v.datum = d
+	if v.wgs, err = geo.WGS84Point(*in.Lon, *in.Lat, d); err != nil {
+		return nil, invalidLonLat(err)
+	}
 	if in.ReportedAt == "" {
 		return nil, invalid("reported_at", "reported_at is required (RFC 3339)")
 	}
-	v.reportedAt, err = time.Parse(time.RFC3339, in.ReportedAt)
+	v.reportedAt, err = geo.ParseTime(in.ReportedAt)
 	if err != nil {
-		return nil, invalid("reported_at", "reported_at must be an RFC 3339 time, e.g. 2026-11-25T09:30:00+08:00")
+		return nil, invalid("reported_at", "reported_at must be an RFC 3339 time, e.g. 2026-11-25T09:30:00+08:00: %v", err)
 	}
-	if v.reportedAt.After(s.now().Add(10 * time.Minute)) {
-		return nil, invalid("reported_at", "reported_at is in the future")
+	if v.reportedAt.Before(time.Date(MinReportYear, 1, 1, 0, 0, 0, 0, geo.Beijing)) {
+		return nil, invalid("reported_at", "reported_at is before %d-01-01", MinReportYear)
+	}
+	if v.reportedAt.After(s.now().Add(MaxReportAhead)) {
+		return nil, invalid("reported_at", "reported_at is more than %v in the future", MaxReportAhead)
+	}
+	if in.Reporter != nil && utf8.RuneCountInString(in.Reporter.Name) > MaxReporterName {
+		return nil, invalid("reporter.name", "reporter.name is at most %d characters", MaxReporterName)
 	}
 	if in.Reporter != nil && in.Reporter.Phone != "" && !validPhone(in.Reporter.Phone) {
 		return nil, invalid("reporter.phone", "a phone has 7 to 20 digits, '+' or '-'")
 	}
-	v.wgs = geo.ToWGS84(orb.Point{*in.Lon, *in.Lat}, d)
 	v.placement, err = s.placer.Place(v.wgs)
 	if errors.Is(err, grid.ErrOutside) {
 		return nil, invalid("lon", "the point %.6f,%.6f (WGS-84) is outside the district's grids", v.wgs[0], v.wgs[1])
@@ -135,6 +162,17 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// invalidLonLat is a geo.ValidLonLat or geo.WGS84Point error as an
+// ErrInvalid naming the coordinate at fault.
+func invalidLonLat(err error) error {
+	field := "lon"
+	var le *geo.LonLatError
+	if errors.As(err, &le) {
+		field = le.Coord
+	}
+	return invalid(field, "%v", err)
 }
 
 func validPhone(p string) bool {
