@@ -3,10 +3,16 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"whistlegrid/fault"
 	"whistlegrid/grid"
@@ -70,9 +76,11 @@ func status(k fault.Kind) int {
 // answer is the one mapping from an error to what the client is told: the
 // status and the error's code, message and field. A *fault.Error (the
 // outermost in err's chain) gives its kind's status and its own message
-// and field; an Internal one, or any other error, is 500 "internal
-// error", so no SQL and no database text ever reaches the client. A
-// canceled request is statusClientClosed with no detail.
+// and field. Of the rest, the database being unreachable
+// (databaseUnavailable) and a request past its deadline are Unavailable
+// (503); an Internal error, or any other, is 500 "internal error", so no
+// SQL and no database text ever reaches the client. A canceled request is
+// statusClientClosed with no detail.
 func answer(err error) (int, errorDetail) {
 	if errors.Is(err, context.Canceled) {
 		return statusClientClosed, errorDetail{}
@@ -88,8 +96,58 @@ func answer(err error) (int, errorDetail) {
 		return status(fe.Kind), errorDetail{Code: fe.Kind.String(), Message: msg, Field: fe.Field}
 	case fe == nil && errors.As(err, &kind) && kind != fault.Internal:
 		return status(kind), errorDetail{Code: kind.String(), Message: kind.String()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return status(fault.Unavailable), errorDetail{Code: fault.Unavailable.String(),
+			Message: "the request did not finish within its deadline; the server is busy, retry later"}
+	case databaseUnavailable(err):
+		return status(fault.Unavailable), errorDetail{Code: fault.Unavailable.String(),
+			Message: "the database is unavailable; retry in a few seconds"}
 	}
 	return http.StatusInternalServerError, errorDetail{Code: fault.Internal.String(), Message: "internal error"}
+}
+
+// databaseUnavailable reports whether err says the database cannot be
+// reached, rather than that a query is wrong: a failed connect
+// (pgconn.ConnectError, whatever the server said, e.g. that the database
+// does not accept connections), a connection broken or closed under a
+// query (a net.Error, an unexpected EOF, pgconn.ErrConnClosed), or the
+// server refusing work while it shuts down, crashes or recovers
+// (SQLSTATE class 08, 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+// cannot_connect_now). Waiting for a pool connection past the request's
+// deadline is a deadline error (context.DeadlineExceeded, itself a
+// net.Error), which answer tells apart first and maps to 503 as well.
+func databaseUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return false
+}
+
+// Retry-After of a 503 or 429 whose sender set none: a database failover
+// takes seconds.
+const (
+	retryAfterUnavailable = 5 * time.Second
+	retryAfterTooMany     = time.Second
+)
+
+// setRetryAfter gives a 503 or a 429 a Retry-After header (in seconds)
+// unless the code that refused the request set one.
+func setRetryAfter(c *gin.Context, status int) {
+	if c.Writer.Header().Get("Retry-After") != "" {
+		return
+	}
+	switch status {
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", strconv.Itoa(int(retryAfterUnavailable.Seconds())))
+	case http.StatusTooManyRequests:
+		c.Header("Retry-After", strconv.Itoa(int(retryAfterTooMany.Seconds())))
+	}
 }
 
 // fail answers err and stops the chain: every handler's one way to
@@ -102,6 +160,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		return
 	}
 	logFailure(s.log, c, st, err)
+	setRetryAfter(c, st)
 	var r *grid.Refusal
 	if st == http.StatusUnprocessableEntity && errors.As(err, &r) {
 		c.AbortWithStatusJSON(st, refusalBody{Error: refusalDetail{errorDetail: d, Refusal: r}})

@@ -114,6 +114,7 @@ func (h *open311API) fail(c *gin.Context, f format, err error) {
 		return
 	}
 	logFailure(h.log, c, st, err)
+	setRetryAfter(c, st)
 	h.render(c, f, st, "errors", []ingest.Open311Error{e})
 	c.Abort()
 }

@@ -145,7 +145,7 @@ type placeResult struct {
 // -> {"placed":N,"rejected":M,"results":[{"index",...placement} | {"index","error":{"code","message","field"}}]}.
 // Every point gets a result in input order; a bad point is reported, never dropped.
 func (s *Server) placeBatch(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 8<<20)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxPlaceBody)
 	var in []placeInput
 	if err := json.NewDecoder(c.Request.Body).Decode(&in); err != nil {
 		var mbe *http.MaxBytesError

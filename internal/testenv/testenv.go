@@ -55,6 +55,7 @@ type Env struct {
 	Pool   *pgxpool.Pool // the server's database
 	Placer *grid.Placer  // the server's placement index
 	Hub    *live.Hub     // the server's live event hub
+	API    *api.Server   // the server itself (its metrics, its limits)
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -92,8 +93,8 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
+	hs := srv.HTTPServer()
+	go func() { _ = hs.Serve(api.LimitListener(ln, srv.Limits().MaxConns)) }()
 	t.Cleanup(func() {
 		stopHub()
 		<-hubDone
@@ -101,7 +102,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, API: srv}
 }
 
 // Login logs username in with the demo password and returns the token.
