@@ -179,9 +179,11 @@ func (s *Server) edge(c *gin.Context) {
 	route := c.Request.Method + " " + c.FullPath()
 	rc := http.NewResponseController(c.Writer)
 	if route == liveRoute {
-		// A websocket lives for hours: the server's write deadline,
-		// set when the headers were read, must not reach the hijacked
-		// connection. Errors mean a writer without deadlines (tests).
+		// A websocket lives for hours: no request deadline, and none of
+		// the connection's (net/http clears them again when the
+		// websocket hijacks the connection; clearing them here keeps the
+		// upgrade and the replay before it clear of them too). Errors
+		// mean a writer without deadlines (tests).
 		_ = rc.SetWriteDeadline(time.Time{})
 		_ = rc.SetReadDeadline(time.Time{})
 		c.Next()
@@ -235,12 +237,9 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 	deadline := rc.SetReadDeadline(time.Now().Add(s.limits.BodyTimeout)) == nil
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 512), limit+1)))
 	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if deadline {
-		// Cleared before the handler runs: net/http's background read
-		// of a kept-alive connection would otherwise hit the deadline
-		// and cancel the request's context.
-		_ = rc.SetReadDeadline(time.Time{})
-	}
+	// On an error the deadline stays: net/http reads what is left of a
+	// refused body before it closes the connection, and must not wait
+	// for a trickle past it.
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
@@ -249,6 +248,12 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 		return fault.New(fault.BadRequest, "the request body could not be read: it broke off")
 	case int64(buf.Len()) > limit:
 		return tooLarge
+	}
+	if deadline {
+		// Cleared before the handler runs: net/http's background read
+		// of a kept-alive connection would otherwise hit the deadline
+		// and cancel the request's context.
+		_ = rc.SetReadDeadline(time.Time{})
 	}
 	_ = r.Body.Close()
 	r.Body = io.NopCloser(buf)
