@@ -44,14 +44,17 @@ func edgeLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// startEdge serves cfg (its Pool a fresh demo when nil), with the
+// startEdge serves cfg (its Pool a fresh demo when nil, its Logger
+// quiet when nil), with the
 // placement index when placer is true and a live hub when withLive is.
 func startEdge(t *testing.T, cfg api.Config, placer, withLive bool) *edgeServer {
 	t.Helper()
 	if cfg.Pool == nil {
 		cfg.Pool = testenv.DemoDB(t)
 	}
-	cfg.Logger = edgeLogger()
+	if cfg.Logger == nil {
+		cfg.Logger = edgeLogger()
+	}
 	if placer {
 		p, err := grid.NewPlacer(context.Background(), cfg.Pool, grid.IndexOptions{})
 		if err != nil {

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -141,9 +143,10 @@ type Refusal struct {
 }
 
 // userKey and addrKey are the keys of login_throttle; a username too
-// long for the key is hashed.
+// long for the key, or that text cannot hold (NUL, invalid UTF-8), is
+// hashed.
 func userKey(username string) string {
-	if len(username) > 100 {
+	if len(username) > 100 || !utf8.ValidString(username) || strings.ContainsRune(username, 0) {
 		sum := sha256.Sum256([]byte(username))
 		return "user:sha256:" + hex.EncodeToString(sum[:])
 	}
