@@ -1,7 +1,12 @@
 package api
 
 import (
+	"errors"
+	"log/slog"
+	"math"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -61,6 +66,10 @@ type loginResponse struct {
 }
 
 // login: POST /api/v1/auth/login {"username","password"} -> {"token","user"}
+// (body at most 16 KiB). Failed logins are throttled per username and per
+// client address (auth.Throttle): past a few, the next attempt must wait,
+// and is answered 429 with Retry-After until then, even with the right
+// password.
 func (s *Server) login(c *gin.Context) {
 	var req loginRequest
 	if err := bindJSON(c, &req, `JSON {"username","password"}`); err != nil {
@@ -75,12 +84,50 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, invalidParam("password", "password is required"))
 		return
 	}
-	tok, u, _, err := s.auth.Login(c.Request.Context(), req.Username, req.Password)
+	ctx := c.Request.Context()
+	addr := clientAddr(c)
+	att, refused, err := s.throttle.Begin(ctx, req.Username, addr)
+	if refused != nil {
+		s.log.WarnContext(ctx, "login throttled", slog.String("username", req.Username), slog.String("addr", addr),
+			slog.String("by", refused.By), slog.Duration("wait", refused.Wait))
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(refused.Wait.Seconds()))))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	tok, u, _, err := s.auth.Login(ctx, req.Username, req.Password)
+	if err != nil {
+		if errors.Is(err, auth.ErrBadCredentials) {
+			s.log.WarnContext(ctx, "login failed", slog.String("username", req.Username), slog.String("addr", addr),
+				slog.Int("user_failures", att.UserFailures), slog.Int("addr_failures", att.AddrFailures))
+		}
+		s.fail(c, err)
+		return
+	}
+	if err := s.throttle.Succeeded(ctx, att); err != nil {
+		s.fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, loginResponse{Token: tok, User: loginUser{User: u, Jurisdiction: u.Jurisdiction()}})
+}
+
+// clientAddr is the client's address for the login throttle: the
+// connection's peer, or what a trusted proxy (Config.TrustedProxies) says
+// it is; an IPv6 address is cut to its /64, which one host usually holds
+// whole.
+func clientAddr(c *gin.Context) string {
+	ip := c.ClientIP()
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // logout: POST /api/v1/auth/logout (bearer) -> 204; the token is revoked.

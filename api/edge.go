@@ -2,257 +2,363 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
+	"log/slog"
+	"net"
 	"net/http"
-	"net/url"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"whistlegrid/fault"
 )
 
-// The edge refuses, before any handler runs, text the database cannot
-// store: PostgreSQL's text is UTF-8 without NUL bytes, and anything else
-// fails a statement with SQLSTATE 22021, which would be a 500. It looks
-// at every path parameter, query parameter (name and value), form value
-// and JSON string (object keys included) of every request, and answers a
-// 422 naming the field: the parameter's name, or the JSON path of the
-// string ("reporter.name", "attendees[2]", "[3].category"). Open311 gets
-// the same refusal in its own error list. It also reads the body, so it
-// is where the body limits are set (bodyLimit).
-
-// maxBody is the largest request body, in bytes, of a route not named in
-// bodyLimit: JSON objects and the Open311 form.
-const maxBody = 1 << 20
-
-// bodyLimit is the largest body the route takes, in bytes.
-func bodyLimit(c *gin.Context) int64 {
-	switch c.Request.Method + " " + c.FullPath() {
-	case "POST /api/v1/place":
-		return maxPlaceBody
-	case "PUT /api/v1/grids/:code":
-		return maxEditBody
-	}
-	return maxBody
+// Limits bounds what one connection and one request may take; the
+// server refuses the rest early instead of letting it queue. A zero field
+// takes its default (see DefaultLimits; the slots of the gates follow the
+// database pool's size). README, "Configuration", lists them all.
+type Limits struct {
+	// HeaderTimeout is the time to read a request's headers (10 s).
+	HeaderTimeout time.Duration
+	// BodyTimeout is the time to read a request's body, from when its
+	// handler starts (15 s). A body trickled slower is cut off with 400
+	// and the connection closed.
+	BodyTimeout time.Duration
+	// RequestTimeout is the deadline of a request's context, body
+	// included (30 s): past it the database work is cancelled and the
+	// answer is 503. The hotspot scan has ScanTimeout; the live stream
+	// has none.
+	RequestTimeout time.Duration
+	// ScanTimeout is the deadline of POST /api/v1/hotspots/scan (5 min),
+	// which runs the scheduled scan on demand.
+	ScanTimeout time.Duration
+	// WriteTimeout is the time from a request's headers to the last byte
+	// of its answer (60 s; the hotspot scan gets ScanTimeout plus the
+	// same margin over RequestTimeout). The live stream, a websocket that
+	// lives for hours, has none.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends no request
+	// for this long (60 s).
+	IdleTimeout time.Duration
+	// MaxConns is the number of connections served at once (10,000);
+	// more wait in the kernel's accept queue until one closes. Keep it
+	// below the process's open file limit.
+	MaxConns int
+	// BodyLimit is the largest request body (1 MiB); POST /place and
+	// PUT /grids/{code} take more, and the login less (bodyLimits).
+	BodyLimit int64
+	// Heavy, Tiles, Place, Intake and Login are the concurrency gates
+	// of those classes of routes (classes).
+	Heavy, Tiles, Place, Intake, Login Gate
 }
 
-// edge is the middleware: it checks the text of the request and answers
-// the first fault found, or passes the request on with its body read
-// into memory (at most bodyLimit bytes).
+// Gate bounds the requests of one class of routes running at once: Slots
+// run, at most Queue more wait up to Wait for a slot, and the rest are
+// answered 503 with Retry-After at once. A zero Gate takes its defaults;
+// a negative Queue is none: a request finding every slot taken is
+// answered at once.
+type Gate struct {
+	Slots int
+	Queue int
+	Wait  time.Duration
+}
+
+// DefaultLimits returns the limits of a server whose database pool has
+// poolConns connections and whose process runs procs threads of Go
+// (GOMAXPROCS): heavy reads and tiles get a quarter of the pool each (at
+// least 2), so intake always finds a connection; intake twice the pool;
+// /place, in memory, four slots per thread; logins (bcrypt) two.
+func DefaultLimits(poolConns, procs int) Limits {
+	poolConns, procs = max(poolConns, 4), max(procs, 1)
+	quarter := max(poolConns/4, 2)
+	return Limits{
+		HeaderTimeout:  10 * time.Second,
+		BodyTimeout:    15 * time.Second,
+		RequestTimeout: 30 * time.Second,
+		ScanTimeout:    5 * time.Minute,
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    60 * time.Second,
+		MaxConns:       10_000,
+		BodyLimit:      1 << 20,
+		Heavy:          Gate{Slots: quarter, Queue: 2 * quarter, Wait: time.Second},
+		Tiles:          Gate{Slots: quarter, Queue: 128, Wait: 2 * time.Second},
+		Place:          Gate{Slots: max(8, 4*procs), Queue: 256, Wait: time.Second},
+		Intake:         Gate{Slots: 2 * poolConns, Queue: 8 * poolConns, Wait: 2 * time.Second},
+		Login:          Gate{Slots: max(2, 2*procs), Queue: 64, Wait: 2 * time.Second},
+	}
+}
+
+// withDefaults fills l's zero fields from d.
+func (l Limits) withDefaults(d Limits) Limits {
+	dur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	dur(&l.HeaderTimeout, d.HeaderTimeout)
+	dur(&l.BodyTimeout, d.BodyTimeout)
+	dur(&l.RequestTimeout, d.RequestTimeout)
+	dur(&l.ScanTimeout, d.ScanTimeout)
+	dur(&l.WriteTimeout, d.WriteTimeout)
+	dur(&l.IdleTimeout, d.IdleTimeout)
+	if l.MaxConns <= 0 {
+		l.MaxConns = d.MaxConns
+	}
+	if l.BodyLimit <= 0 {
+		l.BodyLimit = d.BodyLimit
+	}
+	gate := func(g *Gate, def Gate) {
+		if g.Slots <= 0 {
+			g.Slots = def.Slots
+		}
+		if g.Queue < 0 {
+			g.Queue = 0
+		} else if g.Queue == 0 && g.Wait == 0 {
+			g.Queue = def.Queue
+		}
+		dur(&g.Wait, def.Wait)
+	}
+	gate(&l.Heavy, d.Heavy)
+	gate(&l.Tiles, d.Tiles)
+	gate(&l.Place, d.Place)
+	gate(&l.Intake, d.Intake)
+	gate(&l.Login, d.Login)
+	return l
+}
+
+// Body limits other than Limits.BodyLimit, by route. maxPlaceBody is the
+// largest POST /place batch (MaxPlaceBatch points).
+const (
+	maxPlaceBody = 8 << 20
+	maxLoginBody = 16 << 10
+)
+
+// bodyLimits are the routes whose body may be larger (or must be smaller)
+// than Limits.BodyLimit, each with its limit; README lists them.
+var bodyLimits = map[string]int64{
+	"POST /api/v1/place":      maxPlaceBody,
+	"PUT /api/v1/grids/:code": maxEditBody,
+	"POST /api/v1/auth/login": maxLoginBody,
+}
+
+// Route keys of the routes the edge treats apart.
+const (
+	liveRoute = "GET /api/v1/live"
+	scanRoute = "POST /api/v1/hotspots/scan"
+)
+
+// Limits is the limits in force, defaults filled in.
+func (s *Server) Limits() Limits { return s.limits }
+
+// HTTPServer returns the http.Server that serves s with its limits'
+// header, write and idle timeouts; the body deadline, the request
+// deadline and the live stream's exemptions are s's own (edge). Serve it
+// on LimitListener(ln, s.Limits().MaxConns).
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		WriteTimeout:      s.limits.WriteTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// edge is the first middleware of every route: it sets the headers every
+// answer carries, gives the request its deadlines, reads its body under
+// the body limit and deadline, and lets it through its class's gate.
 func (s *Server) edge(c *gin.Context) {
-	err := checkRequest(c)
-	if err == nil {
+	securityHeaders(c)
+	route := c.Request.Method + " " + c.FullPath()
+	rc := http.NewResponseController(c.Writer)
+	if route == liveRoute {
+		// A websocket lives for hours: no request deadline, and none of
+		// the connection's (net/http clears them again when the
+		// websocket hijacks the connection; clearing them here keeps the
+		// upgrade and the replay before it clear of them too). Errors
+		// mean a writer without deadlines (tests).
+		_ = rc.SetWriteDeadline(time.Time{})
+		_ = rc.SetReadDeadline(time.Time{})
 		c.Next()
 		return
 	}
-	if strings.HasPrefix(c.Request.URL.Path, open311Prefix+"/") {
-		_, f, _ := splitFormat(path.Base(c.Request.URL.Path))
+	timeout := s.limits.RequestTimeout
+	if route == scanRoute {
+		timeout = s.limits.ScanTimeout
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout + s.limits.WriteTimeout - s.limits.RequestTimeout))
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+
+	if err := s.readBody(c, rc, route); err != nil {
+		c.Header("Connection", "close")
+		s.refuse(c, err)
+		return
+	}
+	if err := checkRequest(c); err != nil {
+		s.refuse(c, err)
+		return
+	}
+	if g := s.gates[classes[route]]; g != nil {
+		release, err := g.enter(ctx)
+		if err != nil {
+			if errors.Is(err, fault.Unavailable) {
+				c.Header("Retry-After", strconv.Itoa(int(shedRetryAfter.Seconds())))
+			}
+			s.refuse(c, err)
+			return
+		}
+		defer release()
+	}
+	c.Next()
+}
+
+// readBody reads the whole request body into memory, at most the route's
+// limit, within Limits.BodyTimeout, and puts it back for the handler. A
+// body over the limit is a fault.TooLarge (413); one that does not arrive
+// in time, or breaks off, a fault.BadRequest.
+func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route string) error {
+	r := c.Request
+	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil
+	}
+	limit := s.limits.BodyLimit
+	if l, ok := bodyLimits[route]; ok {
+		limit = l
+	}
+	tooLarge := fault.Newf(fault.TooLarge, "the request body is over its limit of %s", bytesText(limit))
+	if r.ContentLength > limit {
+		return tooLarge
+	}
+	deadline := rc.SetReadDeadline(time.Now().Add(s.limits.BodyTimeout)) == nil
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 512), limit+1)))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	// On an error the deadline stays: net/http reads what is left of a
+	// refused body before it closes the connection, and must not wait
+	// for a trickle past it.
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return fault.Newf(fault.BadRequest, "the request body did not arrive within %s", s.limits.BodyTimeout)
+	case err != nil:
+		return fault.New(fault.BadRequest, "the request body could not be read: it broke off")
+	case int64(buf.Len()) > limit:
+		return tooLarge
+	}
+	if deadline {
+		// Cleared before the handler runs: net/http's background read
+		// of a kept-alive connection would otherwise hit the deadline
+		// and cancel the request's context.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(buf)
+	r.ContentLength = int64(buf.Len())
+	return nil
+}
+
+// bytesText writes a size in KiB or MiB.
+func bytesText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// The Content-Security-Policy of the pages and of everything else. The
+// pages load only their own scripts and styles (no inline ones, no eval:
+// MapLibre 6 needs neither) and MapLibre's worker from /assets; MapLibre's
+// stylesheet draws its controls from data: images. The blob: sources are
+// MapLibre's documented fallbacks (a worker or an image made from a Blob),
+// not used by Chromium today: the e2e tests pass without them and fail on
+// any violation. Nothing may frame the pages.
+const (
+	pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+		"font-src 'self'; connect-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	apiCSP = "default-src 'none'; frame-ancestors 'none'"
+)
+
+// securityHeaders sets the headers of every answer: no MIME sniffing, no
+// framing, no referrer (tiles and the live stream carry tokens in their
+// URLs), and the pages' CSP (a stricter one for the API).
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	p := c.Request.URL.Path
+	if p == "/healthz" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, open311Prefix+"/") || strings.HasPrefix(p, "/tiles/") {
+		h.Set("Content-Security-Policy", apiCSP)
+	} else {
+		h.Set("Content-Security-Policy", pageCSP)
+	}
+}
+
+// refuse answers an error of the edge in the route's own error shape:
+// Open311's for its routes, the API's for every other.
+func (s *Server) refuse(c *gin.Context, err error) {
+	if p := c.Request.URL.Path; strings.HasPrefix(p, open311Prefix+"/") {
+		_, f, _ := splitFormat(path.Base(p))
 		(&open311API{log: s.log}).fail(c, f, err)
 		return
 	}
 	s.fail(c, err)
 }
 
-// checkRequest checks the path, the query and the body of a request.
-func checkRequest(c *gin.Context) error {
-	for _, p := range c.Params {
-		if err := checkText(p.Key, p.Value); err != nil {
-			return err
-		}
+// LimitListener returns a listener that accepts at most n connections at
+// once from ln: past n it stops accepting until one is closed, so the
+// connections already open (and the process's file limit) stay served
+// while the rest wait in the kernel's queue. golang.org/x/net/netutil
+// does the same; it is not a direct dependency.
+func LimitListener(ln net.Listener, n int) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+type limitListener struct {
+	net.Listener
+	sem       chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
-	if err := checkText("path", c.Request.URL.Path); err != nil {
-		return err
-	}
-	if err := checkValues(c.Request.URL.RawQuery); err != nil {
-		return err
-	}
-	r := c.Request
-	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return nil
-	}
-	limit := bodyLimit(c)
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, limit))
+	c, err := l.Listener.Accept()
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fault.New(fault.TooLarge, fmt.Sprintf("the body is over %d bytes (%s)", limit, mib(limit)))
-		}
-		return &fault.Error{Kind: fault.BadRequest, Message: "the body cannot be read", Err: err}
+		<-l.sem
+		return nil, err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-		return checkValues(string(body))
-	}
-	return checkJSON(body)
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
 }
 
-func mib(n int64) string { return strconv.FormatInt(n>>20, 10) + " MiB" }
-
-// checkValues checks the names and values of a query string or a
-// url-encoded form, in name order. A pair that does not decode is left
-// for the handler, which does not see it either.
-func checkValues(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	vs, _ := url.ParseQuery(raw)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range vs {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		if err := checkText(printable(k), k); err != nil {
-			return err
-		}
-		for _, v := range vs[k] {
-			if err := checkText(k, v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+func (l *limitListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.done) })
+	return err
 }
 
-// checkText refuses a NUL byte or text that is not valid UTF-8 (which
-// includes overlong encodings and surrogates), naming field.
-func checkText(field, s string) error {
-	switch {
-	case !utf8.ValidString(s):
-		return invalidParam(field, field+" is not valid UTF-8")
-	case strings.IndexByte(s, 0) >= 0:
-		return invalidParam(field, field+" holds a NUL byte")
-	}
-	return nil
+// limitConn gives its slot back once, when it is closed.
+type limitConn struct {
+	net.Conn
+	release func()
+	once    sync.Once
 }
 
-// printable is s fit to name a field: invalid UTF-8 and NUL bytes become
-// U+FFFD.
-func printable(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// checkJSON checks every string of a JSON text, object keys included: a
-// raw byte sequence that is not valid UTF-8 (which encoding/json would
-// silently turn into U+FFFD) or a NUL, which only the escape \u0000 can
-// put there, is a fault.Invalid whose field is the string's JSON path
-// ("reporter.name", "attendees[2]", "[3].category"; "body" for a string
-// that is the whole body). A text that is not JSON passes: the handler's
-// decoder says what is wrong with it.
-func checkJSON(body []byte) error {
-	if utf8.Valid(body) && !bytes.Contains(body, []byte(`\u0000`)) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var w jsonWalk
-	prev := int64(0)
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		end := dec.InputOffset()
-		raw := body[prev:end] // the token with the separators before it, which are ASCII
-		prev = end
-		switch v := tok.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				w.push(v == '{')
-			} else {
-				w.pop()
-			}
-		case string:
-			key := w.key(v)
-			switch {
-			case !utf8.Valid(raw):
-				return invalidParam(w.path(), w.path()+" is not valid UTF-8")
-			case strings.IndexByte(v, 0) >= 0:
-				return invalidParam(w.path(), w.path()+" holds a NUL byte")
-			}
-			if !key {
-				w.value()
-			}
-		default:
-			w.value()
-		}
-	}
-}
-
-// jsonWalk is where a walk over JSON tokens is: one frame per open object
-// or array.
-type jsonWalk struct{ stack []jsonFrame }
-
-type jsonFrame struct {
-	object  bool
-	wantKey bool   // in an object: the next string is a key
-	name    string // in an object: the current key
-	index   int    // in an array: the current element
-}
-
-func (w *jsonWalk) push(object bool) {
-	w.stack = append(w.stack, jsonFrame{object: object, wantKey: object})
-}
-
-func (w *jsonWalk) pop() {
-	if len(w.stack) > 0 {
-		w.stack = w.stack[:len(w.stack)-1]
-	}
-	w.value()
-}
-
-// value records that a value ended at the current place.
-func (w *jsonWalk) value() {
-	if len(w.stack) == 0 {
-		return
-	}
-	f := &w.stack[len(w.stack)-1]
-	if f.object {
-		f.wantKey = true
-	} else {
-		f.index++
-	}
-}
-
-// key takes a string token as an object key when one is due, and says
-// whether it was.
-func (w *jsonWalk) key(s string) bool {
-	if len(w.stack) == 0 {
-		return false
-	}
-	f := &w.stack[len(w.stack)-1]
-	if !f.object || !f.wantKey {
-		return false
-	}
-	f.name, f.wantKey = printable(s), false
-	return true
-}
-
-// path is the JSON path of the current place.
-func (w *jsonWalk) path() string {
-	var b strings.Builder
-	for _, f := range w.stack {
-		if f.object {
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(f.name)
-		} else {
-			b.WriteString("[" + strconv.Itoa(f.index) + "]")
-		}
-	}
-	if b.Len() == 0 {
-		return "body"
-	}
-	return b.String()
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

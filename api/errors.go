@@ -3,12 +3,16 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"whistlegrid/fault"
 	"whistlegrid/grid"
@@ -72,9 +76,11 @@ func status(k fault.Kind) int {
 // answer is the one mapping from an error to what the client is told: the
 // status and the error's code, message and field. A *fault.Error (the
 // outermost in err's chain) gives its kind's status and its own message
-// and field; an Internal one, or any other error, is 500 "internal
-// error", so no SQL and no database text ever reaches the client. A
-// canceled request is statusClientClosed with no detail.
+// and field. Of the rest, the database being unreachable
+// (databaseUnavailable) and a request past its deadline are Unavailable
+// (503); an Internal error, or any other, is 500 "internal error", so no
+// SQL and no database text ever reaches the client. A canceled request is
+// statusClientClosed with no detail.
 func answer(err error) (int, errorDetail) {
 	if errors.Is(err, context.Canceled) {
 		return statusClientClosed, errorDetail{}
@@ -90,29 +96,78 @@ func answer(err error) (int, errorDetail) {
 		return status(fe.Kind), errorDetail{Code: fe.Kind.String(), Message: msg, Field: fe.Field}
 	case fe == nil && errors.As(err, &kind) && kind != fault.Internal:
 		return status(kind), errorDetail{Code: kind.String(), Message: kind.String()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return status(fault.Unavailable), errorDetail{Code: fault.Unavailable.String(),
+			Message: "the request did not finish within its deadline; the server is busy, retry later"}
+	case databaseUnavailable(err):
+		return status(fault.Unavailable), errorDetail{Code: fault.Unavailable.String(),
+			Message: "the database is unavailable; retry in a few seconds"}
 	}
 	return http.StatusInternalServerError, errorDetail{Code: fault.Internal.String(), Message: "internal error"}
 }
 
-// defaultRetryAfter is the Retry-After of a 429 whose error does not say.
-const defaultRetryAfter = time.Second
+// databaseUnavailable reports whether err says the database cannot be
+// reached, rather than that a query is wrong: a failed connect
+// (pgconn.ConnectError, whatever the server said, e.g. that the database
+// does not accept connections), a connection broken or closed under a
+// query (a net.Error, an unexpected EOF, pgconn.ErrConnClosed), or the
+// server refusing work while it shuts down, crashes or recovers
+// (SQLSTATE class 08, 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+// cannot_connect_now). Waiting for a pool connection past the request's
+// deadline is a deadline error (context.DeadlineExceeded, itself a
+// net.Error), which answer tells apart first and maps to 503 as well.
+func databaseUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return false
+}
 
-// retryAfter is the Retry-After header of an answer with status st: on a
-// 429 always (the error's fault.Error.RetryAfter, else defaultRetryAfter),
-// on any other status when the error gives one; "" for none. Whole
-// seconds, rounded up, at least 1.
+// Retry-After of a 503 or 429 whose error (fault.Error.RetryAfter) and
+// sender set none: a database failover takes seconds.
+const (
+	retryAfterUnavailable = 5 * time.Second
+	retryAfterTooMany     = time.Second
+)
+
+// retryAfter is the Retry-After header of an answer with status st: the
+// error's fault.Error.RetryAfter when it gives one; else on a 429
+// retryAfterTooMany and on a 503 retryAfterUnavailable; "" for none.
+// Whole seconds, rounded up, at least 1.
 func retryAfter(st int, err error) string {
 	var d time.Duration
 	if fe := (*fault.Error)(nil); errors.As(err, &fe) {
 		d = fe.RetryAfter
 	}
-	if d <= 0 && st == http.StatusTooManyRequests {
-		d = defaultRetryAfter
+	if d <= 0 {
+		switch st {
+		case http.StatusTooManyRequests:
+			d = retryAfterTooMany
+		case http.StatusServiceUnavailable:
+			d = retryAfterUnavailable
+		}
 	}
 	if d <= 0 {
 		return ""
 	}
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
+}
+
+// setRetryAfter gives the answer its Retry-After (retryAfter) unless the
+// code that refused the request set one.
+func setRetryAfter(c *gin.Context, st int, err error) {
+	if c.Writer.Header().Get("Retry-After") != "" {
+		return
+	}
+	if ra := retryAfter(st, err); ra != "" {
+		c.Header("Retry-After", ra)
+	}
 }
 
 // fail answers err and stops the chain: every handler's one way to
@@ -126,9 +181,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		return
 	}
 	logFailure(s.log, c, st, err)
-	if ra := retryAfter(st, err); ra != "" {
-		c.Header("Retry-After", ra)
-	}
+	setRetryAfter(c, st, err)
 	var r *grid.Refusal
 	if st == http.StatusUnprocessableEntity && errors.As(err, &r) {
 		c.AbortWithStatusJSON(st, refusalBody{Error: refusalDetail{errorDetail: d, Refusal: r}})

@@ -29,6 +29,7 @@ import (
 // instance is one whistlegrid server with its own hub, as cmd serve runs it.
 type instance struct {
 	URL  string
+	API  *api.Server
 	Hub  *live.Hub
 	pool *pgxpool.Pool
 	stop func() // shuts the hub down (clients get 1001), then the server
@@ -48,9 +49,10 @@ func startInstance(t *testing.T, pool *pgxpool.Pool, opts live.Options) *instanc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
-	srv := httptest.NewServer(api.New(api.Config{Pool: pool, Logger: log, Live: hub, Version: "test"}))
+	a := api.New(api.Config{Pool: pool, Logger: log, Live: hub, Version: "test"})
+	srv := httptest.NewServer(a)
 	stopped := false
-	in := &instance{URL: srv.URL, Hub: hub, pool: pool}
+	in := &instance{URL: srv.URL, API: a, Hub: hub, pool: pool}
 	in.stop = func() {
 		if stopped {
 			return
@@ -100,6 +102,13 @@ func (in *instance) get(t *testing.T, path, token string, header ...string) (int
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, b
+}
+
+// metrics returns the server's Prometheus metrics.
+func (in *instance) metrics() []byte {
+	rec := httptest.NewRecorder()
+	in.API.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.Bytes()
 }
 
 // frame is one event as a client receives it.
@@ -648,7 +657,7 @@ func TestLiveDropsSlowClient(t *testing.T) {
 	if n >= 2000 {
 		t.Errorf("got all %d frames before the close", n)
 	}
-	_, _, metrics := in.get(t, "/metrics", "")
+	metrics := in.metrics()
 	if !strings.Contains(string(metrics), `whistlegrid_live_dropped_clients_total{reason="slow"} 1`) {
 		t.Errorf("metrics do not count the drop:\n%s", grepLines(string(metrics), "whistlegrid_live"))
 	}
@@ -768,7 +777,7 @@ func TestLiveSurvivesLostConnectionAndMissedNotifications(t *testing.T) {
 		if f := ws.next(t); f.Seq != seq {
 			t.Fatalf("got %d, want %d", f.Seq, seq)
 		}
-		_, _, metrics := in.get(t, "/metrics", "")
+		metrics := in.metrics()
 		if !strings.Contains(string(metrics), "whistlegrid_live_reconnects_total 1") {
 			t.Errorf("reconnect not counted:\n%s", grepLines(string(metrics), "whistlegrid_live"))
 		}
@@ -815,7 +824,7 @@ func TestLivePingsAndDropsSilentClients(t *testing.T) {
 	if f := reading.next(t); f.Seq != seq {
 		t.Fatalf("the answering client got %d, want %d", f.Seq, seq)
 	}
-	_, _, metrics := in.get(t, "/metrics", "")
+	metrics := in.metrics()
 	if !strings.Contains(string(metrics), `whistlegrid_live_dropped_clients_total{reason="ping_timeout"} 1`) {
 		t.Errorf("ping timeout not counted:\n%s", grepLines(string(metrics), "whistlegrid_live"))
 	}

@@ -108,6 +108,7 @@ func (h *open311API) fail(c *gin.Context, f format, err error) {
 		return
 	}
 	logFailure(h.log, c, st, err)
+	setRetryAfter(c, st, err)
 	h.render(c, f, st, "errors", []ingest.Open311Error{e})
 	c.Abort()
 }

@@ -18,9 +18,6 @@ import (
 // MaxPlaceBatch is the most points POST /api/v1/place takes at once.
 const MaxPlaceBatch = 10000
 
-// maxPlaceBody is the largest POST /api/v1/place body, in bytes.
-const maxPlaceBody = 8 << 20
-
 // placeLink is one element of a chain in the API.
 type placeLink struct {
 	Level string `json:"level"`

@@ -1,11 +1,13 @@
 // Package api serves whistlegrid over HTTP: the JSON API under /api/v1, the
-// health check, Prometheus metrics and the embedded frontend. Every route is
-// registered in this file.
+// health check and the embedded frontend, every route registered in this
+// file; and, apart, the Prometheus metrics (Metrics), which the command
+// serves on its own address.
 package api
 
 import (
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -34,6 +36,16 @@ type Config struct {
 	// the one the scheduled scan uses, to share its study areas.
 	Hotspots *hotspot.Store
 	Version  string
+	// Limits bounds connections and requests; zero fields take
+	// DefaultLimits for Pool's size.
+	Limits Limits
+	// LoginThrottle is the policy of failed logins; zero fields take
+	// auth.DefaultThrottlePolicy's.
+	LoginThrottle auth.ThrottlePolicy
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client; none by default, so the
+	// client is the connection's peer (it keys the login throttle).
+	TrustedProxies []string
 }
 
 // Server holds the handlers' dependencies.
@@ -50,6 +62,9 @@ type Server struct {
 	hotspot  *hotspot.Store
 	handler  http.Handler
 	engine   *gin.Engine
+	limits   Limits
+	gates    map[class]*gate
+	throttle *auth.Throttle
 }
 
 // New builds the server and its routes.
@@ -70,6 +85,13 @@ func New(cfg Config) *Server {
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
 	}
+	poolConns := 16
+	if cfg.Pool != nil {
+		poolConns = int(cfg.Pool.Config().MaxConns)
+	}
+	s.limits = cfg.Limits.withDefaults(DefaultLimits(poolConns, runtime.GOMAXPROCS(0)))
+	s.gates = newGates(s.limits, s.reg)
+	s.throttle = auth.NewThrottle(cfg.Pool, cfg.LoginThrottle)
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
 	}
@@ -84,9 +106,12 @@ func New(cfg Config) *Server {
 	r := gin.New()
 	r.Use(gin.Recovery(), s.observe, s.edge)
 	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies ignored", slog.Any("err", err))
+		_ = r.SetTrustedProxies(nil)
+	}
 
 	r.GET("/healthz", s.healthz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
@@ -168,6 +193,15 @@ func (s *Server) Routes() []Route {
 
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Metrics serves the Prometheus metrics (GET /metrics). It is not on the
+// server's own routes: the command serves it on its --metrics-addr, so
+// the public address does not show routes and counts.
+func (s *Server) Metrics() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	return mux
+}
 
 // Registry is the Prometheus registry the server reports to, for other
 // parts (the live hub, the sweeps) to add their metrics.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,7 +245,9 @@ func localToken(t *testing.T, ctx context.Context) string {
 }
 
 // logConsole copies the page's console errors and uncaught exceptions into
-// the test log, so a failing run shows what the page saw.
+// the test log, so a failing run shows what the page saw, and fails the
+// test on a Content-Security-Policy violation: the server's CSP must allow
+// everything the pages really load.
 func logConsole(t *testing.T, ctx context.Context) {
 	t.Helper()
 	messages := chromedp.Console(ctx)
@@ -257,6 +260,9 @@ func logConsole(t *testing.T, ctx context.Context) {
 			}
 			if m.Type == chromedp.ConsoleError || m.IsException() {
 				t.Logf("browser %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)
+			}
+			if strings.Contains(m.Text, "Content Security Policy") {
+				t.Errorf("the page broke the server's CSP: %s (%s:%d)", m.Text, m.URL, m.Line)
 			}
 		}
 	}()

@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,9 +158,30 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	withHistory := fs.Bool("demo-history", true, "with --demo, also load a year of clues and whistles ending now")
 	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
 	hotspotEvery := fs.Duration("hotspot-every", time.Hour, "how often to scan for new and intensifying hot spots and file them as clues (0: never; safe on several instances)")
+	sc, err := serveFlags(fs)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	proxies, err := parseProxies(*sc.trustedProxies)
+	if err != nil {
+		return err
+	}
+	// Each connection is a file: take all the process may have, and keep
+	// the connections under it.
+	files, err := raiseFileLimit()
+	if err != nil {
+		log.Warn("open file limit not raised", slog.Any("err", err))
+	}
+	maxConns := *sc.maxConns
+	if files > 0 && uint64(maxConns)+fileReserve > files {
+		capped := int(max(files, 2*fileReserve) - fileReserve)
+		log.Warn("--max-conns lowered under the open file limit", slog.Int("max_conns", maxConns), slog.Uint64("file_limit", files), slog.Int("now", capped))
+		maxConns = capped
+	}
+
 	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
@@ -187,7 +212,13 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- hub.Run(hubCtx) }()
 	hotspots := hotspot.NewStore(pool)
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version})
+	limits := api.Limits{
+		HeaderTimeout: *sc.headerTimeout, BodyTimeout: *sc.bodyTimeout, RequestTimeout: *sc.requestTimeout,
+		WriteTimeout: *sc.writeTimeout, IdleTimeout: *sc.idleTimeout, MaxConns: maxConns,
+		Heavy: api.Gate{Slots: *sc.heavySlots},
+	}
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version,
+		Limits: limits, TrustedProxies: proxies})
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
@@ -199,11 +230,25 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	errc := make(chan error, 2)
+	if *sc.metricsAddr != "" {
+		mln, err := net.Listen("tcp", *sc.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		ms := &http.Server{Handler: srv.Metrics(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute}
+		defer ms.Close()
+		go func() { errc <- fmt.Errorf("metrics: %w", ms.Serve(mln)) }()
+		log.Info("serving metrics", slog.String("addr", mln.Addr().String()))
+	}
+	hs := srv.HTTPServer()
+	go func() { errc <- hs.Serve(api.LimitListener(ln, srv.Limits().MaxConns)) }()
 	printBanner(ctx, stdout, pool, ln.Addr().(*net.TCPAddr), *withDemo, c.demoPassword)
-	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("version", version))
+	l := srv.Limits()
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("version", version),
+		slog.Int("max_conns", l.MaxConns), slog.Uint64("file_limit", files), slog.Duration("request_timeout", l.RequestTimeout),
+		slog.Int("heavy_slots", l.Heavy.Slots))
 
 	select {
 	case err := <-errc:
@@ -223,6 +268,83 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		return err
 	}
 	return nil
+}
+
+// fileReserve is the open files kept for what is not a client
+// connection: the database pool, the listeners, the log, the frontend.
+const fileReserve = 256
+
+// serveSettings are serve's flags that bound connections and requests
+// (README, "Configuration"); each takes its default from the environment.
+type serveSettings struct {
+	metricsAddr, trustedProxies                                           *string
+	headerTimeout, bodyTimeout, requestTimeout, writeTimeout, idleTimeout *time.Duration
+	maxConns, heavySlots                                                  *int
+}
+
+// serveFlags defines serve's limit flags on fs, their defaults from the
+// WHISTLEGRID_* environment or api.DefaultLimits.
+func serveFlags(fs *flag.FlagSet) (serveSettings, error) {
+	d := api.DefaultLimits(16, runtime.GOMAXPROCS(0))
+	var errs []error
+	dur := func(name, env string, def time.Duration, usage string) *time.Duration {
+		if v := lookupEnv(env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: a positive duration such as 30s is required", env, v))
+			} else {
+				def = x
+			}
+		}
+		return fs.Duration(name, def, usage+" (env "+env+")")
+	}
+	num := func(name, env string, def int, usage string) *int {
+		if v := lookupEnv(env); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil || x < 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: a whole number is required", env, v))
+			} else {
+				def = x
+			}
+		}
+		return fs.Int(name, def, usage+" (env "+env+")")
+	}
+	str := func(name, env, def, usage string) *string {
+		if v, ok := os.LookupEnv(env); ok {
+			def = v
+		}
+		return fs.String(name, def, usage+" (env "+env+")")
+	}
+	s := serveSettings{
+		metricsAddr:    str("metrics-addr", "WHISTLEGRID_METRICS_ADDR", "", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9090 (default: not served)"),
+		trustedProxies: str("trusted-proxies", "WHISTLEGRID_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client"),
+		headerTimeout:  dur("header-timeout", "WHISTLEGRID_HEADER_TIMEOUT", d.HeaderTimeout, "time to read a request's headers"),
+		bodyTimeout:    dur("body-timeout", "WHISTLEGRID_BODY_TIMEOUT", d.BodyTimeout, "time to read a request's body"),
+		requestTimeout: dur("request-timeout", "WHISTLEGRID_REQUEST_TIMEOUT", d.RequestTimeout, "deadline of a request (not the live stream); past it, 503"),
+		writeTimeout:   dur("write-timeout", "WHISTLEGRID_WRITE_TIMEOUT", d.WriteTimeout, "time from a request's headers to the end of its answer (not the live stream)"),
+		idleTimeout:    dur("idle-timeout", "WHISTLEGRID_IDLE_TIMEOUT", d.IdleTimeout, "close a keep-alive connection idle this long"),
+		maxConns:       num("max-conns", "WHISTLEGRID_MAX_CONNS", d.MaxConns, "connections served at once (kept under the open file limit)"),
+		heavySlots:     num("heavy-slots", "WHISTLEGRID_HEAVY_SLOTS", 0, "heavy reads (lists, snapshot, stats, hotspots) run at once; more wait briefly, then 503 (0: a quarter of the database pool)"),
+	}
+	return s, errors.Join(errs...)
+}
+
+// parseProxies checks a comma-separated list of IPs and CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither an IP nor a CIDR", p)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // printBanner tells a person where the platform is and, on the demo, how to

@@ -59,6 +59,7 @@ type Env struct {
 	// Hotspots is the server's hotspot store, for tests that count its
 	// analyses.
 	Hotspots *hotspot.Store
+	API      *api.Server // the server itself (its metrics, its limits)
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -103,8 +104,8 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
+	hs := srv.HTTPServer()
+	go func() { _ = hs.Serve(api.LimitListener(ln, srv.Limits().MaxConns)) }()
 	t.Cleanup(func() {
 		stopHub()
 		<-hubDone
@@ -112,7 +113,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots, API: srv}
 }
 
 // Login logs username in with the demo password and returns the token.
