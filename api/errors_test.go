@@ -161,7 +161,7 @@ func TestFailRetryAfter(t *testing.T) {
 		{"without a delay: the default", fault.New(fault.TooMany, "slow down"), "1"},
 		{"a bare kind", fault.TooMany, "1"},
 		{"unavailable, with a delay", &fault.Error{Kind: fault.Unavailable, Message: "the database is unavailable", RetryAfter: 3 * time.Second}, "3"},
-		{"unavailable, without", fault.New(fault.Unavailable, "loading"), ""},
+		{"unavailable, without", fault.New(fault.Unavailable, "loading"), "5"},
 		{"not found", fault.New(fault.NotFound, "no grid"), ""},
 	}
 	gin.SetMode(gin.ReleaseMode)

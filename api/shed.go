@@ -29,6 +29,10 @@ const (
 )
 
 // classes puts routes ("METHOD /path") in classes; README lists them.
+//
+// GET /api/v1/hotspots is in no class: hotspot.Store bounds its analyses
+// itself (identical ones shared, at most DefaultMaxAnalyses at once, 429
+// beyond), and a shared answer costs nothing.
 var classes = map[string]class{
 	"GET /api/v1/grids":                      classHeavy,
 	"GET /api/v1/grids/:code/history":        classHeavy,
@@ -38,7 +42,6 @@ var classes = map[string]class{
 	"GET /api/v1/snapshot":                   classHeavy,
 	"GET /api/v1/stats":                      classHeavy,
 	"GET /api/v1/assessment":                 classHeavy,
-	"GET /api/v1/hotspots":                   classHeavy,
 	"POST /api/v1/hotspots/scan":             classHeavy,
 	"GET /api/v1/villages/:code/contact-map": classHeavy,
 	"GET /open311/v2/:doc":                   classHeavy,

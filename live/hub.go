@@ -432,7 +432,7 @@ func (h *Hub) passGap(ctx context.Context, q querier, from int64, now time.Time)
 // publish appends events to the ring and puts each on the queue of every
 // client that may see it. A client whose queue is full is dropped with 4008.
 func (h *Hub) publish(evs []*Event) {
-	var sent, dropped int
+	var sent int
 	h.mu.Lock()
 	for _, e := range evs {
 		h.ring.push(e)
@@ -452,8 +452,11 @@ func (h *Hub) publish(evs []*Event) {
 			default:
 			}
 			delete(h.sessions, s)
+			// counted before the kick, so the drop is in the metrics by
+			// the time the client reads the close frame
+			h.m.drops.WithLabelValues("slow").Inc()
+			h.m.clients.Dec()
 			s.kick(CloseTooSlow, "too slow: send queue full; reconnect with since=<last seq received>")
-			dropped++
 			break
 		}
 	}
@@ -463,10 +466,6 @@ func (h *Hub) publish(evs []*Event) {
 	h.mu.Unlock()
 	h.m.events.Add(float64(len(evs)))
 	h.m.sent.Add(float64(sent))
-	if dropped > 0 {
-		h.m.drops.WithLabelValues("slow").Add(float64(dropped))
-		h.m.clients.Sub(float64(dropped))
-	}
 }
 
 // register adds a session and returns the seq from which the hub delivers
