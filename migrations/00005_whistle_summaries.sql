@@ -85,19 +85,20 @@ FROM whistles w
 JOIN grids t ON t.id = w.township_id
 LEFT JOIN grids g ON g.id = w.grid_id
 JOIN categories cat ON cat.id = w.category_id
--- the whistles with a summoned unit not reported in, as a join (removed
--- when a reader reads neither overdue column): a subquery per whistle
--- would be costed per row, enough to make the planner JIT-compile a plain
--- list
-LEFT JOIN (SELECT s.whistle_id FROM summons s WHERE s.reported_in_at IS NULL GROUP BY s.whistle_id) unreported
-    ON unreported.whistle_id = w.id
--- p_unit's summons to the whistle, as a join for the same reason (one row
--- at most, by the primary key; removed when the role is not unit)
+-- p_unit's summons to the whistle, as a join (one row at most, by the
+-- primary key; removed when the role is not unit), not a subquery per
+-- whistle: the planner costs that per row, enough to JIT-compile a list
 LEFT JOIN summons summoned ON summoned.whistle_id = w.id AND summoned.unit_id = p_unit
+-- "a summoned unit has not reported in" looks the whistle up in the ids of
+-- the summons not reported in, read once per query (an InitPlan, and only
+-- for an open whistle past its report-in deadline): a subquery per
+-- whistle would be costed per row as above, and a join would lose the
+-- raised_at order a list page walks
 CROSS JOIN LATERAL (
     SELECT w.report_in_overdue_at IS NOT NULL OR w.resolve_overdue_at IS NOT NULL
         OR w.resolve_due < coalesce(w.closed_at, p_at)
-        OR (w.status <> 'closed' AND w.report_in_due < p_at AND unreported.whistle_id IS NOT NULL) AS ever_overdue
+        OR (w.status <> 'closed' AND w.report_in_due < p_at
+            AND w.id = ANY (ARRAY(SELECT s.whistle_id FROM summons s WHERE s.reported_in_at IS NULL))) AS ever_overdue
 ) o
 WHERE CASE p_role
     WHEN 'command' THEN true
