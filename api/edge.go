@@ -27,8 +27,8 @@ import (
 type Limits struct {
 	// HeaderTimeout is the time to read a request's headers (10 s).
 	HeaderTimeout time.Duration
-	// BodyTimeout is the time to read a request's body, from when its
-	// handler starts (15 s). A body trickled slower is cut off with 400
+	// BodyTimeout is the time to read a request's body, from when the
+	// server starts reading it (15 s). A body trickled slower is cut off with 400
 	// and the connection closed.
 	BodyTimeout time.Duration
 	// RequestTimeout is the deadline of a request's context, body
@@ -40,9 +40,10 @@ type Limits struct {
 	// which runs the scheduled scan on demand.
 	ScanTimeout time.Duration
 	// WriteTimeout is the time from a request's headers to the last byte
-	// of its answer (60 s; the hotspot scan gets ScanTimeout plus the
-	// same margin over RequestTimeout). The live stream, a websocket that
-	// lives for hours, has none.
+	// of its answer (60 s; keep it above RequestTimeout, so that a request
+	// at its deadline can still be answered; the hotspot scan gets
+	// ScanTimeout plus the same margin). The live stream, a websocket
+	// that lives for hours, has none.
 	WriteTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection that sends no request
 	// for this long (60 s).
@@ -192,7 +193,7 @@ func (s *Server) edge(c *gin.Context) {
 	timeout := s.limits.RequestTimeout
 	if route == scanRoute {
 		timeout = s.limits.ScanTimeout
-		_ = rc.SetWriteDeadline(time.Now().Add(timeout + s.limits.WriteTimeout - s.limits.RequestTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout + max(s.limits.WriteTimeout-s.limits.RequestTimeout, 0)))
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()

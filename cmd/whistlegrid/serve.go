@@ -215,7 +215,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	limits := api.Limits{
 		HeaderTimeout: *sc.headerTimeout, BodyTimeout: *sc.bodyTimeout, RequestTimeout: *sc.requestTimeout,
 		WriteTimeout: *sc.writeTimeout, IdleTimeout: *sc.idleTimeout, MaxConns: maxConns,
-		Heavy: api.Gate{Slots: *sc.heavySlots},
+		Heavy: api.Gate{Slots: *sc.heavySlots, Queue: 2 * *sc.heavySlots},
 	}
 	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version,
 		Limits: limits, TrustedProxies: proxies})
