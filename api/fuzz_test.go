@@ -79,7 +79,9 @@ var fuzzJSONRoutes = []struct{ method, path, token string }{
 	{"PUT", "/api/v1/grids/110119101001", "command"},
 }
 
-// FuzzJSONBodies sends any body to every route that reads JSON.
+// FuzzJSONBodies sends any body to every route that reads JSON, labelled
+// JSON, or a form when route's high bit is set (the handlers decode the
+// body whatever its label).
 func FuzzJSONBodies(f *testing.F) {
 	for _, s := range []struct {
 		route int
@@ -100,17 +102,22 @@ func FuzzJSONBodies(f *testing.F) {
 		{5, `[{"lon":115.97,"lat":40.45},{"lon":-180,"lat":-90,"datum":"bd09"},{"lon":0,"lat":-90,"datum":"gcj02","at":"2026-01-01T00:00:00+24:00"}]`},
 		{6, `{"geometry":{"type":"Polygon","coordinates":[[[115.9,40.4],[115.91,40.4],[115.91,40.41],[115.9,40.4]]]},"note":"\u0000"}`},
 		{6, `{"geometry":{"type":"Point","coordinates":[1e400,0]}}`},
+		{0x81, `{"source":"patrol","external_id":"f7","category":"CM.01.03","text":"%00\u0000","lon":115.97,"lat":40.45,"reported_at":"2026-01-01T00:00:00Z"}`},
 	} {
 		f.Add(uint8(s.route), []byte(s.body))
 	}
 	s := newFuzzServer(f)
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
-		r := fuzzJSONRoutes[int(route)%len(fuzzJSONRoutes)]
+		r := fuzzJSONRoutes[int(route&0x7f)%len(fuzzJSONRoutes)]
 		tok := ""
 		if r.token == "command" {
 			tok = s.command
 		}
-		s.send(t, r.method, &url.URL{Path: r.path}, tok, "application/json", body)
+		ctype := "application/json"
+		if route&0x80 != 0 {
+			ctype = "application/x-www-form-urlencoded"
+		}
+		s.send(t, r.method, &url.URL{Path: r.path}, tok, ctype, body)
 	})
 }
 

@@ -2,9 +2,7 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -109,10 +107,6 @@ func bindJSON(c *gin.Context, v any, shape string) error {
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fault.New(fault.TooLarge, "the body is too large")
-		}
 		return fault.New(fault.BadRequest, "the body must be "+shape+": "+err.Error())
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -51,8 +51,11 @@ func checkRequest(c *gin.Context) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-		return checkValues(string(body))
+		if err := checkValues(string(body)); err != nil {
+			return err
+		}
 	}
+	// whatever its label says: the JSON handlers decode any body
 	return checkJSON(body)
 }
 

@@ -190,6 +190,7 @@ func TestEdgeRefusesBadText(t *testing.T) {
 		{"raise note NUL", "POST", "/api/v1/whistles", cmd, jsonType, fmt.Sprintf(`{"clue_ids":[%d],"grade":"routine","note":"\u0000"}`, f.loose), 422, "note"},
 		{"grid PUT note NUL", "PUT", "/api/v1/grids/" + f.village, cmd, jsonType, `{"geometry":` + f.outline + `,"note":"拓宽\u0000"}`, 422, "note"},
 		{"place batch category NUL", "POST", "/api/v1/place", cmd, jsonType, place, 422, "[1].category"},
+		{"clue text NUL labelled a form", "POST", "/api/v1/clues", cmd, o311FormType, f.clue(map[string]any{"text": "摆摊\x00占道"}), 422, "text"},
 		{"an object key NUL", "POST", "/api/v1/clues", cmd, jsonType, `{"te\u0000xt":"x"}`, 422, "te\uFFFDxt"},
 		// the Open311 form, answered in its own list
 		{"open311 description NUL", "POST", o311 + "/requests.json", "", o311FormType, f.form(map[string]string{"description": "摆摊\x00"}), 400, "description"},
