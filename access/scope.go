@@ -91,6 +91,26 @@ func (s Scope) Covers(code string) bool {
 	return false
 }
 
+// SeesWhistle is the jurisdiction rule over one whistle, or an event about
+// one, for rows already in memory; whistle_summaries (migration 00005) is
+// the same rule in SQL. The command center and the wall screen see every
+// whistle, a township those of its township, a unit those it is summoned
+// to (summoned), a grid worker or party member those whose grid lies in
+// its grid. township and grid are the whistle's codes ("" when unknown).
+func (s Scope) SeesWhistle(township, grid string, summoned bool) bool {
+	switch s.Role {
+	case RoleCommand, RoleScreen:
+		return true
+	case RoleTownship:
+		return township != "" && s.GridCode != "" && strings.HasPrefix(township, s.GridCode)
+	case RoleUnit:
+		return summoned
+	case RoleGridWorker, RolePartyMember:
+		return grid != "" && s.GridCode != "" && strings.HasPrefix(grid, s.GridCode)
+	}
+	return false
+}
+
 // SeesDutyPhones reports whether the caller may see the phone numbers of
 // the people on duty: those who dispatch or go on site do; the wall screen
 // and party members see them masked.

@@ -54,17 +54,9 @@ func (s *Subscription) Match(e *Event) bool {
 //     the grid of the event's whistle, else the grid of its clue. An event
 //     with no grid is not shown to them: the township alone is not enough.
 func Visible(sc access.Scope, e *Event) bool {
-	switch sc.Role {
-	case access.RoleCommand, access.RoleScreen:
-		return true
-	case access.RoleTownship: // sc.Covers without building the LIKE prefixes: this runs per event and client
-		return e.Township != "" && sc.GridCode != "" && strings.HasPrefix(e.Township, sc.GridCode)
-	case access.RoleUnit:
-		return (sc.UnitCode != "" && e.unitCode == sc.UnitCode) || (sc.UnitID != 0 && slices.Contains(e.units, sc.UnitID))
-	case access.RoleGridWorker, access.RolePartyMember:
-		return e.grid != "" && sc.GridCode != "" && strings.HasPrefix(e.grid, sc.GridCode)
-	}
-	return false
+	unit := sc.Role == access.RoleUnit &&
+		((sc.UnitCode != "" && e.unitCode == sc.UnitCode) || (sc.UnitID != 0 && slices.Contains(e.units, sc.UnitID)))
+	return sc.SeesWhistle(e.Township, e.grid, unit)
 }
 
 func kindMatches(filters []string, kind string) bool {

@@ -1,8 +1,6 @@
 package whistle
 
 import (
-	"strings"
-
 	"whistlegrid/access"
 	"whistlegrid/fault"
 )
@@ -67,17 +65,7 @@ func (s *State) summons(unitID int64) *Summons {
 // the whistles it is summoned to, a grid worker or party member those in
 // their grid.
 func Visible(sc access.Scope, s *State) bool {
-	switch sc.Role {
-	case access.RoleCommand, access.RoleScreen:
-		return true
-	case access.RoleTownship:
-		return sc.GridCode != "" && s.TownshipCode == sc.GridCode
-	case access.RoleUnit:
-		return s.summons(sc.UnitID) != nil
-	case access.RoleGridWorker, access.RolePartyMember:
-		return sc.GridCode != "" && s.GridCode != "" && strings.HasPrefix(s.GridCode, sc.GridCode)
-	}
-	return false
+	return sc.SeesWhistle(s.TownshipCode, s.GridCode, sc.Role == access.RoleUnit && s.summons(sc.UnitID) != nil)
 }
 
 // Authorize decides whether the caller may take step on the whistle:
