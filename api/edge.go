@@ -199,12 +199,13 @@ func (s *Server) edge(c *gin.Context) {
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 
-	if err := s.readBody(c, rc, route); err != nil {
+	body, err := s.readBody(c, rc, route)
+	if err != nil {
 		c.Header("Connection", "close")
 		s.refuse(c, err)
 		return
 	}
-	if err := checkRequest(c); err != nil {
+	if err := checkRequest(c, body); err != nil {
 		s.refuse(c, err)
 		return
 	}
@@ -223,13 +224,14 @@ func (s *Server) edge(c *gin.Context) {
 }
 
 // readBody reads the whole request body into memory, at most the route's
-// limit, within Limits.BodyTimeout, and puts it back for the handler. A
+// limit, within Limits.BodyTimeout, puts it back for the handler and
+// returns it for the edge's own checks (checkRequest). A
 // body over the limit is a fault.TooLarge (413); one that does not arrive
 // in time, or breaks off, a fault.BadRequest.
-func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route string) error {
+func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route string) ([]byte, error) {
 	r := c.Request
 	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
-		return nil
+		return nil, nil
 	}
 	limit := s.limits.BodyLimit
 	if l, ok := bodyLimits[route]; ok {
@@ -237,7 +239,7 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 	}
 	tooLarge := fault.Newf(fault.TooLarge, "the request body is over its limit of %s", bytesText(limit))
 	if r.ContentLength > limit {
-		return tooLarge
+		return nil, tooLarge
 	}
 	deadline := rc.SetReadDeadline(time.Now().Add(s.limits.BodyTimeout)) == nil
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 512), limit+1)))
@@ -248,11 +250,11 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
-		return fault.Newf(fault.BadRequest, "the request body did not arrive within %s", s.limits.BodyTimeout)
+		return nil, fault.Newf(fault.BadRequest, "the request body did not arrive within %s", s.limits.BodyTimeout)
 	case err != nil:
-		return fault.New(fault.BadRequest, "the request body could not be read: it broke off")
+		return nil, fault.New(fault.BadRequest, "the request body could not be read: it broke off")
 	case int64(buf.Len()) > limit:
-		return tooLarge
+		return nil, tooLarge
 	}
 	if deadline {
 		// Cleared before the handler runs: net/http's background read
@@ -261,9 +263,10 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	_ = r.Body.Close()
-	r.Body = io.NopCloser(buf)
-	r.ContentLength = int64(buf.Len())
-	return nil
+	body := buf.Bytes()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return body, nil
 }
 
 // bytesText writes a size in KiB or MiB.

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -13,8 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-
-	"whistlegrid/fault"
 )
 
 // checkText is the part of the edge (edge.go) that refuses, before any
@@ -28,8 +25,9 @@ import (
 // own error list (refuse). The body was read into memory, under its
 // limit and deadline, by readBody.
 
-// checkRequest checks the path, the query and the body of a request.
-func checkRequest(c *gin.Context) error {
+// checkRequest checks the path, the query and the body of a request; body
+// is what readBody read (nil for none).
+func checkRequest(c *gin.Context, body []byte) error {
 	for _, p := range c.Params {
 		if err := checkText(p.Key, p.Value); err != nil {
 			return err
@@ -41,16 +39,10 @@ func checkRequest(c *gin.Context) error {
 	if err := checkValues(c.Request.URL.RawQuery); err != nil {
 		return err
 	}
-	r := c.Request
-	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.Method == http.MethodHead {
+	if body == nil || c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		return nil
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return &fault.Error{Kind: fault.BadRequest, Message: "the body cannot be read", Err: err}
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+	if mt, _, _ := mime.ParseMediaType(c.Request.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 		if err := checkValues(string(body)); err != nil {
 			return err
 		}
