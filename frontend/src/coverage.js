@@ -20,6 +20,8 @@ import { bboxOf, bboxOfGeometry, labelPoint } from './geometry.js';
 import { addHatch } from './hatch.js';
 import { DUTY_NAMES, KIND_NAMES, LEVEL_NAMES, shortName } from './names.js';
 import { coverageHref, villageHref } from './router.js';
+// Last, so the page's rules win ties with maplibre-gl.css.
+import './coverage.css';
 
 const DEFECT_RED = '#ef4444';
 const ASTRAY = '#f43f5e';

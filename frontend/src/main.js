@@ -5,17 +5,10 @@
 // body[data-page] (the page shown) and body[data-map-ready="1"] once the
 // page's map is drawn.
 import * as api from './api.js';
-import { CoveragePage } from './coverage.js';
 import { h } from './dom.js';
 import { ROLE_NAMES } from './names.js';
 import { ownVillage, parseRoute, villageHref } from './router.js';
-import { VillagePage } from './village.js';
-import { WallPage } from './wall.js';
-// After the pages (and so after maplibre-gl.css), so these rules win ties.
 import './style.css';
-import './wall.css';
-import './coverage.css';
-import './village.css';
 
 const $ = (sel) => document.querySelector(sel);
 const ui = {
@@ -37,16 +30,21 @@ const ui = {
   pageTitle: $('[data-testid="page-title"]'),
 };
 
-/** PAGES: each route's class and its name in the title bar. */
+/**
+ * PAGES: each route's page class, loaded on first use (each page is its own
+ * chunk with its own CSS, so MapLibre and ECharts load only where a page
+ * needs them), and its name in the title bar. A new page adds one line.
+ */
 const PAGES = {
-  wall: { Page: WallPage, title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
-  coverage: { Page: CoveragePage, title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
-  village: { Page: VillagePage, title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
+  coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
+  village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page
 let pageName = '';
 let generation = 0; // bumped on every login/logout so a stale load draws nothing
+let mounts = 0; // bumped on every mount so a page whose chunk arrives late is not shown
 
 function setStatus(text, isError = false) {
   ui.status.hidden = !text;
@@ -137,13 +135,21 @@ function mountRoute() {
     setCounts: (counts) => gen === generation && setCounts(counts),
     navigate,
   };
-  page = new def.Page(ui.view, ctx);
   pageName = route.name;
-  page.start().catch((err) => {
-    if (err instanceof api.ApiError && err.status === 401) return;
-    console.error(err);
-    ctx.setStatus(`页面加载失败：${err.message}`, true);
-  });
+  const mounting = ++mounts;
+  def
+    .load()
+    .then((Page) => {
+      // A later route or a logout while the chunk loaded wins.
+      if (mounting !== mounts || gen !== generation) return;
+      page = new Page(ui.view, ctx);
+      return page.start();
+    })
+    .catch((err) => {
+      if (err instanceof api.ApiError && err.status === 401) return;
+      console.error(err);
+      ctx.setStatus(`页面加载失败：${err.message}`, true);
+    });
 }
 
 /** navigate goes to a path of this page without reloading it. */

@@ -20,6 +20,8 @@ import { bboxOfGeometry, labelPoint, polygonsOf, ringArea } from './geometry.js'
 import { KIND_NAMES, shortName } from './names.js';
 import { memberColors, splitRows } from './village-state.js';
 import { coverageHref } from './router.js';
+// Last, so the page's rules win ties with maplibre-gl.css.
+import './village.css';
 
 const NO_MEMBER = '#9ca3af';
 

@@ -22,6 +22,8 @@ import { ACTION_NAMES, GRADE_NAMES, OUTCOME_NAMES, SOURCE_NAMES, STATUS_NAMES, S
 import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadLabels } from './palette.js';
 import { legendRows, windowText } from './hotspots.js';
 import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wall-state.js';
+// Last, so the page's rules win ties with maplibre-gl.css.
+import './wall.css';
 
 /** TICKER_SIZE is how many events the ticker keeps. */
 const TICKER_SIZE = 40;
