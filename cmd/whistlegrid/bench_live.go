@@ -38,7 +38,11 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 		return err
 	}
 	defer pool.Close()
-	fmt.Fprintf(stdout, "bench live: %d clients, %d events/s for %s, one hub in this process\n", *clients, *rate, *dur)
+	settings, err := durability(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "bench live: %d clients, %d events/s for %s, one hub in this process; the cluster: %s\n", *clients, *rate, *dur, settings)
 	base, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: max(1, *clients/5), Rate: *rate, Duration: *dur / 4})
 	if err != nil {
 		return err
