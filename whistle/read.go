@@ -273,10 +273,6 @@ func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
 	return w, nil
 }
 
-func (s *Store) summary(ctx context.Context, id int64) (Summary, error) {
-	return summaryOf(ctx, s.pool, id)
-}
-
 // Filter selects whistles for List. Zero fields select everything.
 // OverdueNow and EverOverdue select by the two meanings of overdue (see
 // Summary).
