@@ -77,18 +77,26 @@ func PrefixClause(column, placeholder string) string {
 }
 
 // Covers reports whether a grid code lies in the jurisdiction, the same rule
-// as the SQL clause, for checks made in Go.
+// as the SQL clause over Prefixes (a LIKE of the escaped code and '%' is a
+// prefix test on the code itself), for checks made in Go. It is the rule
+// GET /grids/{code} refuses a grid by, and allocates nothing: /place asks
+// it for every person on duty of every point of a batch.
 func (s Scope) Covers(code string) bool {
-	p := s.Prefixes()
-	if p == nil {
+	switch s.Role {
+	case RoleCommand, RoleScreen:
 		return true
-	}
-	for _, q := range p {
-		if strings.HasPrefix(code, strings.TrimSuffix(q, "%")) {
+	case RoleUnit:
+		if s.Townships == nil {
 			return true
 		}
+		for _, t := range s.Townships {
+			if strings.HasPrefix(code, t) {
+				return true
+			}
+		}
+		return false
 	}
-	return false
+	return s.GridCode != "" && strings.HasPrefix(code, s.GridCode)
 }
 
 // SeesWhistle is the jurisdiction rule over one whistle, or an event about
@@ -130,6 +138,35 @@ func (s Scope) SeesResidents() bool {
 		return true
 	}
 	return false
+}
+
+// SeesReporter reports whether the caller may see the name and phone of
+// the person who reported a clue placed in the household grid grid, the
+// one rule of REST (whistle) and of the live stream (live) alike: those
+// who call a reporter back see it, each inside their own grids — the
+// command center anywhere, a township operator in its township, a grid
+// worker in its village (a whistle joins clues across villages; the
+// reporters of the other villages stay masked). Party members, units and
+// the wall screen see reporters masked (Reporter). An unknown grid ("")
+// is seen by the command center only.
+func (s Scope) SeesReporter(grid string) bool {
+	switch s.Role {
+	case RoleCommand:
+		return true
+	case RoleTownship, RoleGridWorker:
+		return grid != "" && s.Covers(grid)
+	}
+	return false
+}
+
+// Reporter returns a clue reporter's name and phone as the caller may see
+// them: as they are when SeesReporter(grid), else masked (MaskName,
+// MaskPhone: 李**, 139****4321).
+func (s Scope) Reporter(grid, name, phone string) (string, string) {
+	if s.SeesReporter(grid) {
+		return name, phone
+	}
+	return MaskName(name), MaskPhone(phone)
 }
 
 // ReadOnly reports whether the caller may change nothing.

@@ -57,3 +57,43 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+// TestReporter is the one reporter rule of REST and the live stream (issue
+// 12, points 5 and 6): who calls back sees, inside their own grids only.
+func TestReporter(t *testing.T) {
+	const (
+		house  = "110119101001003" // a household grid of village 110119101001
+		other  = "110119101002001" // one of another village of the same township
+		town2  = "110119102001001" // one of another township
+		name   = "李大伟"
+		phone  = "13611111111"
+		masked = "李** 136****1111"
+	)
+	tests := []struct {
+		scope Scope
+		grid  string
+		want  string
+	}{
+		{Scope{Role: RoleCommand}, town2, name + " " + phone},
+		{Scope{Role: RoleCommand}, "", name + " " + phone},
+		{Scope{Role: RoleScreen}, house, masked},
+		{Scope{Role: RoleTownship, GridCode: "110119101"}, house, name + " " + phone},
+		{Scope{Role: RoleTownship, GridCode: "110119101"}, town2, masked},
+		{Scope{Role: RoleTownship, GridCode: "110119101"}, "", masked},
+		{Scope{Role: RoleGridWorker, GridCode: "110119101001"}, house, name + " " + phone},
+		{Scope{Role: RoleGridWorker, GridCode: "110119101001"}, other, masked},
+		{Scope{Role: RolePartyMember, GridCode: house}, house, masked},
+		{Scope{Role: RoleUnit}, house, masked},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.scope.Role)+" "+tt.grid, func(t *testing.T) {
+			n, p := tt.scope.Reporter(tt.grid, name, phone)
+			if got := n + " " + p; got != tt.want {
+				t.Errorf("Reporter = %q, want %q", got, tt.want)
+			}
+			if got := tt.scope.SeesReporter(tt.grid); got != (tt.want != masked) {
+				t.Errorf("SeesReporter = %v", got)
+			}
+		})
+	}
+}

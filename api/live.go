@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"whistlegrid/auth"
 	"whistlegrid/fault"
 	"whistlegrid/live"
 )
@@ -24,7 +26,9 @@ func (s *Server) needLive(c *gin.Context) {
 // in seq order, each once: first the events after since (when given), then
 // live ones. township limits to those townships (each must be in the
 // caller's jurisdiction, else 404); kinds to those kinds or dotted
-// prefixes (whistle.). data is masked by role. Close codes: 4008 too slow
+// prefixes (whistle.). data is masked by role. Close codes: 4001 the
+// token was revoked (logout, on any instance) or expired, checked every
+// live.Options.TokenCheck (log in again); 4008 too slow
 // (reconnect with since=last seq received), 4009 since outside the kept
 // history (reload the snapshot), 1001 server shutting down.
 func (s *Server) liveStream(c *gin.Context) {
@@ -45,7 +49,8 @@ func (s *Server) liveStream(c *gin.Context) {
 		s.fail(c, fault.New(fault.Unavailable, "the live stream is not running on this server"))
 		return
 	}
-	sub := live.Subscription{Scope: sc, Since: live.FromNow}
+	sub := live.Subscription{Scope: sc, Since: live.FromNow, Token: auth.TokenHash(tok),
+		Check: func(ctx context.Context) error { _, _, err := s.auth.Authenticate(ctx, tok); return err }}
 	if v := c.Query("since"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {

@@ -42,14 +42,18 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startInstance(t *testing.T, pool *pgxpool.Pool, opts live.Options) *instance {
+func startInstance(t *testing.T, pool *pgxpool.Pool, opts live.Options, with ...func(*api.Config)) *instance {
 	t.Helper()
 	log := testLogger()
 	hub := live.NewHub(pool, log, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
-	a := api.New(api.Config{Pool: pool, Logger: log, Live: hub, Version: "test"})
+	cfg := api.Config{Pool: pool, Logger: log, Live: hub, Version: "test"}
+	for _, f := range with {
+		f(&cfg)
+	}
+	a := api.New(cfg)
 	srv := httptest.NewServer(a)
 	stopped := false
 	in := &instance{URL: srv.URL, API: a, Hub: hub, pool: pool}
@@ -590,26 +594,30 @@ func TestLiveMasksByRole(t *testing.T) {
 	in := startInstance(t, pool, live.Options{})
 	payload := whistleEvent(w1, p.TownA, map[string]any{
 		"person": "王小明", "phone": "13812345678",
-		"clue":      map[string]any{"id": 1, "reporter_name": "李大伟", "reporter_phone": "13987654321"},
+		"clue":      map[string]any{"id": 1, "grid": p.House, "reporter_name": "李大伟", "reporter_phone": "13987654321"},
 		"household": map[string]any{"contact_name": "赵六", "contact_phone": "13700001111"},
 		"note":      "路灯不亮",
 	})
+	// the reporter as REST shows it (access.Scope.SeesReporter), the
+	// household contacts by access.Scope.SeesResidents
 	const (
 		duty      = "王小明 13812345678"
 		dutyMask  = "王** 138****5678"
 		resid     = "李大伟 13987654321 赵六 13700001111"
 		residMask = "李** 139****4321 赵* 137****1111"
+		repOnly   = "李大伟 13987654321 赵* 137****1111"
+		contacts  = "李** 139****4321 赵六 13700001111"
 	)
 	tests := []struct {
 		user             string
 		wantDuty, wantRe string
 	}{
-		{"command", duty, residMask},
+		{"command", duty, repOnly},
 		{"screen", dutyMask, residMask},
 		{"t" + p.TownA, duty, resid},
 		{"u" + p.Unit, duty, residMask},
 		{"w" + p.Village, duty, resid},
-		{"p" + p.House, dutyMask, resid},
+		{"p" + p.House, dutyMask, contacts},
 	}
 	conns := make([]*wsClient, len(tests))
 	for i, tt := range tests {

@@ -19,8 +19,11 @@ type placeAnswer struct {
 	Chain         []struct{ Level, Code, Name string }
 	EdgeDistanceM float64 `json:"edge_distance_m"`
 	NearEdge      bool    `json:"near_edge"`
-	Responsible   []struct{ Duty, Name, Phone string }
-	Units         []struct{ Role, Code, Name, Kind string }
+	Responsible   []struct {
+		Duty, Name, Phone string
+		GridCode          string `json:"grid_code"`
+	}
+	Units []struct{ Role, Code, Name, Kind string }
 }
 
 func TestPlaceInEveryDatum(t *testing.T) {

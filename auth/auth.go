@@ -325,6 +325,10 @@ func (u User) Jurisdiction() Jurisdiction {
 	return Jurisdiction{GridCode: u.GridCode, GridName: u.GridName, UnitCode: u.UnitCode, UnitName: u.UnitName}
 }
 
+// TokenHash is the SHA-256 of a bearer token, as the tokens table keeps it
+// and as a revocation is notified (live.TokenChannel, in hex).
+func TokenHash(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
+
 func newToken() (string, []byte, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

@@ -236,7 +236,9 @@ func (p *Placer) CategoryName(code string) string { return p.cur.Load().names[co
 
 // Responsible lists the people on duty along the chain at time at, from
 // the household grid up (包户 party member, 包村 cadre, 巡查 grid worker,
-// 包片 zone leader), masked as sc allows; and, when category is given, the
+// 包片 zone leader), masked as sc allows. Only the people of grids in sc's
+// jurisdiction are listed (sc.Covers, the rule by which GET /grids/{code}
+// refuses a grid): a point outside it names nobody; and, when category is given, the
 // units on the responsibility list for the chain's township: the
 // township's own row, else the district-wide row, else the township itself
 // (属地兜底). An unknown category is ErrInvalid.
@@ -258,7 +260,7 @@ func (p *Placer) Responsible(sc access.Scope, pl Placement, category string, at 
 		as := d.assigned[l.ID]
 		start := len(people)
 		for _, a := range as {
-			if a.from.After(at) || (a.to != nil && !a.to.After(at)) {
+			if a.from.After(at) || (a.to != nil && !a.to.After(at)) || !sc.Covers(a.gridCode) {
 				continue
 			}
 			phone := a.phone

@@ -16,19 +16,24 @@ func TestMaskPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const house = "110119101001003" // the clue's grid in payload.json
 	tests := []struct {
-		name    string
-		variant int
-		golden  string
+		name         string
+		variant      int
+		reporterGrid string
+		golden       string
 	}{
-		{"sees everything", seesDuty | seesResidents, "payload.json"},
-		{"duty only (command, unit)", seesDuty, "payload_duty.golden.json"},
-		{"residents only (party member)", seesResidents, "payload_residents.golden.json"},
-		{"nothing (screen)", 0, "payload_masked.golden.json"},
+		{"sees everything (township, grid worker at home)", seesDuty | seesResidents | seesReporter, house, "payload.json"},
+		{"duty and reporter (command)", seesDuty | seesReporter, house, "payload_command.golden.json"},
+		{"duty only (unit)", seesDuty, house, "payload_duty.golden.json"},
+		{"residents only (party member)", seesResidents, house, "payload_residents.golden.json"},
+		{"nothing (screen)", 0, house, "payload_masked.golden.json"},
+		// a variant chosen for another clue's grid shows no reporter
+		{"reporter of another grid", seesDuty | seesReporter, "110119101002001", "payload_duty.golden.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := maskPayload(in, tt.variant)
+			got := maskPayload(in, tt.variant, tt.reporterGrid)
 			want, err := os.ReadFile(filepath.Join("testdata", tt.golden))
 			if err != nil {
 				t.Fatal(err)
@@ -45,7 +50,7 @@ func TestMaskPayload(t *testing.T) {
 
 func TestMaskPayloadWithoutPersonalDataIsUntouched(t *testing.T) {
 	p := json.RawMessage(`{"whistle":{"id":7,"lon":115.97123456789012}}`)
-	if got := maskPayload(p, 0); string(got) != string(p) {
+	if got := maskPayload(p, 0, ""); string(got) != string(p) {
 		t.Errorf("got %s", got)
 	}
 }
@@ -82,6 +87,34 @@ func TestVariantOf(t *testing.T) {
 				t.Errorf("variant %b, want %b", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestVariantReporter: the reporter bit of an event's variant is
+// access.Scope.SeesReporter over the event's clue grid, the rule REST
+// uses (issue 12, points 5 and 6).
+func TestVariantReporter(t *testing.T) {
+	e := &Event{reporterGrid: "110119101001003"}
+	tests := []struct {
+		scope access.Scope
+		want  bool
+	}{
+		{access.Scope{Role: access.RoleCommand}, true},
+		{access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, true},
+		{access.Scope{Role: access.RoleGridWorker, GridCode: "110119101001"}, true},
+		{access.Scope{Role: access.RoleGridWorker, GridCode: "110119101002"}, false},
+		{access.Scope{Role: access.RolePartyMember, GridCode: "110119101001003"}, false},
+		{access.Scope{Role: access.RoleScreen}, false},
+		{access.Scope{Role: access.RoleUnit}, false},
+	}
+	for _, tt := range tests {
+		v := variant(tt.scope, variantOf(tt.scope), e)
+		if got := v&seesReporter != 0; got != tt.want || got != tt.scope.SeesReporter(e.reporterGrid) {
+			t.Errorf("%s %s: sees reporter %v, want %v", tt.scope.Role, tt.scope.GridCode, got, tt.want)
+		}
+		if v&^seesReporter != variantOf(tt.scope) {
+			t.Errorf("%s: variant %b lost its role bits %b", tt.scope.Role, v, variantOf(tt.scope))
+		}
 	}
 }
 

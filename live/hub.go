@@ -28,6 +28,7 @@ package live
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ import (
 // Channel is the LISTEN/NOTIFY channel the events trigger notifies.
 const Channel = "whistlegrid_events"
 
+// TokenChannel is the LISTEN/NOTIFY channel a revoked token is notified on,
+// with the hex of its SHA-256 (migrations/00007_token_revoked_notify.sql).
+const TokenChannel = "whistlegrid_tokens"
+
 // ApplicationName names the hub's listening connection in
 // pg_stat_activity.
 const ApplicationName = "whistlegrid live hub"
@@ -62,6 +67,9 @@ const (
 	// CloseReload: since is older than the kept history (or newer than any
 	// seq ever handed out); load the snapshot again and resume from its seq.
 	CloseReload = 4009
+	// CloseRevoked: the token the stream was opened with was revoked
+	// (logout), has expired, or its user was disabled; log in again.
+	CloseRevoked = 4001
 )
 
 // Errors of Serve before the websocket handshake.
@@ -113,6 +121,11 @@ type Options struct {
 	// ShutdownTimeout is how long Run waits, when its context ends, for the
 	// clients' close handshakes; default 5s.
 	ShutdownTimeout time.Duration
+	// TokenCheck is how often each session asks whether its token is still
+	// valid (Subscription.Check), so that an expired token, or one revoked
+	// while no notification could arrive, is cut within it; default 30s.
+	// A revocation notified on TokenChannel closes the session at once.
+	TokenCheck time.Duration
 	// ReadyTimeout is how long a new client waits for the hub's first read
 	// of the outbox before Serve gives up with ErrUnavailable; default 10s.
 	ReadyTimeout time.Duration
@@ -151,6 +164,7 @@ func (o *Options) defaults() {
 	def(&o.WriteTimeout, 10*time.Second)
 	def(&o.ShutdownTimeout, 5*time.Second)
 	def(&o.ReadyTimeout, 10*time.Second)
+	def(&o.TokenCheck, 30*time.Second)
 	def(&o.ReconnectMin, 250*time.Millisecond)
 	def(&o.ReconnectMax, 15*time.Second)
 }
@@ -286,8 +300,10 @@ func (h *Hub) listen(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return fmt.Errorf("live: listen: %w", err)
+	for _, ch := range []string{Channel, TokenChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("live: listen: %w", err)
+		}
 	}
 	if _, ok := h.Seq(); !ok {
 		// Start a ring's length back, so that the ring is full for resumes
@@ -308,8 +324,11 @@ func (h *Hub) listen(ctx context.Context) error {
 		h.mu.Unlock()
 		close(h.ready)
 		h.log.Info("live: hub ready", slog.Int64("seq", h.last))
-	} else if err := h.catchUp(ctx, conn); err != nil { // what was missed while disconnected
-		return err
+	} else {
+		h.recheckTokens()                            // revocations notified while disconnected were missed
+		if err := h.catchUp(ctx, conn); err != nil { // what was missed while disconnected
+			return err
+		}
 	}
 	for {
 		if h.opt.Retention > 0 && time.Since(h.lastPrune) >= h.opt.PruneEvery {
@@ -332,6 +351,9 @@ func (h *Hub) listen(ctx context.Context) error {
 			return ctx.Err()
 		case err != nil && wctx.Err() == nil:
 			return fmt.Errorf("live: wait: %w", err)
+		case err == nil && n.Channel == TokenChannel:
+			h.revoke(n.Payload)
+			continue
 		case err == nil:
 			if s, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil && s <= h.lastSeq() {
 				continue // already read with an earlier notification
@@ -468,6 +490,40 @@ func (h *Hub) publish(evs []*Event) {
 	h.m.sent.Add(float64(sent))
 }
 
+// revoke closes with CloseRevoked every session opened with the token
+// whose SHA-256 is hexHash (a TokenChannel notification).
+func (h *Hub) revoke(hexHash string) {
+	var sum [32]byte
+	b, err := hex.DecodeString(hexHash)
+	if err != nil || len(b) != len(sum) {
+		h.log.Warn("live: a token notification that is no SHA-256", slog.String("payload", hexHash))
+		return
+	}
+	copy(sum[:], b)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		if s.sub.Token == sum {
+			delete(h.sessions, s) // no more events on its queue
+			h.m.clients.Dec()
+			h.m.drops.WithLabelValues("revoked").Inc()
+			s.kick(CloseRevoked, "token revoked; log in again")
+		}
+	}
+}
+
+// recheckTokens asks every session to check its token now.
+func (h *Hub) recheckTokens() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		select {
+		case s.recheck <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // register adds a session and returns the seq from which the hub delivers
 // to it (every event after it goes on its queue) and, when the ring covers
 // the resume, the events after since up to that seq.
@@ -578,7 +634,7 @@ func newMetrics() metrics {
 		sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "whistlegrid_live_deliveries_total", Help: "Events put on a client's send queue."}),
 		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "whistlegrid_live_dropped_clients_total", Help: "Clients disconnected by the server, by reason (slow: queue full, 4008; write_timeout; ping_timeout)."}, []string{"reason"}),
+			Name: "whistlegrid_live_dropped_clients_total", Help: "Clients disconnected by the server, by reason (slow: queue full, 4008; revoked: token revoked or expired, 4001; write_timeout; ping_timeout)."}, []string{"reason"}),
 		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "whistlegrid_live_skipped_seqs_total", Help: "Missing outbox seqs passed over, by reason (absent: rolled back; timeout: GapTimeout)."}, []string{"reason"}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{

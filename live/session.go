@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"whistlegrid/fault"
 )
 
 // session is one websocket client. Two goroutines serve it, as gorilla's
@@ -27,6 +29,8 @@ type session struct {
 	sub     Subscription
 	variant int
 	queue   chan *Event
+
+	recheck chan struct{} // the hub asks for a token check now (buffered 1)
 
 	kickOnce sync.Once
 	kicked   chan struct{} // closed when the hub wants the client gone
@@ -131,6 +135,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, sub Subscription) er
 		sub:     sub,
 		variant: variantOf(sub.Scope),
 		queue:   make(chan *Event, h.opt.QueueSize),
+		recheck: make(chan struct{}, 1),
 		kicked:  make(chan struct{}),
 		conn:    c,
 		cork:    cw.conn,
@@ -254,6 +259,8 @@ func (h *Hub) streamEvents(ctx context.Context, s *session) error {
 
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
+	check := time.NewTicker(h.opt.TokenCheck)
+	defer check.Stop()
 	var burst []*Event
 	for {
 		select {
@@ -282,8 +289,35 @@ func (h *Hub) streamEvents(ctx context.Context, s *session) error {
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opt.WriteTimeout)); err != nil {
 				return err
 			}
+		case <-check.C:
+			if err := h.checkToken(ctx, s); err != nil {
+				return err
+			}
+		case <-s.recheck:
+			if err := h.checkToken(ctx, s); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// checkToken asks whether the session's token is still valid: a token
+// revoked, expired or whose user was disabled ends the session with
+// CloseRevoked; a failed check (the database away) keeps it.
+func (h *Hub) checkToken(ctx context.Context, s *session) error {
+	if s.sub.Check == nil {
+		return nil
+	}
+	err := s.sub.Check(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fault.Unauthorized):
+		h.m.drops.WithLabelValues("revoked").Inc()
+		return &closeFrame{CloseRevoked, "token revoked or expired; log in again"}
+	}
+	h.log.Debug("live: token check failed; the session stays", slog.String("user", s.sub.Scope.Username), slog.Any("err", err))
+	return nil
 }
 
 // checkSince answers, for a resume the ring cannot serve, whether since is
@@ -341,7 +375,7 @@ func (h *Hub) send(s *session, e *Event, sent *int64) error {
 	if !s.sub.Match(e) {
 		return nil
 	}
-	return s.conn.WriteMessage(websocket.TextMessage, e.frame(s.variant))
+	return s.conn.WriteMessage(websocket.TextMessage, e.frame(variant(s.sub.Scope, s.variant, e)))
 }
 
 // checkOrigin allows a handshake without an Origin header, from the same

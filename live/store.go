@@ -18,13 +18,15 @@ type querier interface {
 
 // readEvents reads outbox rows with lo < seq <= hi in seq order, with the
 // jurisdiction keys of each (Visible): the grid code of the event's whistle
-// or clue, the payload's unit code, and the units summoned to its whistle.
+// or clue, the payload's unit code, the grid of the payload's clue (whose
+// reporter it may carry), and the units summoned to its whistle.
 // The last column is the server's clock after the snapshot was taken, for
 // the gap rule (hub.catchUp).
 const readEvents = `
 SELECT e.seq, e.at, e.kind, coalesce(e.township, ''), e.payload::text,
 	coalesce(nullif(e.payload #>> '{whistle,grid}', ''), gw.code, gc.code, ''),
 	coalesce(e.payload #>> '{unit,code}', ''),
+	coalesce(e.payload #>> '{clue,grid}', ''),
 	ARRAY(SELECT s.unit_id FROM summons s WHERE s.whistle_id = coalesce(w.id, c.whistle_id) ORDER BY s.unit_id),
 	clock_timestamp()
 FROM events e
@@ -49,7 +51,7 @@ func read(ctx context.Context, q querier, lo, hi int64, limit int) ([]*Event, ti
 	for rows.Next() {
 		e := &Event{}
 		var payload string
-		if err := rows.Scan(&e.Seq, &e.At, &e.Kind, &e.Township, &payload, &e.grid, &e.unitCode, &e.units, &now); err != nil {
+		if err := rows.Scan(&e.Seq, &e.At, &e.Kind, &e.Township, &payload, &e.grid, &e.unitCode, &e.reporterGrid, &e.units, &now); err != nil {
 			return nil, time.Time{}, fmt.Errorf("live: read events: %w", err)
 		}
 		e.Payload = json.RawMessage(payload)

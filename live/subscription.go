@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,6 +30,18 @@ type Subscription struct {
 	Since     int64 // resume after this seq; FromNow for no resume
 	Townships []string
 	Kinds     []string
+
+	// Token is the SHA-256 of the bearer token the client connected with:
+	// a revocation notified on TokenChannel with its hash closes the
+	// session with CloseRevoked, on every instance. Zero: none.
+	Token [32]byte
+	// Check asks whether the token is still valid; the session calls it
+	// every Options.TokenCheck and after the hub's listening connection
+	// was lost (notifications may have been missed). An error of kind
+	// fault.Unauthorized (revoked, expired, user disabled) closes the
+	// session with CloseRevoked; any other error keeps it open (the
+	// database may be away for a moment). nil: never checked.
+	Check func(context.Context) error
 }
 
 // Match reports whether the event reaches a client with this subscription.

@@ -281,19 +281,7 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		return IntakeResult{}, j.err
 	}
 	if j.stored {
-		c, err := s.clueByKey(ctx, sc, v.in.Source, v.in.ExternalID)
-		if err != nil {
-			return IntakeResult{}, err
-		}
-		res := IntakeResult{Clue: c, Existing: true}
-		if c.WhistleID != nil {
-			w, err := s.summary(ctx, *c.WhistleID)
-			if err != nil {
-				return IntakeResult{}, err
-			}
-			res.Whistle = &w
-		}
-		return res, nil
+		return s.replay(ctx, sc, v.in.Source, v.in.ExternalID)
 	}
 
 	c := Clue{
@@ -306,9 +294,7 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		c.Chain = append(c.Chain, Link{Level: string(l.Level), Code: l.Code, Name: l.Name})
 	}
 	if rep.Name != "" || rep.Phone != "" {
-		if !seesReporter(sc) {
-			rep.Name, rep.Phone = access.MaskName(rep.Name), access.MaskPhone(rep.Phone)
-		}
+		rep.Name, rep.Phone = sc.Reporter(chain[0].Code, rep.Name, rep.Phone)
 		c.Reporter = &rep
 	}
 	res := IntakeResult{Clue: c}
@@ -317,6 +303,33 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		res.Clue.WhistleID = &id
 		w := j.ev.summaries[id]
 		res.Whistle = &w
+	}
+	return res, nil
+}
+
+// replay answers a clue sent again under its (source, external_id): the
+// stored clue, with Existing set, to a caller who may see it (the
+// jurisdiction of GET /clues), its whistle only if the caller may see that
+// too (whistle_summaries); to any other caller ErrConflict, with nothing
+// of the clue, so that a key cannot be used to read another grid's clues.
+func (s *Store) replay(ctx context.Context, sc access.Scope, source, ext string) (IntakeResult, error) {
+	c, err := s.visibleClueByKey(ctx, sc, source, ext)
+	if err != nil {
+		return IntakeResult{}, err
+	}
+	res := IntakeResult{Clue: c, Existing: true}
+	if c.WhistleID != nil {
+		var args []any
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		from := summaries(arg(s.now()), sc, arg)
+		w, err := scanSummary(s.pool.QueryRow(ctx, `SELECT `+summaryColumns+from+` WHERE w.id = `+arg(*c.WhistleID), args...))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows): // outside the caller's jurisdiction
+		case err != nil:
+			return IntakeResult{}, fmt.Errorf("whistle: intake: %w", err)
+		default:
+			res.Whistle = &w
+		}
 	}
 	return res, nil
 }

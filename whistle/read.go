@@ -71,30 +71,34 @@ func scanClue(sc access.Scope, r pgx.Row) (Clue, error) {
 	c.Chain = l[:]
 	c.Lon, c.Lat = round6(c.Lon), round6(c.Lat)
 	if name != "" || phone != "" {
-		if !seesReporter(sc) {
-			name, phone = access.MaskName(name), access.MaskPhone(phone)
-		}
+		name, phone = sc.Reporter(l[0].Code, name, phone)
 		c.Reporter = &Reporter{Name: name, Phone: phone}
 	}
 	return c, nil
 }
 
-// seesReporter: those who call a reporter back (the command center, the
-// township, the grid worker) see the reporter; the others see it masked.
-func seesReporter(sc access.Scope) bool {
-	switch sc.Role {
-	case access.RoleCommand, access.RoleTownship, access.RoleGridWorker:
-		return true
+// visibleClueByKey is the clue stored under (source, ext) if the caller
+// may see it, by the jurisdiction rule of GET /clues (clueWhere); a clue
+// that exists outside it is ErrConflict naming nothing of it, one that
+// does not exist ErrNotFound.
+func (s *Store) visibleClueByKey(ctx context.Context, sc access.Scope, source, ext string) (Clue, error) {
+	where, args := clueWhere(sc, ClueFilter{})
+	n := len(args)
+	args = append(args, source, ext)
+	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+where+
+		fmt.Sprintf(" AND c.source = $%d AND c.external_id = $%d", n+1, n+2), args...))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return c, err
 	}
-	return false
-}
-
-func (s *Store) clueByKey(ctx context.Context, sc access.Scope, source, ext string) (Clue, error) {
-	c, err := scanClue(sc, s.pool.QueryRow(ctx, `SELECT `+clueColumns+clueFrom+` WHERE c.source = $1 AND c.external_id = $2`, source, ext))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, fault.Errorf(ErrNotFound, "no clue %s/%s", source, ext)
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clues WHERE source = $1 AND external_id = $2)`, source, ext).Scan(&exists); err != nil {
+		return Clue{}, fmt.Errorf("whistle: clue: %w", err)
 	}
-	return c, err
+	if exists {
+		return Clue{}, fault.FieldErrorf(ErrConflict, "external_id",
+			"a clue with source %q and external_id %q is already stored outside your jurisdiction; use another external_id", source, ext)
+	}
+	return Clue{}, fault.Errorf(ErrNotFound, "no clue %s/%s", source, ext)
 }
 
 // ClueFilter selects clues for Clues. Zero fields select everything.
@@ -267,10 +271,6 @@ func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
 		return w, fmt.Errorf("whistle: %w", err)
 	}
 	return w, nil
-}
-
-func (s *Store) summary(ctx context.Context, id int64) (Summary, error) {
-	return summaryOf(ctx, s.pool, id)
 }
 
 // Filter selects whistles for List. Zero fields select everything.
@@ -464,11 +464,9 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	if err != nil {
 		return d, err
 	}
-	if !seesReporter(sc) {
-		for i := range d.Clues {
-			if r := d.Clues[i].Reporter; r != nil {
-				r.Name, r.Phone = access.MaskName(r.Name), access.MaskPhone(r.Phone)
-			}
+	for i := range d.Clues { // read unmasked: mask by each clue's own grid
+		if r := d.Clues[i].Reporter; r != nil {
+			r.Name, r.Phone = sc.Reporter(d.Clues[i].Chain[0].Code, r.Name, r.Phone)
 		}
 	}
 	rows, err = s.pool.Query(ctx, `

@@ -3,13 +3,16 @@
 // after the last seq received (since). Close code 4008 (this client was too
 // slow) reconnects at once; 4009 (since is older than the history the
 // server keeps) asks the owner to reload the snapshot and start again from
-// its seq; anything else (a server restart, a dropped network) reconnects
+// its seq; 4001 (the token was revoked or expired) stops and reports
+// trouble, so the owner checks the session and shows the login; anything else (a server restart, a dropped network) reconnects
 // with exponential backoff and jitter.
 
 /** CLOSE_TOO_SLOW: the server dropped a client whose queue overflowed; resume with since. */
 export const CLOSE_TOO_SLOW = 4008;
 /** CLOSE_RELOAD: since is outside the kept history; reload the snapshot. */
 export const CLOSE_RELOAD = 4009;
+/** CLOSE_REVOKED: the token was revoked (logout) or expired; log in again. */
+export const CLOSE_REVOKED = 4001;
 /** BACKOFF_MIN and BACKOFF_MAX bound the wait before a reconnect, in ms. */
 export const BACKOFF_MIN = 500;
 export const BACKOFF_MAX = 10000;
@@ -128,6 +131,12 @@ export class LiveClient {
       this.onState('reload', {});
       this.stopped = true;
       this.onReload();
+      return;
+    }
+    if (e.code === CLOSE_REVOKED) {
+      this.stopped = true;
+      this.onState('revoked', {});
+      this.onTrouble();
       return;
     }
     if (e.code === CLOSE_TOO_SLOW) {

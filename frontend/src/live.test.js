@@ -108,3 +108,13 @@ test('repeated failures to connect are reported; stop cancels everything', () =>
   s.onclose?.({ code: 1006 });
   assert.equal(t.timers.length, 0);
 });
+
+test('4001 (token revoked or expired) stops and reports trouble, no reconnect', () => {
+  const t = harness();
+  t.client.start(3);
+  t.sock().open();
+  t.sock().drop(4001);
+  assert.equal(t.troubles, 1);
+  assert.equal(t.timers.length, 0, 'no reconnect with a revoked token');
+  assert.equal(t.states.at(-1)[0], 'revoked');
+});

@@ -38,6 +38,7 @@ const STATE_TEXT = {
   reconnecting: '重连中…',
   reload: '重新加载…',
   unavailable: '实时服务不可用',
+  revoked: '登录已失效',
 };
 
 /** HOTSPOT_ROLES may see the hotspot analysis. */
