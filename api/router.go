@@ -158,6 +158,8 @@ func New(cfg Config) *Server {
 	}
 	v1.GET("/live", s.liveStream)
 	authed.GET("/snapshot", s.needLive, s.snapshot)
+	r.GET("/tiles", s.tileCatalog)
+	r.GET("/tiles/:layer", s.tileLayerJSON)
 	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
 
 	// Open311 GeoReport v2: public read, posting with an api_key, errors in
