@@ -21,6 +21,7 @@ import (
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/live"
+	"whistlegrid/metrics"
 	"whistlegrid/whistle"
 )
 
@@ -108,6 +109,12 @@ func New(cfg Config) *Server {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"route", "method", "status"})
 	s.reg.MustRegister(s.reqs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := metrics.Register(s.reg); err != nil {
+		s.log.Warn("metrics not registered", slog.Any("err", err))
+	}
+	if cfg.Pool != nil {
+		s.reg.MustRegister(metrics.NewPoolCollector(cfg.Pool))
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
