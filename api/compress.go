@@ -7,16 +7,18 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/gin-gonic/gin"
+
+	"whistlegrid/internal/accept"
 )
 
 // Compression of answers (the compress middleware): brotli or gzip,
-// whichever the client's Accept-Encoding ranks higher (brotli on a tie),
+// whichever the client's Accept-Encoding ranks higher by q-value (brotli
+// on a tie; accept.Encoding),
 // for the types in compressible, when the body reaches compressMinSize.
 // Everything else passes as it is: images and other already-compressed
 // types, bodies that already carry a Content-Encoding (the frontend's
@@ -96,64 +98,13 @@ func (s *Server) compress(c *gin.Context) {
 		c.Next()
 		return
 	}
-	w := &compressWriter{ResponseWriter: c.Writer, enc: NegotiateEncoding(c.GetHeader("Accept-Encoding")), pools: s.encoders}
+	w := &compressWriter{ResponseWriter: c.Writer, enc: accept.Encoding(c.GetHeader("Accept-Encoding"), "br", "gzip"), pools: s.encoders}
 	c.Writer = w
 	defer func() {
 		w.finish()
 		c.Writer = w.ResponseWriter
 	}()
 	c.Next()
-}
-
-// NegotiateEncoding picks the content coding for an Accept-Encoding
-// header (RFC 9110 §12.5.3): "br" or "gzip", whichever has the higher
-// q-value (br on a tie; "*" stands for any not named), or "" for none (no
-// header, or both refused with q=0).
-func NegotiateEncoding(accept string) string {
-	q := map[string]float64{}
-	star := -1.0
-	for _, part := range strings.Split(accept, ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name == "" {
-			continue
-		}
-		v := 1.0
-		for _, p := range strings.Split(params, ";") {
-			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
-			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-				if err != nil || f < 0 || f > 1 {
-					f = 0
-				}
-				v = f
-			}
-		}
-		if name == "*" {
-			star = v
-		} else {
-			q[name] = v
-		}
-	}
-	rank := func(name string) float64 {
-		if v, ok := q[name]; ok {
-			return v
-		}
-		if name == "gzip" {
-			if v, ok := q["x-gzip"]; ok {
-				return v
-			}
-		}
-		return max(star, 0)
-	}
-	br, gz := rank("br"), rank("gzip")
-	switch {
-	case br > 0 && br >= gz:
-		return "br"
-	case gz > 0:
-		return "gzip"
-	}
-	return ""
 }
 
 // headerHasToken reports whether a comma-separated header holds token
