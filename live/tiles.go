@@ -136,13 +136,13 @@ WITH bounds AS (
 	CROSS JOIN bounds b
 	WHERE c.reported_at >= now() - $8::interval AND c.location && b.env4326 AND ` + clueScope + `
 ), cells AS (
-	SELECT least(greatest(floor((ST_X(p) - ST_XMin(env)) / (ST_XMax(env) - ST_XMin(env)) * $9), 0), $9 - 1)::int AS gx,
-		least(greatest(floor((ST_YMax(env) - ST_Y(p)) / (ST_YMax(env) - ST_YMin(env)) * $9), 0), $9 - 1)::int AS gy,
+	SELECT least(greatest(floor((ST_X(p) - ST_XMin(env)) / (ST_XMax(env) - ST_XMin(env)) * $9::int), 0), $9::int - 1)::int AS gx,
+		least(greatest(floor((ST_YMax(env) - ST_Y(p)) / (ST_YMax(env) - ST_YMin(env)) * $9::int), 0), $9::int - 1)::int AS gy,
 		ST_MakePoint(avg(ST_X(p)), avg(ST_Y(p))) AS p, count(*) AS point_count
 	FROM pts GROUP BY 1, 2
 ), features AS (
 	SELECT ST_AsMVTGeom(ST_SetSRID(cells.p, 3857), b.env, 4096, 64, true) AS geom,
-		gy * $9 + gx + 1 AS fid, point_count, true AS cluster
+		(gy * $9::int + gx + 1)::bigint AS fid, point_count, true AS cluster
 	FROM cells CROSS JOIN bounds b
 )
 SELECT ST_AsMVT(features.*, $4, 4096, 'geom', 'fid') FROM features WHERE geom IS NOT NULL`
