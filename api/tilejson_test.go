@@ -69,11 +69,11 @@ func TestTileJSONAndFeatureIDs(t *testing.T) {
 				t.Fatalf("%d %s", status, b)
 			}
 			doc := decode[struct {
-				TileJSON     string      `json:"tilejson"`
-				Tiles        []string    `json:"tiles"`
-				MinZoom      *int        `json:"minzoom"`
-				MaxZoom      *int        `json:"maxzoom"`
-				Bounds       []float64   `json:"bounds"`
+				TileJSON     string    `json:"tilejson"`
+				Tiles        []string  `json:"tiles"`
+				MinZoom      *int      `json:"minzoom"`
+				MaxZoom      *int      `json:"maxzoom"`
+				Bounds       []float64 `json:"bounds"`
 				VectorLayers []struct {
 					ID     string            `json:"id"`
 					Fields map[string]string `json:"fields"`
