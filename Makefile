@@ -62,4 +62,4 @@ db-stop:
 	$(GO) run ./cmd/whistlegrid db stop
 
 clean:
-	rm -rf bin frontend/dist/assets frontend/dist/index.html
+	rm -rf bin frontend/dist/assets frontend/dist/index.html frontend/dist/index.html.br frontend/dist/index.html.gz

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"whistlegrid/fault"
 	"whistlegrid/grid"
+	"whistlegrid/ingest"
 )
 
 // errorBody is the one JSON shape of every error:
@@ -200,4 +202,51 @@ func logFailure(log *slog.Logger, c *gin.Context, status int, err error) {
 	case status >= 500:
 		log.ErrorContext(ctx, "request failed", slog.String("path", c.Request.URL.Path), slog.Any("err", err))
 	}
+}
+
+// codeMethodNotAllowed is the error code of a 405: no fault kind, since
+// only the router refuses a method.
+const codeMethodNotAllowed = "method_not_allowed"
+
+// noRoute answers a path no route has, in the error shape of its area:
+// JSON under /api and /tiles, Open311's array under /open311 (XML when the
+// path ends in .xml); elsewhere a GET or HEAD is the frontend's (a page,
+// or an asset), anything else a JSON 404.
+func (s *Server) noRoute(frontend http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := c.Request.URL.Path
+		area, _ := corsArea(p)
+		switch {
+		case area == "/open311":
+			s.failOpen311(c, fault.New(fault.NotFound, "no such Open311 resource: "+c.Request.Method+" "+p))
+		case area != "":
+			s.fail(c, fault.New(fault.NotFound, "no such route: "+c.Request.Method+" "+p))
+		case frontend != nil && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead):
+			frontend.ServeHTTP(c.Writer, c.Request)
+		default:
+			s.fail(c, fault.New(fault.NotFound, "not found"))
+		}
+	}
+}
+
+// noMethod answers a method a route does not take: 405 with the Allow
+// header the router set, in the error shape of the path's area.
+func (s *Server) noMethod(c *gin.Context) {
+	allow := c.Writer.Header().Get("Allow")
+	msg := c.Request.Method + " is not allowed on " + c.Request.URL.Path + "; allowed: " + allow
+	if area, _ := corsArea(c.Request.URL.Path); area == "/open311" {
+		_, f, _ := splitFormat(path.Base(c.Request.URL.Path))
+		(&open311API{log: s.log}).render(c, f, http.StatusMethodNotAllowed, "errors",
+			[]ingest.Open311Error{{Code: http.StatusMethodNotAllowed, Description: msg}})
+		c.Abort()
+		return
+	}
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: codeMethodNotAllowed, Message: msg}})
+}
+
+// failOpen311 answers err in Open311's error shape, in XML when the
+// path ends in .xml.
+func (s *Server) failOpen311(c *gin.Context, err error) {
+	_, f, _ := splitFormat(path.Base(c.Request.URL.Path))
+	(&open311API{log: s.log}).fail(c, f, err)
 }

@@ -15,6 +15,9 @@ import (
 	"whistlegrid/grid"
 )
 
+// geoJSONType is the media type of every GeoJSON answer (RFC 7946 §12).
+const geoJSONType = "application/geo+json"
+
 // grids: GET /api/v1/grids?level=township|zone|village|household&parent=CODE&bbox=minLon,minLat,maxLon,maxLat
 // -> a GeoJSON FeatureCollection of the grids in the caller's jurisdiction.
 func (s *Server) grids(c *gin.Context) {
@@ -36,7 +39,7 @@ func (s *Server) grids(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/geo+json", fc)
+	c.Data(http.StatusOK, geoJSONType, fc)
 }
 
 // grid: GET /api/v1/grids/{code}[?at=RFC3339] -> the Feature with the people on duty at that time.
@@ -55,7 +58,7 @@ func (s *Server) gridOne(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Content-Type", "application/geo+json")
+	c.Header("Content-Type", geoJSONType)
 	c.JSON(http.StatusOK, f)
 }
 

@@ -100,6 +100,7 @@ func (s *Server) hotspots(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	c.Header("Content-Type", geoJSONType)
 	c.JSON(http.StatusOK, m)
 }
 

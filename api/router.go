@@ -18,10 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"whistlegrid/auth"
-	"whistlegrid/fault"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/live"
+	"whistlegrid/metrics"
 	"whistlegrid/whistle"
 )
 
@@ -46,6 +46,10 @@ type Config struct {
 	// whose X-Forwarded-For names the client; none by default, so the
 	// client is the connection's peer (it keys the login throttle).
 	TrustedProxies []string
+	// CORSOrigins are the origins (scheme://host[:port], or "*") whose
+	// pages may call /api across origins, and /open311 and /tiles with
+	// bearer credentials; none by default (cors.go).
+	CORSOrigins []string
 }
 
 // Server holds the handlers' dependencies.
@@ -65,6 +69,8 @@ type Server struct {
 	limits   Limits
 	gates    map[class]*gate
 	throttle *auth.Throttle
+	origins  corsPolicy
+	encoders *encoders
 }
 
 // New builds the server and its routes.
@@ -73,14 +79,16 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		log:     cfg.Logger,
-		auth:    auth.NewStore(cfg.Pool),
-		grid:    grid.NewStore(cfg.Pool),
-		reg:     prometheus.NewRegistry(),
-		version: cfg.Version,
-		placer:  cfg.Placer,
-		live:    cfg.Live,
-		hotspot: cfg.Hotspots,
+		log:      cfg.Logger,
+		auth:     auth.NewStore(cfg.Pool),
+		grid:     grid.NewStore(cfg.Pool),
+		reg:      prometheus.NewRegistry(),
+		version:  cfg.Version,
+		placer:   cfg.Placer,
+		live:     cfg.Live,
+		hotspot:  cfg.Hotspots,
+		origins:  newCORSPolicy(cfg.CORSOrigins),
+		encoders: newEncoders(),
 	}
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
@@ -101,10 +109,16 @@ func New(cfg Config) *Server {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 	}, []string{"route", "method", "status"})
 	s.reg.MustRegister(s.reqs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := metrics.Register(s.reg); err != nil {
+		s.log.Warn("metrics not registered", slog.Any("err", err))
+	}
+	if cfg.Pool != nil {
+		s.reg.MustRegister(metrics.NewPoolCollector(cfg.Pool))
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), s.observe, s.edge)
+	r.Use(gin.Recovery(), s.observe, s.cors, s.edge, s.compress)
 	r.HandleMethodNotAllowed = true
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		s.log.Error("trusted proxies ignored", slog.Any("err", err))
@@ -151,6 +165,8 @@ func New(cfg Config) *Server {
 	}
 	v1.GET("/live", s.liveStream)
 	authed.GET("/snapshot", s.needLive, s.snapshot)
+	r.GET("/tiles", s.tileCatalog)
+	r.GET("/tiles/:layer", s.tileLayerJSON)
 	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
 
 	// Open311 GeoReport v2: public read, posting with an api_key, errors in
@@ -163,17 +179,8 @@ func New(cfg Config) *Server {
 	g.GET("/requests/:request", o.request)
 	g.GET("/tokens/:token", o.token)
 
-	r.NoRoute(func(c *gin.Context) {
-		if len(c.Request.URL.Path) >= 4 && c.Request.URL.Path[:4] == "/api" {
-			s.fail(c, fault.New(fault.NotFound, "no such route: "+c.Request.Method+" "+c.Request.URL.Path))
-			return
-		}
-		if cfg.Frontend != nil && c.Request.Method == http.MethodGet {
-			cfg.Frontend.ServeHTTP(c.Writer, c.Request)
-			return
-		}
-		s.fail(c, fault.New(fault.NotFound, "not found"))
-	})
+	r.NoRoute(s.noRoute(cfg.Frontend))
+	r.NoMethod(s.noMethod)
 	s.handler = r
 	s.engine = r
 	return s

@@ -8,9 +8,12 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
+
+	"whistlegrid/internal/accept"
 )
 
 // dist holds the built page. The empty dist/.gitkeep is committed so this
@@ -36,7 +39,9 @@ const (
 // path without a file extension (the page's own routes, such as /coverage
 // and /village/{code}, which the page resolves on the client), hashed files
 // under /assets/ with year-long cache headers, anything else in dist as is,
-// and 404 for unknown files. Mount it on the router's fallback, after /api.
+// and 404 for unknown files. A file the build precompressed (name.br,
+// name.gz beside it) goes out in the coding the request prefers, with
+// Content-Encoding and Vary: Accept-Encoding. Mount it on the router's fallback, after /api.
 // When the
 // frontend was not built it answers every request with 503 and
 // NotBuiltMessage.
@@ -54,7 +59,6 @@ func Handler() http.Handler {
 // or an fstest.MapFS in tests. It looks for index.html on each request, so a
 // build made while the server runs is picked up.
 func HandlerFS(fsys fs.FS) http.Handler {
-	files := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -88,8 +92,37 @@ func HandlerFS(fsys fs.FS) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		files.ServeHTTP(w, r)
+		serveFile(w, r, fsys, name)
 	})
+}
+
+// precompressed are the codings the build writes beside each compressible
+// file (scripts/precompress.mjs), in the order preferred, with their
+// file suffixes.
+var precompressed = []struct{ coding, suffix string }{{"br", ".br"}, {"gzip", ".gz"}}
+
+// pickEncoded returns the file to send for name and its Content-Encoding:
+// the precompressed sibling (name.br or name.gz) the request's
+// Accept-Encoding ranks highest among those that exist, else name itself
+// and "". vary is true when name has a sibling, so the answer depends on
+// Accept-Encoding.
+func pickEncoded(r *http.Request, fsys fs.FS, name string) (file, coding string, vary bool) {
+	var offered []string
+	for _, p := range precompressed {
+		if _, err := fs.Stat(fsys, name+p.suffix); err == nil {
+			offered = append(offered, p.coding)
+		}
+	}
+	if len(offered) == 0 {
+		return name, "", false
+	}
+	coding = accept.Encoding(r.Header.Get("Accept-Encoding"), offered...)
+	for _, p := range precompressed {
+		if p.coding == coding {
+			return name + p.suffix, coding, true
+		}
+	}
+	return name, "", true
 }
 
 // isPageRoute reports whether a cleaned path is one of the page's
@@ -115,9 +148,21 @@ func hidden(name string) bool {
 }
 
 // serveFile writes one file of fsys with http.ServeContent, which sets the
-// content type from the name and answers Range and conditional requests.
+// content type from the name and answers Range and conditional requests;
+// precompressed when the build wrote a .br or .gz beside it that the
+// request accepts (pickEncoded), with Content-Encoding and Vary.
 func serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) {
-	f, err := fsys.Open(name)
+	file, coding, vary := pickEncoded(r, fsys, name)
+	if vary {
+		w.Header().Add("Vary", "Accept-Encoding")
+	}
+	if coding != "" {
+		w.Header().Set("Content-Encoding", coding)
+		if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+	}
+	f, err := fsys.Open(file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			http.NotFound(w, r)
@@ -136,11 +181,13 @@ func serveFile(w http.ResponseWriter, r *http.Request, fsys fs.FS, name string) 
 		http.ServeContent(w, r, name, info.ModTime(), rs)
 		return
 	}
-	data, err := fs.ReadFile(fsys, name)
+	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	}
 	_, _ = w.Write(data)
 }

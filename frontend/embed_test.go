@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -115,5 +116,88 @@ func TestHandler(t *testing.T) {
 		if rec.Body.Len() == 0 {
 			t.Errorf("GET %s: empty body", m[1])
 		}
+	}
+}
+
+// TestPrecompressed: a file with a .br and .gz beside it goes out in the
+// coding the request ranks highest, with Content-Encoding, Vary, its own
+// Content-Type and the year-long cache of a hashed asset; without an
+// acceptable coding, as it is.
+func TestPrecompressed(t *testing.T) {
+	fsys := fstest.MapFS{
+		"index.html":             {Data: []byte("<!doctype html>")},
+		"index.html.gz":          {Data: []byte("GZ-INDEX")},
+		"assets/main-abc1.js":    {Data: []byte("console.log(1)")},
+		"assets/main-abc1.js.br": {Data: []byte("BR-BYTES")},
+		"assets/main-abc1.js.gz": {Data: []byte("GZ-BYTES")},
+		"assets/plain-abc1.js":   {Data: []byte("plain")},
+	}
+	h := HandlerFS(fsys)
+	tests := []struct {
+		name, path, accept, encoding, body, contentType string
+		vary                                            bool
+	}{
+		{"brotli preferred", "/assets/main-abc1.js", "gzip, deflate, br", "br", "BR-BYTES", "text/javascript", true},
+		{"gzip by q-value", "/assets/main-abc1.js", "br;q=0.2, gzip;q=0.8", "gzip", "GZ-BYTES", "text/javascript", true},
+		{"br refused", "/assets/main-abc1.js", "br;q=0, gzip", "gzip", "GZ-BYTES", "text/javascript", true},
+		{"nothing accepted", "/assets/main-abc1.js", "", "", "console.log(1)", "text/javascript", true},
+		{"only what exists: index has gzip", "/", "br, gzip", "gzip", "GZ-INDEX", "text/html", true},
+		{"page route too", "/coverage", "gzip", "gzip", "GZ-INDEX", "text/html", true},
+		{"no sibling", "/assets/plain-abc1.js", "br", "", "plain", "text/javascript", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept-Encoding", tt.accept)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || rec.Body.String() != tt.body {
+				t.Fatalf("%d %q, want 200 %q", rec.Code, rec.Body.String(), tt.body)
+			}
+			hd := rec.Header()
+			if hd.Get("Content-Encoding") != tt.encoding {
+				t.Errorf("Content-Encoding %q, want %q", hd.Get("Content-Encoding"), tt.encoding)
+			}
+			if !strings.HasPrefix(hd.Get("Content-Type"), tt.contentType) {
+				t.Errorf("Content-Type %q, want %s", hd.Get("Content-Type"), tt.contentType)
+			}
+			if got := hd.Get("Vary") == "Accept-Encoding"; got != tt.vary {
+				t.Errorf("Vary %q", hd.Get("Vary"))
+			}
+			if strings.HasPrefix(tt.path, "/assets/") && hd.Get("Cache-Control") != cacheImmutable {
+				t.Errorf("Cache-Control %q", hd.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+// TestBuildPrecompressed checks the real build when there is one: every
+// JS and CSS file of 1 KiB or more has a .br and a .gz beside it.
+func TestBuildPrecompressed(t *testing.T) {
+	sub, _ := fs.Sub(dist, "dist")
+	if _, err := fs.Stat(sub, "index.html"); err != nil {
+		t.Skip("the frontend is not built (make build)")
+	}
+	n := 0
+	err := fs.WalkDir(sub, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".js") || strings.HasSuffix(p, ".css")) {
+			return err
+		}
+		info, _ := d.Info()
+		if info.Size() < 1024 {
+			return nil
+		}
+		n++
+		for _, suf := range []string{".br", ".gz"} {
+			if _, err := fs.Stat(sub, p+suf); err != nil {
+				t.Errorf("%s has no %s", p, suf)
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Errorf("walked %d assets: %v", n, err)
 	}
 }

@@ -205,14 +205,14 @@ d AS (
 	FROM grids p, u WHERE p.id = $1
 ),
 a AS (SELECT geom, ST_Area(geom::geography) AS area FROM d WHERE ST_Dimension(geom) = 2)
-SELECT area, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), ST_AsGeoJSON(geom, 7)
+SELECT area, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 6)
 FROM a WHERE area >= $2
 ORDER BY area DESC`
 
 // coverageOverlaps: sibling pairs whose interiors intersect (DE-9IM
 // 2********), found through the GiST index with &&.
 const coverageOverlaps = `
-SELECT a.code, a.name, b.code, b.name, x.area, ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)), ST_AsGeoJSON(x.geom, 7)
+SELECT a.code, a.name, b.code, b.name, x.area, ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)), ST_AsGeoJSON(ST_ForcePolygonCCW(x.geom), 6)
 FROM grids a
 JOIN grids b ON b.parent_id = a.parent_id AND b.valid_to IS NULL AND a.code < b.code AND a.geom && b.geom
 CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) AS geom) i
@@ -222,7 +222,7 @@ ORDER BY x.area DESC, a.code, b.code`
 
 // coverageOutsideParent: parts of children outside the parent.
 const coverageOutsideParent = `
-SELECT c.code, c.name, x.area, ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)), ST_AsGeoJSON(x.geom, 7)
+SELECT c.code, c.name, x.area, ST_X(ST_PointOnSurface(x.geom)), ST_Y(ST_PointOnSurface(x.geom)), ST_AsGeoJSON(ST_ForcePolygonCCW(x.geom), 6)
 FROM grids p
 JOIN grids c ON c.parent_id = p.id AND c.valid_to IS NULL
 CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Difference(c.geom, p.geom), 3) AS geom) d
@@ -231,7 +231,7 @@ WHERE p.id = $1 AND NOT ST_Covers(p.geom, c.geom) AND x.area >= $2
 ORDER BY x.area DESC, c.code`
 
 const coverageUnstaffed = subtree + `
-SELECT g.code, g.name, g.level, p.code, array_agg(n.duty ORDER BY n.ord), ST_AsGeoJSON(g.geom, 6)
+SELECT g.code, g.name, g.level, p.code, array_agg(n.duty ORDER BY n.ord), ST_AsGeoJSON(ST_ForcePolygonCCW(g.geom), 6)
 FROM sub s
 JOIN grids g ON g.id = s.id
 JOIN grids p ON p.id = g.parent_id
@@ -247,7 +247,7 @@ GROUP BY g.id, p.code
 ORDER BY g.code`
 
 const coverageHouseholdsOutside = subtree + `
-SELECT h.id, h.address, g.code, c.code, ST_Distance(g.geom::geography, h.location::geography), ST_AsGeoJSON(h.location, 7)
+SELECT h.id, h.address, g.code, c.code, ST_Distance(g.geom::geography, h.location::geography), ST_AsGeoJSON(h.location, 6)
 FROM sub s
 JOIN grids g ON g.id = s.id
 JOIN households h ON h.grid_id = g.id
@@ -259,7 +259,7 @@ WHERE s.level = 'household' AND NOT ST_Covers(g.geom, h.location)
 ORDER BY h.id`
 
 const coverageNoMember = subtree + `
-SELECT h.id, h.address, g.code, ST_AsGeoJSON(h.location, 7)
+SELECT h.id, h.address, g.code, ST_AsGeoJSON(h.location, 6)
 FROM sub s
 JOIN grids g ON g.id = s.id
 JOIN households h ON h.grid_id = s.id
@@ -285,7 +285,7 @@ LEFT JOIN dc ON dc.pid = m.pid
 ORDER BY 4 DESC, pe.id`
 
 const coverageLoadGeometry = subtree + `
-SELECT h.party_member_id, ST_AsGeoJSON(ST_Collect(h.location ORDER BY h.id), 7)
+SELECT h.party_member_id, ST_AsGeoJSON(ST_Collect(h.location ORDER BY h.id), 6)
 FROM sub JOIN households h ON h.grid_id = sub.id
 WHERE sub.level = 'household' AND h.party_member_id = ANY($2)
 GROUP BY h.party_member_id`

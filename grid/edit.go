@@ -187,7 +187,7 @@ WHERE ST_Relate(s.geom, n.geom, '2********') AND x.area >= $4
 ORDER BY x.area DESC, s.code`
 
 const editHouseholds = `
-SELECT h.id, h.address, g.code, ST_AsGeoJSON(h.location, 7)
+SELECT h.id, h.address, g.code, ST_AsGeoJSON(h.location, 6)
 FROM households h JOIN grids g ON g.id = h.grid_id, ST_GeomFromWKB($1, 4326) n(geom)
 WHERE h.grid_id = $2 AND NOT ST_Covers(n.geom, h.location)
 ORDER BY h.id`
@@ -204,7 +204,7 @@ ORDER BY c.code`
 const editUpdate = `
 UPDATE grids SET geom = ST_Multi(ST_GeomFromWKB($1, 4326)), valid_from = greatest(now(), valid_from)
 WHERE id = $2
-RETURNING valid_from, ST_Area(geom::geography), ST_AsGeoJSON(geom, 6)`
+RETURNING valid_from, ST_Area(geom::geography), ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 6)`
 
 const editChangedBy = `UPDATE grid_versions SET changed_by = $2 WHERE grid_id = $1 AND valid_to IS NULL`
 
@@ -383,7 +383,7 @@ type History struct {
 const historyGrid = `SELECT g.id, g.code, g.name, g.level FROM grids g WHERE g.code = $1 AND `
 
 const historyVersions = `
-SELECT valid_from, valid_to, ST_Area(geom::geography), changed_by, ST_AsGeoJSON(geom, 6)
+SELECT valid_from, valid_to, ST_Area(geom::geography), changed_by, ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 6)
 FROM grid_versions WHERE grid_id = $1
 ORDER BY valid_from DESC`
 

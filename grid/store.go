@@ -47,12 +47,13 @@ type Filter struct {
 }
 
 // featuresQuery builds the whole RFC 7946 FeatureCollection in SQL, with
-// geometry straight from ST_AsGeoJSON (6 decimals, about 0.1 m).
+// geometry straight from ST_AsGeoJSON (6 decimals, about 0.1 m), exterior
+// rings counter-clockwise (ST_ForcePolygonCCW) as RFC 7946 §3.1.6 asks.
 const featuresQuery = `
 SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(f ORDER BY f.id), '[]'::json))::text
 FROM (
 	SELECT g.code AS id, 'Feature' AS type,
-		ST_AsGeoJSON(g.geom, 6)::json AS geometry,
+		ST_AsGeoJSON(ST_ForcePolygonCCW(g.geom), 6)::json AS geometry,
 		json_build_object('code', g.code, 'name', g.name, 'level', g.level, 'kind', g.kind, 'parent_code', p.code) AS properties
 	FROM grids g
 	LEFT JOIN grids p ON p.id = g.parent_id
@@ -116,7 +117,7 @@ type FeatureProps struct {
 }
 
 const featureQuery = `
-SELECT g.code, g.name, g.level, g.kind, p.code, ST_AsGeoJSON(g.geom, 6),
+SELECT g.code, g.name, g.level, g.kind, p.code, ST_AsGeoJSON(ST_ForcePolygonCCW(g.geom), 6),
 	ST_Area(g.geom::geography) / 1e6,
 	(SELECT count(*) FROM grids c WHERE c.parent_id = g.id AND c.valid_to IS NULL),
 	CASE g.level

@@ -95,7 +95,7 @@ type ContactPerson struct {
 // contactVillage: $1 the village code, $2 the scope's prefixes (the %s).
 const contactVillage = `
 SELECT v.id, z.id, v.code, v.name, v.kind, z.code, z.name, t.code, t.name,
-	ST_Area(v.geom::geography) / 1e6, ST_AsGeoJSON(v.geom, 6), now()
+	ST_Area(v.geom::geography) / 1e6, ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), 6), now()
 FROM grids v
 JOIN grids z ON z.id = v.parent_id
 JOIN grids t ON t.id = z.parent_id
@@ -103,7 +103,7 @@ WHERE v.code = $1 AND v.level = 'village' AND v.valid_to IS NULL AND %s`
 
 // contactGrids: $1 the village id, $2 the time of duty.
 const contactGrids = `
-SELECT g.code, g.name, a.person_id, (SELECT count(*) FROM households h WHERE h.grid_id = g.id), ST_AsGeoJSON(g.geom, 7)
+SELECT g.code, g.name, a.person_id, (SELECT count(*) FROM households h WHERE h.grid_id = g.id), ST_AsGeoJSON(ST_ForcePolygonCCW(g.geom), 6)
 FROM grids g
 LEFT JOIN assignments a ON a.grid_id = g.id AND a.duty = 'household'
 	AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)

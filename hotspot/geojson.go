@@ -39,11 +39,11 @@ func signedArea(r orb.Ring) float64 {
 	return a / 2
 }
 
-// Feature returns the cell as a GeoJSON polygon feature whose id is the
-// hex H3 index, with the properties cell (the same index), count, z (to
+// Feature returns the cell as a GeoJSON polygon feature (coordinates to 6
+// decimals, counter-clockwise) whose id is the hex H3 index, with the properties cell (the same index), count, z (to
 // 0.001: a map needs no more), p and significance (hot, cold or none).
 func (c CellStat) Feature() *geojson.Feature {
-	f := geojson.NewFeature(orb.Polygon{Boundary(c.Cell)})
+	f := geojson.NewFeature(orb.Polygon{round6(Boundary(c.Cell))})
 	f.ID = c.Cell.String()
 	f.Properties = geojson.Properties{
 		"cell": c.Cell.String(), "count": c.Count, "z": round3(c.Z), "p": c.P, "significance": string(c.Significance),
@@ -71,6 +71,18 @@ func (c CellTrend) Feature() *geojson.Feature {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// round6 rounds a ring's coordinates to 6 decimals (about 0.1 m), as
+// every GeoJSON answer sends them (RFC 7946 §11.2). An H3 hexagon's
+// vertices are tens of metres apart at the resolutions served, so the
+// ring keeps its shape and winding.
+func round6(r orb.Ring) orb.Ring {
+	out := make(orb.Ring, len(r))
+	for i, p := range r {
+		out[i] = orb.Point{math.Round(p[0]*1e6) / 1e6, math.Round(p[1]*1e6) / 1e6}
+	}
+	return out
+}
 
 // FeatureCollection returns the cells for which keep is true (every cell
 // when keep is nil) as GeoJSON hexagons, in the order of r.Cells.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"whistlegrid/metrics"
+
 	"whistlegrid/geo"
 
 	"github.com/uber/h3-go/v4"
@@ -113,8 +115,21 @@ func ScanWindow(now time.Time, weeks int) (start, end time.Time) {
 // is a consecutive hot spot by the next scan; it is filed then, in its
 // second week, unless it was already filed as new. Clues of source
 // hotspot are left out.
+//
+// Each scan is counted in metrics.HotspotScan.
 func (s *Store) Scan(ctx context.Context, f Filer, now time.Time, o ScanOptions) (*ScanResult, error) {
 	began := time.Now()
+	r, err := s.scan(ctx, f, now, o, began)
+	filed := 0
+	if r != nil {
+		filed = r.Filed
+	}
+	metrics.HotspotScan(err, time.Since(began), filed)
+	return r, err
+}
+
+// scan is Scan, uncounted.
+func (s *Store) scan(ctx context.Context, f Filer, now time.Time, o ScanOptions, began time.Time) (*ScanResult, error) {
 	if o.MinClues <= 0 {
 		o.MinClues = DefaultScanMinClues
 	}

@@ -22,6 +22,7 @@ import (
 	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
+	"whistlegrid/metrics"
 )
 
 // Store runs clues and whistles against the database.
@@ -239,16 +240,38 @@ const intakeQuery = `SELECT * FROM whistle_intake($1, $2, $3, $4, $5, $6, $7, $8
 // The database work is one call of whistle_intake and the events outbox
 // rows, built here from the summaries the call returns, in one
 // transaction; clues arriving together share it (see lane).
+//
+// Each intake is counted in metrics.Intake by its outcome.
 func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (IntakeResult, error) {
+	start := time.Now()
+	res, outcome, err := s.intake(ctx, sc, in)
+	if err != nil {
+		outcome = metrics.OutcomeFailed
+		var k fault.Kind
+		if fe := (*fault.Error)(nil); errors.As(err, &fe) {
+			k = fe.Kind
+		} else if !errors.As(err, &k) {
+			k = fault.Internal
+		}
+		if k != fault.Internal && k != fault.Unavailable {
+			outcome = metrics.OutcomeRefused
+		}
+	}
+	metrics.Intake(outcome, time.Since(start))
+	return res, err
+}
+
+// intake is Intake, answering the outcome beside the result.
+func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (IntakeResult, string, error) {
 	v, err := s.validate(in)
 	if err != nil {
-		return IntakeResult{}, err
+		return IntakeResult{}, "", err
 	}
 	if err := mayReport(sc, v.placement); err != nil {
-		return IntakeResult{}, err
+		return IntakeResult{}, "", err
 	}
 	if sc.ReadOnly() {
-		return IntakeResult{}, fault.Errorf(ErrForbidden, "the wall screen is read-only")
+		return IntakeResult{}, "", fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)
@@ -261,14 +284,15 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	// database, decides whether one is raised
 	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, v.placement, v.in.Category, now)
 	if err != nil {
-		return IntakeResult{}, err
+		return IntakeResult{}, "", err
 	}
 	raisable := Raisable(units)
 	codes, roles := Summonable(units)
 	cell := geo.H3Cell(v.wgs, geo.DefaultH3Res) // about 1 µs of cgo: once
 
 	j := &intakeJob{
-		ctx: ctx, now: now, township: township.Code,
+		outcome: metrics.OutcomeKept,
+		ctx:     ctx, now: now, township: township.Code,
 		args: []any{v.in.Source, v.in.ExternalID, v.in.Category, v.in.Text, *v.in.Lon, *v.in.Lat, string(v.datum),
 			v.wgs[0], v.wgs[1], cell, chain[0].ID, township.ID, township.Code,
 			v.placement.EdgeDistanceM, v.placement.NearEdge, v.reportedAt, now, nullable(rep.Name), nullable(rep.Phone),
@@ -278,10 +302,11 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	}
 	s.lanes[laneOf(v.in.Category)].run(s, j)
 	if j.err != nil {
-		return IntakeResult{}, j.err
+		return IntakeResult{}, "", j.err
 	}
 	if j.stored {
-		return s.replay(ctx, sc, v.in.Source, v.in.ExternalID)
+		res, err := s.replay(ctx, sc, v.in.Source, v.in.ExternalID)
+		return res, metrics.OutcomeExisting, err
 	}
 
 	c := Clue{
@@ -304,7 +329,7 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		w := j.ev.summaries[id]
 		res.Whistle = &w
 	}
-	return res, nil
+	return res, j.outcome, nil
 }
 
 // replay answers a clue sent again under its (source, external_id): the
@@ -345,6 +370,7 @@ type intakeJob struct {
 	// what the database did, set when done is closed
 	stored            bool // the clue was already stored: nothing changed
 	clueID, whistleID int64
+	outcome           string // metrics.OutcomeKept, Joined, Raised or Escalated
 	ev                events
 	err               error
 
@@ -354,7 +380,7 @@ type intakeJob struct {
 
 // reset forgets what an attempt that was rolled back did.
 func (j *intakeJob) reset() {
-	j.stored, j.clueID, j.whistleID, j.ev, j.err = false, 0, 0, events{}, nil
+	j.stored, j.clueID, j.whistleID, j.ev, j.err, j.outcome = false, 0, 0, events{}, nil, metrics.OutcomeKept
 }
 
 // Lanes: clues of a category go through one of intakeLanes lanes, at most
@@ -613,10 +639,13 @@ func (j *intakeJob) read(rows pgx.Rows) error {
 		switch kind {
 		case "whistle.raised":
 			extra = map[string]any{"clue_ids": []int64{*clue}, "actor": "system"}
+			j.outcome = metrics.OutcomeRaised
 		case "whistle.joined":
 			extra = map[string]any{"clue_id": *clue, "clue_count": *count}
+			j.outcome = metrics.OutcomeJoined
 		case "whistle.escalated":
 			extra = map[string]any{"from": Grade(*from), "to": Priority, "reason": *note, "actor": "system"}
+			j.outcome = metrics.OutcomeEscalated
 		}
 		j.ev.addWhistle(kind, w, extra)
 	}

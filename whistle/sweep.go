@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"whistlegrid/metrics"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -39,7 +41,16 @@ RETURNING w.id, w.grade`
 // (the events outbox), and escalates each newly overdue whistle one grade.
 // It runs in one transaction and is safe to run from several instances at
 // once.
+//
+// Each sweep is counted in metrics.Sweep.
 func (s *Store) Sweep(ctx context.Context) (SweepResult, error) {
+	res, err := s.sweep(ctx)
+	metrics.Sweep(err, res.ReportInOverdue, res.ResolveOverdue, res.Notices, res.Escalated)
+	return res, err
+}
+
+// sweep is Sweep, uncounted.
+func (s *Store) sweep(ctx context.Context) (SweepResult, error) {
 	now := s.now()
 	var res SweepResult
 	tx, err := s.pool.Begin(ctx)

@@ -169,6 +169,10 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	if err != nil {
 		return err
 	}
+	origins, err := api.ParseCORSOrigins(*sc.corsOrigins)
+	if err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
 	// Each connection is a file: take all the process may have, and keep
 	// the connections under it.
 	files, err := raiseFileLimit()
@@ -218,7 +222,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		Heavy: api.Gate{Slots: *sc.heavySlots, Queue: 2 * *sc.heavySlots},
 	}
 	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version,
-		Limits: limits, TrustedProxies: proxies})
+		Limits: limits, TrustedProxies: proxies, CORSOrigins: origins})
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
@@ -277,7 +281,7 @@ const fileReserve = 256
 // serveSettings are serve's flags that bound connections and requests
 // (README, "Configuration"); each takes its default from the environment.
 type serveSettings struct {
-	metricsAddr, trustedProxies                                           *string
+	metricsAddr, trustedProxies, corsOrigins                              *string
 	headerTimeout, bodyTimeout, requestTimeout, writeTimeout, idleTimeout *time.Duration
 	maxConns, heavySlots                                                  *int
 }
@@ -318,6 +322,7 @@ func serveFlags(fs *flag.FlagSet) (serveSettings, error) {
 	s := serveSettings{
 		metricsAddr:    str("metrics-addr", "WHISTLEGRID_METRICS_ADDR", "", "listen address of the Prometheus metrics, e.g. 127.0.0.1:9090 (default: not served)"),
 		trustedProxies: str("trusted-proxies", "WHISTLEGRID_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client"),
+		corsOrigins:    str("cors-origins", "WHISTLEGRID_CORS_ORIGINS", "", "comma-separated origins (https://host[:port], or *) whose pages may call /api, and /open311 and /tiles with a bearer token, across origins"),
 		headerTimeout:  dur("header-timeout", "WHISTLEGRID_HEADER_TIMEOUT", d.HeaderTimeout, "time to read a request's headers"),
 		bodyTimeout:    dur("body-timeout", "WHISTLEGRID_BODY_TIMEOUT", d.BodyTimeout, "time to read a request's body"),
 		requestTimeout: dur("request-timeout", "WHISTLEGRID_REQUEST_TIMEOUT", d.RequestTimeout, "deadline of a request (not the live stream); past it, 503"),
