@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"whistlegrid/attach"
 	"whistlegrid/auth"
 	"whistlegrid/fault"
 	"whistlegrid/grid"
@@ -42,6 +43,10 @@ type Config struct {
 	// LoginThrottle is the policy of failed logins; zero fields take
 	// auth.DefaultThrottlePolicy's.
 	LoginThrottle auth.ThrottlePolicy
+	// Attachments stores the uploaded photos and documents (attach.Disk
+	// under the data folder by default); nil: the attachment routes
+	// answer 503.
+	Attachments attach.Blobs
 	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
 	// whose X-Forwarded-For names the client; none by default, so the
 	// client is the connection's peer (it keys the login throttle).
@@ -65,6 +70,7 @@ type Server struct {
 	limits   Limits
 	gates    map[class]*gate
 	throttle *auth.Throttle
+	blobs    attach.Blobs
 }
 
 // New builds the server and its routes.
@@ -81,6 +87,7 @@ func New(cfg Config) *Server {
 		placer:  cfg.Placer,
 		live:    cfg.Live,
 		hotspot: cfg.Hotspots,
+		blobs:   cfg.Attachments,
 	}
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
@@ -127,6 +134,8 @@ func New(cfg Config) *Server {
 	authed.POST("/place", s.needPlacer, s.placeBatch)
 	authed.POST("/clues", s.needWhistles, s.postClue)
 	authed.GET("/clues", s.needWhistles, s.clues)
+	authed.GET("/clues/mine", s.needWhistles, s.myReports)
+	authed.POST("/attachments", s.needWhistles, s.needBlobs, s.uploadAttachment)
 	authed.POST("/whistles", s.needWhistles, s.raiseWhistle)
 	authed.GET("/whistles", s.needWhistles, s.listWhistles)
 	authed.GET("/whistles/:id", s.needWhistles, s.getWhistle)
@@ -152,6 +161,10 @@ func New(cfg Config) *Server {
 	v1.GET("/live", s.liveStream)
 	authed.GET("/snapshot", s.needLive, s.snapshot)
 	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
+	// Attachments are shown in <img>, which sends no header: the token
+	// may come in the query, as for tiles.
+	v1.GET("/attachments/:id", s.attachToken, s.needWhistles, s.needBlobs, s.attachmentFile)
+	v1.GET("/attachments/:id/thumb", s.attachToken, s.needWhistles, s.needBlobs, s.attachmentThumb)
 
 	// Open311 GeoReport v2: public read, posting with an api_key, errors in
 	// the spec's own array shape.
