@@ -303,10 +303,11 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		if err != nil {
 			return IntakeResult{}, err
 		}
-		if err := s.withAttachments(ctx, []Clue{c}); err != nil {
+		one := []Clue{c}
+		if err := s.withAttachments(ctx, one); err != nil {
 			return IntakeResult{}, err
 		}
-		res := IntakeResult{Clue: c, Existing: true}
+		res := IntakeResult{Clue: one[0], Existing: true}
 		if c.WhistleID != nil {
 			w, err := s.summary(ctx, *c.WhistleID)
 			if err != nil {
@@ -332,10 +333,15 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		}
 		c.Reporter = &rep
 	}
-	if err := s.withAttachments(ctx, []Clue{c}); err != nil {
-		return IntakeResult{}, err
+	// a new clue has the attachments it was posted with: none is no query
+	one := []Clue{c}
+	one[0].Attachments = []AttachmentRef{}
+	if len(v.in.Attachments) > 0 {
+		if err := s.withAttachments(ctx, one); err != nil {
+			return IntakeResult{}, err
+		}
 	}
-	res := IntakeResult{Clue: c}
+	res := IntakeResult{Clue: one[0]}
 	if j.whistleID != 0 {
 		id := j.whistleID
 		res.Clue.WhistleID = &id
