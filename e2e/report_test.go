@@ -72,7 +72,9 @@ func axeSerious(t *testing.T, ctx context.Context) []string {
 // (2400×1800 with EXIF GPS, resized on the phone to 1600 px) and sends it;
 // report-result names the clue, which is in the database with its
 // attachment. Then offline: the report waits (report-queued) in the
-// device's storage and arrives exactly once when the network returns.
+// device's storage and arrives exactly once when the network returns;
+// one left offline when its page is closed is sent, once, by the next
+// page opened online.
 // axe-core finds no serious or critical violation on the phone or the
 // desktop, and the form is reachable by keyboard. It measures the bytes
 // the page transfers on its first load (Chromium's encodedDataLength) and
@@ -262,6 +264,34 @@ func TestReport(t *testing.T) {
 	if loose != 0 {
 		t.Errorf("%d photos uploaded and not attached (uploaded twice?)", loose)
 	}
+
+	// a report made offline survives its page: the tab leaves it, and
+	// another tab of the phone's browser, online, sends it once
+	step(t, ctx, stepTimeout, "offline again", setOffline(true))
+	waitFor(t, ctx, stepTimeout, "navigator offline", `navigator.onLine === false`, `String(navigator.onLine)`)
+	step(t, ctx, stepTimeout, "report offline, then leave the page",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="report-text"]`), "离线后关闭页面"),
+		chromedp.Click(chromedp.CSS(`[data-testid="report-submit"]`)),
+	)
+	waitFor(t, ctx, stepTimeout, "report-queued", `document.querySelector('[data-testid="report-queued"]:not([hidden])')?.dataset.count === '1'`,
+		`document.querySelector('[data-testid="report-queued"]').outerHTML`)
+	step(t, ctx, stepTimeout, "leave the page", chromedp.Navigate("about:blank"))
+	tab2, cancel2 := chromedp.NewContext(ctx)
+	logConsole(t, tab2)
+	step(t, tab2, mapReadyTimeout, "open /report in another tab", chromedp.Navigate(env.URL+"/report"))
+	waitMapReady(t, tab2)
+	waitFor(t, tab2, 30*time.Second, "the report left offline sent", `document.querySelector('[data-testid="report-queued"]').hidden &&
+		!!document.querySelector('[data-testid="report-result"]:not([hidden])[data-clue-id]')`,
+		`document.querySelector('[data-testid="report-queued"]').outerHTML + document.querySelector('[data-testid="report-error"]').textContent`)
+	cancel2()
+	step(t, ctx, stepTimeout, "back online in the first tab", setOffline(false), chromedp.Navigate(env.URL+"/report"))
+	waitMapReady(t, ctx)
+	waitFor(t, ctx, stepTimeout, "three in 我的上报", `document.querySelectorAll('[data-testid="my-report-item"]').length === 3`, `document.querySelector('.report-mine').innerText`)
+	_ = env.Pool.QueryRow(bg, `SELECT count(*) FROM clues WHERE text = '离线后关闭页面'`).Scan(&clues)
+	if clues != 1 {
+		t.Errorf("the report left offline arrived %d times, want once", clues)
+	}
+	waitFor(t, ctx, stepTimeout, "a category chosen again", `!!document.querySelector('[data-testid="report-category-option"]')`, `document.body.innerText`)
 
 	// keyboard: from the category search, Tab reaches the options, the text, the photo and send
 	seen := evaluate[string](t, ctx, `(() => { document.querySelector('[data-testid="report-category"]').focus(); return '' })()`)
