@@ -60,6 +60,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 		"GET /api/v1/stats", "GET /api/v1/assessment",
 		"GET /api/v1/hotspots", "POST /api/v1/hotspots/scan",
 		"GET /api/v1/live", "GET /api/v1/snapshot",
+		"GET /api/v1/clues/mine", "POST /api/v1/attachments", "GET /api/v1/attachments/:id", "GET /api/v1/attachments/:id/thumb",
 	}
 	walked := map[string]bool{}
 	for _, r := range srv.Routes() {

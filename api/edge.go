@@ -147,6 +147,7 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/place":      maxPlaceBody,
 	"PUT /api/v1/grids/:code": maxEditBody,
 	"POST /api/v1/auth/login": maxLoginBody,
+	attachRoute:               maxAttachBody,
 }
 
 // Route keys of the routes the edge treats apart.
@@ -238,6 +239,9 @@ func (s *Server) readBody(c *gin.Context, rc *http.ResponseController, route str
 		limit = l
 	}
 	tooLarge := fault.Newf(fault.TooLarge, "the request body is over its limit of %s", bytesText(limit))
+	if route == attachRoute {
+		tooLarge = fault.New(fault.TooLarge, "the upload is over 10 MiB; an attachment is at most 10 MiB")
+	}
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}

@@ -31,16 +31,17 @@ func TestAnswer(t *testing.T) {
 		status int
 		code   string
 	}{
-		fault.Internal:     {500, "internal"},
-		fault.Invalid:      {422, "invalid"},
-		fault.BadRequest:   {400, "bad_request"},
-		fault.Unauthorized: {401, "unauthorized"},
-		fault.Forbidden:    {403, "forbidden"},
-		fault.NotFound:     {404, "not_found"},
-		fault.Conflict:     {409, "conflict"},
-		fault.TooLarge:     {413, "too_large"},
-		fault.TooMany:      {429, "too_many_requests"},
-		fault.Unavailable:  {503, "unavailable"},
+		fault.Internal:         {500, "internal"},
+		fault.Invalid:          {422, "invalid"},
+		fault.BadRequest:       {400, "bad_request"},
+		fault.Unauthorized:     {401, "unauthorized"},
+		fault.Forbidden:        {403, "forbidden"},
+		fault.NotFound:         {404, "not_found"},
+		fault.Conflict:         {409, "conflict"},
+		fault.TooLarge:         {413, "too_large"},
+		fault.TooMany:          {429, "too_many_requests"},
+		fault.Unavailable:      {503, "unavailable"},
+		fault.UnsupportedMedia: {415, "unsupported_media_type"},
 	}
 	type want struct {
 		status               int

@@ -226,7 +226,8 @@ func (h *open311API) token(c *gin.Context) {
 
 // postRequest: POST /open311/v2/requests.{json|xml}, application/x-www-form-urlencoded:
 // api_key, service_code, lat, long (WGS-84), description, first_name, last_name, phone,
-// email, device_id, account_id (address_string, address_id, media_url, attribute[...] not used)
+// email, device_id, account_id, media_url (an http(s) URL, kept and read back; address_string,
+// address_id, attribute[...] not used)
 // -> 201 [{"service_request_id","service_notice","account_id"}]; the same form again -> 200, the same id.
 func (h *open311API) postRequest(c *gin.Context) {
 	name, f, ok := splitFormat(c.Param("doc"))

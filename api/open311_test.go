@@ -386,6 +386,8 @@ func TestOpen311PostRequest(t *testing.T) {
 		{"a bad phone", "/requests.json", map[string]string{"phone": "call me"}, 400, "phone:"},
 		{"a long description", "/requests.json", map[string]string{"description": strings.Repeat("摊", 4001)}, 400, "description:"},
 		{"in xml", "/requests.xml", map[string]string{"service_code": ""}, 400, "service_code"},
+		{"a media_url that is no URL", "/requests.json", map[string]string{"media_url": "javascript:alert(1)"}, 400, "media_url:"},
+		{"a media_url too long", "/requests.json", map[string]string{"media_url": "https://example.org/" + strings.Repeat("a", 2048)}, 400, "media_url:"},
 		{"to a resource that takes no POST", "/services.json", nil, 404, "POST requests.json"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -438,6 +440,14 @@ func TestOpen311PostRequest(t *testing.T) {
 	r = f.get(t, "/requests/"+c1.ID+".json")
 	if r.status != 200 || strings.Contains(string(r.body), "张三") || strings.Contains(string(r.body), "13900001111") || strings.Contains(string(r.body), "zhang@") {
 		t.Errorf("GET the posted request: %d %s", r.status, r.body)
+	}
+	// its media_url is kept and read back, in JSON and XML
+	got := f.requests(t, "/requests/"+c1.ID+".json")
+	if len(got) != 1 || got[0].MediaURL == nil || *got[0].MediaURL != "http://example.org/1.jpg" {
+		t.Errorf("media_url read back: %+v", got)
+	}
+	if r = f.get(t, "/requests/"+c1.ID+".xml"); !strings.Contains(string(r.body), "<media_url>http://example.org/1.jpg</media_url>") {
+		t.Errorf("media_url in XML: %s", r.body)
 	}
 }
 

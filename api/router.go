@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"whistlegrid/attach"
 	"whistlegrid/auth"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
@@ -42,6 +43,10 @@ type Config struct {
 	// LoginThrottle is the policy of failed logins; zero fields take
 	// auth.DefaultThrottlePolicy's.
 	LoginThrottle auth.ThrottlePolicy
+	// Attachments stores the uploaded photos and documents (attach.Disk
+	// under the data folder by default); nil: the attachment routes
+	// answer 503.
+	Attachments attach.Blobs
 	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
 	// whose X-Forwarded-For names the client; none by default, so the
 	// client is the connection's peer (it keys the login throttle).
@@ -71,6 +76,7 @@ type Server struct {
 	throttle *auth.Throttle
 	origins  corsPolicy
 	encoders *encoders
+	blobs    attach.Blobs
 }
 
 // New builds the server and its routes.
@@ -89,6 +95,7 @@ func New(cfg Config) *Server {
 		hotspot:  cfg.Hotspots,
 		origins:  newCORSPolicy(cfg.CORSOrigins),
 		encoders: newEncoders(),
+		blobs:    cfg.Attachments,
 	}
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
@@ -141,6 +148,8 @@ func New(cfg Config) *Server {
 	authed.POST("/place", s.needPlacer, s.placeBatch)
 	authed.POST("/clues", s.needWhistles, s.postClue)
 	authed.GET("/clues", s.needWhistles, s.clues)
+	authed.GET("/clues/mine", s.needWhistles, s.myReports)
+	authed.POST("/attachments", s.needWhistles, s.needBlobs, s.uploadAttachment)
 	authed.POST("/whistles", s.needWhistles, s.raiseWhistle)
 	authed.GET("/whistles", s.needWhistles, s.listWhistles)
 	authed.GET("/whistles/:id", s.needWhistles, s.getWhistle)
@@ -168,6 +177,10 @@ func New(cfg Config) *Server {
 	r.GET("/tiles", s.tileCatalog)
 	r.GET("/tiles/:layer", s.tileLayerJSON)
 	r.GET("/tiles/:layer/:z/:x/:y", s.tileToken, s.needLive, s.tile)
+	// Attachments are shown in <img>, which sends no header: the token
+	// may come in the query, as for tiles.
+	v1.GET("/attachments/:id", s.attachToken, s.needWhistles, s.needBlobs, s.attachmentFile)
+	v1.GET("/attachments/:id/thumb", s.attachToken, s.needWhistles, s.needBlobs, s.attachmentThumb)
 
 	// Open311 GeoReport v2: public read, posting with an api_key, errors in
 	// the spec's own array shape.

@@ -49,6 +49,7 @@ var classes = map[string]class{
 	"GET /api/v1/place":                      classPlace,
 	"POST /api/v1/place":                     classPlace,
 	"POST /api/v1/clues":                     classIntake,
+	"POST /api/v1/attachments":               classIntake,
 	"POST /api/v1/whistles":                  classIntake,
 	"POST /api/v1/whistles/:id/:step":        classIntake,
 	"PUT /api/v1/grids/:code":                classIntake,

@@ -19,13 +19,19 @@ import (
 // without headers unless told: MapLibre's transformRequest can add
 // `Authorization: Bearer <token>`; otherwise append `?token=<token>` to
 // the tile URL template. Either is accepted; without one it answers 401.
-func (s *Server) tileToken(c *gin.Context) {
+func (s *Server) tileToken(c *gin.Context) { s.queryToken(c, "tiles") }
+
+// queryToken authenticates a request whose token may come as
+// Authorization: Bearer or as ?token= (a map's tile requests, an <img>'s
+// attachment request cannot set a header); what names the routes in the
+// refusal.
+func (s *Server) queryToken(c *gin.Context, what string) {
 	tok := bearer(c.Request)
 	if tok == "" {
 		tok = c.Query("token")
 	}
 	if tok == "" {
-		s.fail(c, fault.New(fault.Unauthorized, "tiles need Authorization: Bearer <token> or ?token=<token>"))
+		s.fail(c, fault.New(fault.Unauthorized, what+" need Authorization: Bearer <token> or ?token=<token>"))
 		return
 	}
 	_, sc, err := s.auth.Authenticate(c.Request.Context(), tok)

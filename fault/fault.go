@@ -61,11 +61,15 @@ const (
 	// Unavailable is a part of the server that is not running, or not
 	// yet (503, "unavailable").
 	Unavailable
+	// UnsupportedMedia is an upload whose content (read from its magic
+	// bytes, not its name or declared type) is of a type not accepted
+	// (415, "unsupported_media_type").
+	UnsupportedMedia
 )
 
 // Kinds lists every kind, Internal first: for tests that walk them all.
 func Kinds() []Kind {
-	return []Kind{Internal, Invalid, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, TooMany, Unavailable}
+	return []Kind{Internal, Invalid, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, TooMany, Unavailable, UnsupportedMedia}
 }
 
 // String is the kind's error code, as the API's JSON carries it:
@@ -90,6 +94,8 @@ func (k Kind) String() string {
 		return "too_many_requests"
 	case Unavailable:
 		return "unavailable"
+	case UnsupportedMedia:
+		return "unsupported_media_type"
 	}
 	return "internal"
 }

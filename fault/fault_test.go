@@ -76,8 +76,8 @@ func TestKinds(t *testing.T) {
 		}
 		seen[code] = k
 	}
-	if len(seen) != 10 {
-		t.Errorf("%d kinds, want 10", len(seen))
+	if len(seen) != 11 {
+		t.Errorf("%d kinds, want 11", len(seen))
 	}
 	if fault.Kind(200).String() != "internal" {
 		t.Errorf("an unknown kind is %q, want internal", fault.Kind(200))

@@ -297,7 +297,7 @@ SELECT c.id, c.source, cat.code, cat.name, c.text, ST_X(c.location), ST_Y(c.loca
 	greatest(c.received_at, w.updated_at, (SELECT max(e.at) FROM whistle_events e WHERE e.whistle_id = w.id)),
 	ARRAY(SELECT u.name FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = w.id AND s.role = 'lead' ORDER BY u.code),
 	r.rating_reported_in, r.rating_resolved, r.rating_satisfied,
-	` + statusExpr + `
+	` + statusExpr + `, coalesce(c.media_url, '')
 FROM clues c
 JOIN categories cat ON cat.id = c.category_id
 JOIN grids hg ON hg.id = c.grid_id
@@ -333,6 +333,7 @@ type requestRow struct {
 	leads                             []string
 	rIn, rRes, rSat                   *int
 	open311Status                     string // statusExpr
+	mediaURL                          string
 }
 
 func scanRequest(r pgx.Row) (requestRow, error) {
@@ -340,7 +341,7 @@ func scanRequest(r pgx.Row) (requestRow, error) {
 	err := r.Scan(&q.id, &q.source, &q.code, &q.name, &q.text, &q.lon, &q.lat, &q.reportedAt, &q.receivedAt,
 		&q.gridCode, &q.village, &q.township, &q.dist,
 		&q.whistleID, &q.status, &q.grade, &q.resolveDue, &q.closedAt, &q.outcome, &q.whistleUpdated, &q.leads,
-		&q.rIn, &q.rRes, &q.rSat, &q.open311Status)
+		&q.rIn, &q.rRes, &q.rSat, &q.open311Status, &q.mediaURL)
 	return q, err
 }
 
@@ -399,7 +400,7 @@ func (r requestRow) request() ServiceRequest {
 		RequestedDatetime: w3Time(r.reportedAt),
 		// Chinese addresses run from the largest unit to the smallest.
 		Address: Text(r.dist + " " + r.township + " " + r.village),
-		Lat:     round6(r.lat), Long: round6(r.lon),
+		Lat:     round6(r.lat), Long: round6(r.lon), MediaURL: Text(r.mediaURL),
 		Extended: &ExtendedAttributes{GridCode: r.gridCode, Source: r.source, WhistleID: r.whistleID},
 	}
 	if r.rIn != nil && r.rRes != nil && r.rSat != nil {
@@ -491,7 +492,7 @@ func (o *Open311) Submit(ctx context.Context, k APIKey, s Submission) (res Reque
 	lon, lat := s.Long, s.Lat
 	in := whistle.ClueInput{
 		Source: "app", ExternalID: ExternalID(k, s), Category: s.ServiceCode, Text: s.Description,
-		Lon: &lon, Lat: &lat, Datum: "wgs84", ReportedAt: o.now().Format(time.RFC3339),
+		Lon: &lon, Lat: &lat, Datum: "wgs84", ReportedAt: o.now().Format(time.RFC3339), MediaURL: s.MediaURL,
 	}
 	if name := ReporterName(s.LastName, s.FirstName); name != "" || s.Phone != "" {
 		in.Reporter = &whistle.Reporter{Name: name, Phone: s.Phone}

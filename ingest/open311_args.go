@@ -175,22 +175,34 @@ type Submission struct {
 	Email       string // not stored: clues keep a reporter's name and phone only
 	DeviceID    string
 	AccountID   string
+	// MediaURL is the request's media_url: an absolute http or https URL
+	// of at most MaxMediaURL bytes, kept with the clue and read back.
+	MediaURL string
 	// Digest is the SHA-256 of the form without api_key and
 	// jurisdiction_id: the same form posted twice is one request.
 	Digest string
 }
 
+// MaxMediaURL is the longest media_url kept, in bytes.
+const MaxMediaURL = 2048
+
 // ParseSubmission checks a POST requests form. The location must be lat
 // and long: the platform places a report by its point, so a form with only
-// address_string or address_id is refused. attribute[...] and media_url
-// are accepted and not kept (no service has attributes; media are not
-// stored).
+// address_string or address_id is refused. attribute[...] is accepted
+// and not kept (no service has attributes); media_url is kept (the URL,
+// not what it points to) and read back.
 func ParseSubmission(form url.Values) (Submission, error) {
 	get := func(name string) string { return strings.TrimSpace(form.Get(name)) }
 	s := Submission{
 		ServiceCode: get("service_code"), Description: get("description"),
 		FirstName: get("first_name"), LastName: get("last_name"), Phone: get("phone"), Email: get("email"),
-		DeviceID: get("device_id"), AccountID: get("account_id"),
+		DeviceID: get("device_id"), AccountID: get("account_id"), MediaURL: get("media_url"),
+	}
+	if s.MediaURL != "" {
+		u, err := url.Parse(s.MediaURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.MediaURL) > MaxMediaURL {
+			return s, invalid("media_url", "media_url must be an http or https URL of at most %d bytes", MaxMediaURL)
+		}
 	}
 	if s.ServiceCode == "" {
 		return s, invalid("service_code", "service_code was not provided (see services.json)")

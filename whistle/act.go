@@ -30,6 +30,10 @@ type StepInput struct {
 	Attendees  []string `json:"attendees"`   // consult
 	Minutes    string   `json:"minutes"`     // consult
 	LeadUnit   string   `json:"lead_unit"`   // rule
+	// Attachments are ids of the caller's uploads (POST
+	// /api/v1/attachments) to attach to the step, e.g. photos of a
+	// resolution; at most MaxAttachments.
+	Attachments []int64 `json:"attachments"`
 }
 
 // Limits of the free-text fields of a step and of a raised whistle, in
@@ -190,6 +194,9 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 	if err := validateInput(step, in); err != nil {
 		return Detail{}, err
 	}
+	if in.Attachments, err = checkAttachmentIDs(in.Attachments); err != nil {
+		return Detail{}, err
+	}
 	arg := in.Grade
 	if step == StepRate {
 		if unitID = st.unitByCode(in.Unit); unitID == 0 {
@@ -201,6 +208,9 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 	}
 	ev := events{}
 	if err := s.apply(ctx, tx, &ev, st, sc, step, unitID, in, now); err != nil {
+		return Detail{}, err
+	}
+	if err := attachToStep(ctx, tx, id, sc.UserID, in.Attachments); err != nil {
 		return Detail{}, err
 	}
 	if err := ev.write(ctx, tx, now); err != nil {

@@ -71,6 +71,14 @@ type ClueInput struct {
 	Datum      string    `json:"datum"`
 	ReportedAt string    `json:"reported_at"`
 	Reporter   *Reporter `json:"reporter"`
+	// Attachments are ids of the caller's uploads (POST
+	// /api/v1/attachments) to attach to the clue; at most
+	// MaxAttachments. Posted again under the same key they attach to the
+	// stored clue, once.
+	Attachments []int64 `json:"attachments"`
+	// MediaURL is an Open311 request's media_url, kept with the clue; not
+	// read from the JSON API.
+	MediaURL string `json:"-"`
 }
 
 // validated is a ClueInput after validation and placement.
@@ -270,6 +278,9 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	if err := mayReport(sc, v.placement); err != nil {
 		return IntakeResult{}, "", err
 	}
+	if v.in.Attachments, err = checkAttachmentIDs(v.in.Attachments); err != nil {
+		return IntakeResult{}, "", err
+	}
 	if sc.ReadOnly() {
 		return IntakeResult{}, "", fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
@@ -300,9 +311,16 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		clue: map[string]any{"source": v.in.Source, "category": v.in.Category, "lon": v.wgs[0], "lat": v.wgs[1],
 			"grid": chain[0].Code, "near_edge": v.placement.NearEdge, "reporter_name": rep.Name, "reporter_phone": rep.Phone},
 	}
+	if len(v.in.Attachments) > 0 || v.in.MediaURL != "" || sc.Role == access.RoleGridWorker {
+		var user any
+		if sc.UserID != 0 {
+			user = sc.UserID
+		}
+		j.attach = []any{v.in.Source, v.in.ExternalID, user, nullable(v.in.MediaURL), v.in.Attachments}
+	}
 	s.lanes[laneOf(v.in.Category)].run(s, j)
 	if j.err != nil {
-		return IntakeResult{}, "", j.err
+		return IntakeResult{}, "", attachError(j.err)
 	}
 	if j.stored {
 		res, err := s.replay(ctx, sc, v.in.Source, v.in.ExternalID)
@@ -322,7 +340,15 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		rep.Name, rep.Phone = sc.Reporter(chain[0].Code, rep.Name, rep.Phone)
 		c.Reporter = &rep
 	}
-	res := IntakeResult{Clue: c}
+	// a new clue has the attachments it was posted with: none is no query
+	one := []Clue{c}
+	one[0].Attachments = []AttachmentRef{}
+	if len(v.in.Attachments) > 0 {
+		if err := s.withAttachments(ctx, one); err != nil {
+			return IntakeResult{}, "", err
+		}
+	}
+	res := IntakeResult{Clue: one[0]}
 	if j.whistleID != 0 {
 		id := j.whistleID
 		res.Clue.WhistleID = &id
@@ -342,7 +368,11 @@ func (s *Store) replay(ctx context.Context, sc access.Scope, source, ext string)
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	res := IntakeResult{Clue: c, Existing: true}
+	one := []Clue{c}
+	if err := s.withAttachments(ctx, one); err != nil {
+		return IntakeResult{}, err
+	}
+	res := IntakeResult{Clue: one[0], Existing: true}
 	if c.WhistleID != nil {
 		var args []any
 		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -365,6 +395,7 @@ type intakeJob struct {
 	now      time.Time
 	township string         // the clue.received event's township code
 	args     []any          // whistle_intake's arguments
+	attach   []any          // clue_attach's arguments; nil: not called
 	clue     map[string]any // the clue.received event's clue, but its id
 
 	// what the database did, set when done is closed
@@ -542,8 +573,15 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 	}
 	for _, j := range jobs {
 		b.Queue(intakeQuery, j.args...)
+		if j.attach != nil {
+			b.Queue(clueAttachQuery, j.attach...)
+		}
 	}
-	err = readIntake(conn.SendBatch(ctx, b), len(b.QueuedQueries)-len(jobs), jobs)
+	skip := 1
+	if len(jobs) > 1 {
+		skip = 2
+	}
+	err = readIntake(conn.SendBatch(ctx, b), skip, jobs)
 	var pe *pgconn.PgError
 	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
 		jobs[0].reset()
@@ -604,6 +642,11 @@ func readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
 		}
 		if err := j.read(rows); err != nil {
 			return err
+		}
+		if j.attach != nil {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -33,6 +33,8 @@ type Clue struct {
 	ReceivedAt    time.Time  `json:"received_at"`
 	Reporter      *Reporter  `json:"reporter"`
 	WhistleID     *int64     `json:"whistle_id"`
+	// Attachments are the photos and documents posted with the clue.
+	Attachments []AttachmentRef `json:"attachments"`
 }
 
 // Link is one level of a clue's chain.
@@ -133,6 +135,9 @@ func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) ([]Clu
 	if out == nil {
 		out = []Clue{}
 	}
+	if err := s.withAttachments(ctx, out); err != nil {
+		return nil, 0, err
+	}
 	return out, total, nil
 }
 
@@ -140,11 +145,7 @@ func clueWhere(sc access.Scope, f ClueFilter) (string, []any) {
 	var conds []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if sc.Role == access.RoleUnit {
-		conds = append(conds, "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = c.whistle_id AND sm.unit_id = "+arg(sc.UnitID)+")")
-	} else {
-		conds = append(conds, access.PrefixClause("hg.code", arg(sc.Prefixes())))
-	}
+	conds = append(conds, clueScope(sc, arg))
 	if f.Township != "" {
 		conds = append(conds, "t.code = "+arg(f.Township))
 	}
@@ -164,6 +165,16 @@ func clueWhere(sc access.Scope, f ClueFilter) (string, []any) {
 		conds = append(conds, "c.whistle_id = "+arg(f.WhistleID))
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// clueScope is the jurisdiction of clues c (with hg, its household
+// grid), its binds added with arg: a unit sees the clues of the whistles
+// it is summoned to, every other role the clues in its grids.
+func clueScope(sc access.Scope, arg func(any) string) string {
+	if sc.Role == access.RoleUnit {
+		return "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = c.whistle_id AND sm.unit_id = " + arg(sc.UnitID) + ")"
+	}
+	return access.PrefixClause("hg.code", arg(sc.Prefixes()))
 }
 
 func clampLimit(n int) int {
@@ -407,6 +418,10 @@ type TrailEntry struct {
 	Action string    `json:"action"`
 	Unit   *string   `json:"unit"`
 	Note   string    `json:"note"`
+	// Attachments are the photos and documents posted with the step
+	// (办结 with photos).
+	Attachments []AttachmentRef `json:"attachments"`
+	id          int64
 }
 
 // NoticeView is a supervision notice (督办).
@@ -470,18 +485,32 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 		}
 	}
 	rows, err = s.pool.Query(ctx, `
-		SELECT e.at, e.actor, e.action, u.code, e.note FROM whistle_events e LEFT JOIN units u ON u.id = e.unit_id
+		SELECT e.at, e.actor, e.action, u.code, e.note, e.id FROM whistle_events e LEFT JOIN units u ON u.id = e.unit_id
 		WHERE e.whistle_id = $1 ORDER BY e.at, e.id`, id)
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)
 	}
 	d.Trail, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TrailEntry, error) {
 		var t TrailEntry
-		err := r.Scan(&t.At, &t.Actor, &t.Action, &t.Unit, &t.Note)
+		err := r.Scan(&t.At, &t.Actor, &t.Action, &t.Unit, &t.Note, &t.id)
 		return t, err
 	})
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	eventIDs := make([]int64, len(d.Trail))
+	for i, t := range d.Trail {
+		eventIDs[i] = t.id
+	}
+	att, err := s.attachmentsOf(ctx, "event_id", eventIDs)
+	if err != nil {
+		return d, err
+	}
+	for i := range d.Trail {
+		d.Trail[i].Attachments = att[d.Trail[i].id]
+		if d.Trail[i].Attachments == nil {
+			d.Trail[i].Attachments = []AttachmentRef{}
+		}
 	}
 	rows, err = s.pool.Query(ctx, `SELECT u.code, n.kind, n.at FROM supervision_notices n JOIN units u ON u.id = n.unit_id WHERE n.whistle_id = $1 ORDER BY n.at, n.id`, id)
 	if err != nil {

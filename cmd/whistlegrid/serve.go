@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/api"
+	"whistlegrid/attach"
 	"whistlegrid/auth"
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
@@ -158,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	withHistory := fs.Bool("demo-history", true, "with --demo, also load a year of clues and whistles ending now")
 	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
 	hotspotEvery := fs.Duration("hotspot-every", time.Hour, "how often to scan for new and intensifying hot spots and file them as clues (0: never; safe on several instances)")
+	attachDir := fs.String("attachments-dir", attachmentsDir(c), "folder of the uploaded photos and documents, content-addressed (env WHISTLEGRID_ATTACHMENTS_DIR)")
 	sc, err := serveFlags(fs)
 	if err != nil {
 		return err
@@ -216,13 +219,18 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- hub.Run(hubCtx) }()
 	hotspots := hotspot.NewStore(pool)
+	blobs, err := attach.NewDisk(*attachDir)
+	if err != nil {
+		return err
+	}
+	log.Info("attachments stored", slog.String("dir", *attachDir))
 	limits := api.Limits{
 		HeaderTimeout: *sc.headerTimeout, BodyTimeout: *sc.bodyTimeout, RequestTimeout: *sc.requestTimeout,
 		WriteTimeout: *sc.writeTimeout, IdleTimeout: *sc.idleTimeout, MaxConns: maxConns,
 		Heavy: api.Gate{Slots: *sc.heavySlots, Queue: 2 * *sc.heavySlots},
 	}
 	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: version,
-		Limits: limits, TrustedProxies: proxies, CORSOrigins: origins})
+		Limits: limits, TrustedProxies: proxies, CORSOrigins: origins, Attachments: blobs})
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
@@ -272,6 +280,15 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		return err
 	}
 	return nil
+}
+
+// attachmentsDir is the default folder of the attachments:
+// WHISTLEGRID_ATTACHMENTS_DIR, else attachments/ in the data folder.
+func attachmentsDir(c config) string {
+	if d := lookupEnv("WHISTLEGRID_ATTACHMENTS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(c.dataDir, "attachments")
 }
 
 // fileReserve is the open files kept for what is not a client

@@ -40,7 +40,7 @@ export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
-async function request(method, path, { body, auth = true, signal } = {}) {
+async function request(method, path, { body, form, auth = true, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth) {
@@ -50,7 +50,7 @@ async function request(method, path, { body, auth = true, signal } = {}) {
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
     signal,
   });
   if (res.ok) {
@@ -192,4 +192,38 @@ export function authorizeTiles(url) {
     if (token) return { url, headers: { Authorization: `Bearer ${token}` } };
   }
   return { url };
+}
+
+/**
+ * place places a WGS-84 point: the chain household grid → village → … →
+ * district ({chain: [{level, code, name}], near_edge, …}).
+ */
+export function place(lon, lat, { signal } = {}) {
+  const q = new URLSearchParams({ lon: String(lon), lat: String(lat), datum: 'wgs84' });
+  return request('GET', `/api/v1/place?${q}`, { signal });
+}
+
+/** postClue posts a clue: 201 (new) or 200 (the same external_id again) {clue, whistle}. */
+export function postClue(body, { signal } = {}) {
+  return request('POST', '/api/v1/clues', { body, signal });
+}
+
+/**
+ * uploadAttachment uploads a photo or PDF (a Blob) as multipart field file:
+ * {id, sha256, content_type, size, url, thumb_url, gps?}.
+ */
+export function uploadAttachment(blob, name = 'photo.jpg', { signal } = {}) {
+  const form = new FormData();
+  form.append('file', blob, name);
+  return request('POST', '/api/v1/attachments', { form, signal });
+}
+
+/** attachmentSrc is an attachment URL an <img> can load: with the token in the query. */
+export function attachmentSrc(url) {
+  return `${url}?token=${encodeURIComponent(getToken() || '')}`;
+}
+
+/** myReports fetches the caller's own reports (我的上报) with their states. */
+export function myReports({ signal } = {}) {
+  return request('GET', '/api/v1/clues/mine', { signal });
 }

@@ -27,6 +27,7 @@ const ui = {
   view: $('#view'),
   nav: $('.nav'),
   navVillage: $('[data-testid="nav-village"]'),
+  navReport: $('[data-testid="nav-report"]'),
   pageTitle: $('[data-testid="page-title"]'),
 };
 
@@ -39,7 +40,11 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  report: { load: () => import('./report.js').then((m) => m.ReportPage), title: '网格员上报', doc: '网格员上报 · 延庆区 吹哨报到' },
 };
+
+/** LANDING is the page each role lands on after login, when it opens "/". */
+const LANDING = { grid_worker: '/report' };
 
 let page = null; // the mounted page
 let pageName = '';
@@ -96,6 +101,7 @@ function showUser(user) {
   const village = ownVillage(user);
   ui.navVillage.hidden = !village;
   if (village) ui.navVillage.href = villageHref(village);
+  ui.navReport.hidden = user?.role !== 'grid_worker';
 }
 
 function highlightNav(name) {
@@ -161,7 +167,10 @@ function navigate(href, { replace = false } = {}) {
 
 function start() {
   generation++;
-  showUser(api.getUser());
+  const user = api.getUser();
+  showUser(user);
+  const landing = LANDING[user?.role];
+  if (landing && location.pathname === '/') history.replaceState(null, '', landing);
   mountRoute();
 }
 

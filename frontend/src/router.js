@@ -5,6 +5,7 @@
 //   /                  the live wall map (指挥大屏)
 //   /coverage[?parent=CODE]  the coverage review (网格覆盖核查)
 //   /village/{code}    a village's party-member contact map (党员联系群众网格图)
+//   /report            a grid worker's report from the field (网格员上报)
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -18,6 +19,7 @@ export function parseRoute(pathname, search = '') {
   const q = new URLSearchParams(search);
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
+  if (path === '/report') return { name: 'report' };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);

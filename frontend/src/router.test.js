@@ -9,6 +9,8 @@ test('parseRoute', () => {
     ['', '', { name: 'wall' }],
     ['/coverage', '', { name: 'coverage', parent: '' }],
     ['/coverage/', '?parent=110119101', { name: 'coverage', parent: '110119101' }],
+    ['/report', '', { name: 'report' }],
+    ['/report/', '?x=1', { name: 'report' }],
     ['/village/110119101001', '', { name: 'village', code: '110119101001' }],
     ['/village/110119101001/', '', { name: 'village', code: '110119101001' }],
     ['/village/1101191010', '', { name: 'notfound', path: '/village/1101191010' }],

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whistlegrid/api"
+	"whistlegrid/attach"
 	"whistlegrid/demo"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
@@ -60,6 +61,8 @@ type Env struct {
 	// analyses.
 	Hotspots *hotspot.Store
 	API      *api.Server // the server itself (its metrics, its limits)
+	// Blobs is the attachment store, a folder of the test's own.
+	Blobs *attach.Disk
 }
 
 // Start runs a full whistlegrid server on a fresh copy of the demo; it is
@@ -99,7 +102,12 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		}
 	}()
 	hotspots := hotspot.NewStore(pool)
-	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: "test"})
+	blobs, err := attach.NewDisk(t.TempDir())
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	srv := api.New(api.Config{Pool: pool, Logger: log, Frontend: frontend.Handler(), Placer: placer, Live: hub, Hotspots: hotspots, Version: "test",
+		Attachments: blobs})
 	ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -113,7 +121,7 @@ func Serve(t testing.TB, pool *pgxpool.Pool) *Env {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	})
-	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots, API: srv}
+	return &Env{URL: "http://" + ln.Addr().String(), Pool: pool, Placer: placer, Hub: hub, Hotspots: hotspots, API: srv, Blobs: blobs}
 }
 
 // Login logs username in with the demo password and returns the token.
