@@ -54,6 +54,20 @@ type Discovery struct {
 	Contact    string     `json:"contact" xml:"contact"`
 	KeyService string     `json:"key_service" xml:"key_service"`
 	Endpoints  []Endpoint `json:"endpoints" xml:"endpoints>endpoint"`
+	// Paging documents how GET requests pages (not a field of the spec:
+	// clients that do not know it ignore it).
+	Paging Paging `json:"paging" xml:"paging"`
+}
+
+// Paging is how GET requests pages its answer: page (from 1) and
+// page_size, newest first, ties by service_request_id, within at most 90
+// days; a page_size above the maximum is a 400.
+type Paging struct {
+	Parameters      string `json:"parameters" xml:"parameters"`
+	DefaultPageSize int    `json:"default_page_size" xml:"default_page_size"`
+	MaxPageSize     int    `json:"max_page_size" xml:"max_page_size"`
+	Order           string `json:"order" xml:"order"`
+	MaxDays         int    `json:"max_days" xml:"max_days"`
 }
 
 // Endpoint is one API endpoint of the discovery document.
@@ -76,6 +90,12 @@ func NewDiscovery(url string) Discovery {
 			Specification: Specification, URL: url, Changeset: Changeset, Type: "production",
 			Formats: []string{"text/xml", "application/json"},
 		}},
+		Paging: Paging{
+			Parameters:      "page (from 1), page_size; a page with more after it has a Link header rel=next to the next one",
+			DefaultPageSize: DefaultPageSize, MaxPageSize: MaxPageSize,
+			Order:   "requested_datetime descending, then service_request_id descending",
+			MaxDays: int(MaxSpan / (24 * time.Hour)),
+		},
 	}
 }
 
@@ -344,9 +364,13 @@ func scanRequest(r pgx.Row) (requestRow, error) {
 	return q, err
 }
 
-// Requests lists the service requests f selects, newest first, at most
-// MaxRequests.
-func (o *Open311) Requests(ctx context.Context, f RequestFilter) ([]ServiceRequest, error) {
+// Requests lists page f.Page of the service requests f selects, newest
+// first, ties by id descending (a stable order), f.PageSize a page
+// (DefaultPageSize when 0). The page is an OFFSET, as the page=
+// convention is, inside at most 90 days (MaxSpan): a few hundred
+// thousand rows at the most, read through the index on (reported_at, id).
+// more reports that a next page has rows.
+func (o *Open311) Requests(ctx context.Context, f RequestFilter) (out []ServiceRequest, more bool, err error) {
 	now := o.now()
 	args := []any{now.Add(-VillageDays * 24 * time.Hour)}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -362,20 +386,27 @@ func (o *Open311) Requests(ctx context.Context, f RequestFilter) ([]ServiceReque
 			conds = append(conds, statusExpr+" = ANY("+arg(f.Statuses)+")")
 		}
 	}
-	q := requestQuery + strings.Join(conds, " AND ") + " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(MaxRequests)
+	if f.PageSize == 0 {
+		f.Page, f.PageSize = 1, DefaultPageSize
+	}
+	q := requestQuery + strings.Join(conds, " AND ") + " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(f.PageSize+1) +
+		" OFFSET " + arg((f.Page-1)*f.PageSize)
 	rows, err := o.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("ingest: requests: %w", err)
+		return nil, false, fmt.Errorf("ingest: requests: %w", err)
 	}
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (requestRow, error) { return scanRequest(r) })
 	if err != nil {
-		return nil, fmt.Errorf("ingest: requests: %w", err)
+		return nil, false, fmt.Errorf("ingest: requests: %w", err)
 	}
-	out := make([]ServiceRequest, len(got))
+	if len(got) > f.PageSize {
+		got, more = got[:f.PageSize], true
+	}
+	out = make([]ServiceRequest, len(got))
 	for i, r := range got {
 		out[i] = r.request()
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // Request is one service request; an unknown id is ErrNotFound.
