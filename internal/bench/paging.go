@@ -8,10 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"whistlegrid/access"
 	"whistlegrid/keyset"
 	"whistlegrid/whistle"
 )
@@ -165,10 +167,11 @@ func Paging(ctx context.Context, pool *pgxpool.Pool, h http.Handler, token strin
 
 	// the baseline: the clue list as it was, count(*) then OFFSET
 	base := PagingCase{Name: "GET /clues before (count + OFFSET)", Baseline: true, DeepPage: depth + 1}
-	const from = ` FROM clues c JOIN categories cat ON cat.id = c.category_id JOIN grids hg ON hg.id = c.grid_id
+	const fromTmpl = ` FROM clues c JOIN categories cat ON cat.id = c.category_id JOIN grids hg ON hg.id = c.grid_id
 		JOIN grids v ON v.id = hg.parent_id JOIN grids z ON z.id = v.parent_id JOIN grids t ON t.id = c.township_id
-		JOIN grids d ON d.id = t.parent_id WHERE starts_with(hg.code, ANY($1::text[]))`
-	prefixes := []string{"110119"}
+		JOIN grids d ON d.id = t.parent_id WHERE $PREFIX`
+	var prefixes []string // the command center's scope: every grid
+	from := strings.Replace(fromTmpl, "$PREFIX", access.PrefixClause("hg.code", "$1"), 1)
 	sqlTime := func(offset int) (float64, float64, float64, error) {
 		var all, counts []float64
 		for range o.Runs {
