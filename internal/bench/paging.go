@@ -38,8 +38,8 @@ type PagingCase struct {
 	DeepP99   float64 `json:"deep_p99_ms"`
 	Ratio     float64 `json:"ratio_p50"` // deep p50 / first p50
 	DeepPage  int     `json:"deep_page"`
-	Baseline  bool    `json:"baseline"`             // the old OFFSET + count(*) SQL, not the server
-	TotalNote string  `json:"total,omitempty"`      // what the first page answered as its total
+	Baseline  bool    `json:"baseline"`              // the old OFFSET + count(*) SQL, not the server
+	TotalNote string  `json:"total,omitempty"`       // what the first page answered as its total
 	TotalMS   float64 `json:"total_p50_ms,omitzero"` // the count alone (baseline: count(*))
 }
 
