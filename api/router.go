@@ -65,6 +65,7 @@ type Server struct {
 	limits   Limits
 	gates    map[class]*gate
 	throttle *auth.Throttle
+	openapi  []byte // the OpenAPI document of /api/v1 (openapi.go)
 }
 
 // New builds the server and its routes.
@@ -81,6 +82,7 @@ func New(cfg Config) *Server {
 		placer:  cfg.Placer,
 		live:    cfg.Live,
 		hotspot: cfg.Hotspots,
+		openapi: mustOpenAPI(),
 	}
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
@@ -115,6 +117,8 @@ func New(cfg Config) *Server {
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
+	v1.GET("/openapi.json", s.openapiJSON)
+	r.GET("/api/docs", s.apiDocs)
 
 	authed := v1.Group("", s.requireToken)
 	authed.POST("/auth/logout", s.logout)
