@@ -42,8 +42,8 @@ func OpenAPIDocument(fsys fs.FS) ([]byte, error) {
 	names = append([]string{"base.yaml"}, names...)
 
 	var doc map[string]any
-	pathFrom := map[string]string{}    // path -> file
-	compFrom := map[string]string{}    // section/name -> file
+	pathFrom := map[string]string{} // path -> file
+	compFrom := map[string]string{} // section/name -> file
 	for _, name := range names {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
@@ -78,7 +78,7 @@ func OpenAPIDocument(fsys fs.FS) ([]byte, error) {
 		}
 		for k := range frag {
 			if k != "paths" && k != "components" {
-				return nil, fmt.Errorf("openapi: %s: a fragment has paths: and components: only, not %s:", name, k)
+				return nil, fmt.Errorf("openapi: %s: a fragment has paths: and components: only, not %q", name, k)
 			}
 		}
 		paths, _ := frag["paths"].(map[string]any)

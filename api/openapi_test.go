@@ -237,7 +237,7 @@ func TestOpenAPIFragments(t *testing.T) {
 		{"merged", fstest.MapFS{"base.yaml": base, "a.yaml": a, "b.yaml": b}, ""},
 		{"duplicate path", fstest.MapFS{"base.yaml": base, "a.yaml": a, "c.yaml": {Data: []byte("paths:\n  /a: {}\n")}}, "path /a is defined in both a.yaml and c.yaml"},
 		{"duplicate schema", fstest.MapFS{"base.yaml": base, "a.yaml": a, "c.yaml": {Data: []byte("components:\n  schemas:\n    Error: {}\n")}}, "components.schemas.Error is defined in both base.yaml and c.yaml"},
-		{"other key", fstest.MapFS{"base.yaml": base, "c.yaml": {Data: []byte("info: {}\n")}}, "not info"},
+		{"other key", fstest.MapFS{"base.yaml": base, "c.yaml": {Data: []byte("info: {}\n")}}, `not "info"`},
 		{"no base", fstest.MapFS{"a.yaml": a}, "no base.yaml"},
 		{"not YAML", fstest.MapFS{"base.yaml": base, "c.yaml": {Data: []byte("paths: [\n")}}, "c.yaml"},
 	}
