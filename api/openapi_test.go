@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,19 +89,32 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// check validates one answer. A path the document does not have is an
-// error only when the server knows it (the status is not 404 or 405):
-// TestOpenAPIMatchesRoutes holds every route to the document.
+// check validates one answer. A request to a path or method the
+// document does not have (a test of unknown routes, or of input the edge
+// refuses before any route) is not checked here: TestOpenAPIMatchesRoutes
+// holds every route to the document. Its answer must still be an Error.
 func (v *validator) check(req *http.Request, resp *http.Response, body []byte) error {
 	r := req.Clone(req.Context())
 	r.URL.Path = strings.TrimPrefix(req.URL.Path, "/api/v1")
 	r.URL.RawPath = ""
 	route, params, err := v.router.FindRoute(r)
-	if err != nil {
-		var re *routers.RouteError
-		if errors.As(err, &re) && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) {
-			return nil
+	var re *routers.RouteError
+	if errors.As(err, &re) {
+		if resp.StatusCode < 400 {
+			return fmt.Errorf("%s %s answered %d, and the document has no such operation", req.Method, req.URL.Path, resp.StatusCode)
 		}
+		var e struct {
+			Error *struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error == nil || e.Error.Code == "" || e.Error.Message == "" {
+			return fmt.Errorf("%s %s: not the Error shape", req.Method, req.URL.Path)
+		}
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	in := &openapi3filter.ResponseValidationInput{
