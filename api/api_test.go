@@ -49,7 +49,8 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 	t.Parallel() // its own database
 	env := testenv.Start(t)
 	srv := api.New(api.Config{Pool: env.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	public := map[string]bool{"POST /api/v1/auth/login": true}
+	// the API reference (page and document) is public
+	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/docs": true}
 	want := []string{
 		"POST /api/v1/auth/logout", "GET /api/v1/auth/me",
 		"GET /api/v1/grids", "GET /api/v1/grids/:code", "PUT /api/v1/grids/:code", "GET /api/v1/grids/:code/history",

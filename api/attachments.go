@@ -142,6 +142,12 @@ func (s *Server) serveAttachment(c *gin.Context, thumb bool) {
 func (s *Server) myReports(c *gin.Context) {
 	p := params{c: c}
 	limit := p.int("limit")
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 1 || limit > MaxLimit {
+		p.fail("limit", "limit must be a whole number from 1 to "+strconv.Itoa(MaxLimit))
+	}
 	if p.err != nil {
 		s.fail(c, p.err)
 		return

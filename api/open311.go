@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -117,8 +118,10 @@ func (h *open311API) fail(c *gin.Context, f format, err error) {
 //
 //	discovery: the service discovery document, its endpoint URL built from the request's host.
 //	services:  the leaf categories as services.
-//	requests:  ?service_request_id=1,2&service_code=A,B&start_date=&end_date=&status=open,closed&extensions=
-//	           clues as service requests, newest first, at most 1000, 90 days by default.
+//	requests:  ?service_request_id=1,2&service_code=A,B&start_date=&end_date=&status=open,closed&extensions=&page=&page_size=
+//	           clues as service requests, newest first (ties by id), 90 days by default, in pages of
+//	           page_size (ingest.DefaultPageSize, at most ingest.MaxPageSize, more is 400); a page
+//	           with more after it has a Link rel="next" to the next page; extended_attributes only with extensions=true.
 func (h *open311API) document(c *gin.Context) {
 	name, f, ok := splitFormat(c.Param("doc"))
 	if !ok {
@@ -142,10 +145,15 @@ func (h *open311API) document(c *gin.Context) {
 			h.fail(c, f, err)
 			return
 		}
-		out, err := h.o.Requests(ctx, filter)
+		out, more, err := h.o.Requests(ctx, filter)
 		if err != nil {
 			h.fail(c, f, err)
 			return
+		}
+		if more {
+			q := c.Request.URL.Query()
+			q.Set("page", strconv.Itoa(filter.Page+1))
+			c.Header("Link", "<"+(&url.URL{Path: c.Request.URL.Path, RawQuery: q.Encode()}).String()+`>; rel="next"`)
 		}
 		if !filter.Extensions {
 			for i := range out {

@@ -73,6 +73,7 @@ type o311Response struct {
 	status int
 	ctype  string
 	body   []byte
+	link   string // the Link header
 }
 
 func (f *open311Fixture) get(t *testing.T, path string, header ...string) o311Response {
@@ -108,7 +109,7 @@ func o311Do(t *testing.T, req *http.Request) o311Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o311Response{resp.StatusCode, resp.Header.Get("Content-Type"), b}
+	return o311Response{resp.StatusCode, resp.Header.Get("Content-Type"), b, resp.Header.Get("Link")}
 }
 
 const o311FormType = "application/x-www-form-urlencoded; charset=utf-8"
@@ -214,9 +215,16 @@ func TestOpen311Discovery(t *testing.T) {
 		Contact    string     `json:"contact" xml:"contact"`
 		KeyService string     `json:"key_service" xml:"key_service"`
 		Endpoints  []endpoint `json:"endpoints" xml:"endpoints>endpoint"`
+		Paging     struct {
+			DefaultPageSize int `json:"default_page_size" xml:"default_page_size"`
+			MaxPageSize     int `json:"max_page_size" xml:"max_page_size"`
+		} `json:"paging" xml:"paging"`
 	}
 	if err := json.Unmarshal(r.body, &d); err != nil {
 		t.Fatal(err)
+	}
+	if d.Paging.DefaultPageSize != ingest.DefaultPageSize || d.Paging.MaxPageSize != ingest.MaxPageSize {
+		t.Errorf("discovery paging %+v, want the default and maximum page_size", d.Paging)
 	}
 	check := func(what, wantURL string) {
 		t.Helper()
@@ -591,7 +599,38 @@ func TestOpen311GetRequests(t *testing.T) {
 		})
 	}
 
-	got := f.requests(t, "/requests/"+week+".json")
+	// pages: page_size=1 walks the range's three requests one by one,
+	// newest first, each page but the last linking to the next
+	var walked []string
+	for page := 1; page <= 4; page++ {
+		path := fmt.Sprintf("/requests.json?page_size=1&page=%d&%s", page, recent)
+		r := f.get(t, path)
+		got := f.requests(t, path)
+		walked = append(walked, o311IDs(got)...)
+		next := fmt.Sprintf("page=%d", page+1)
+		if wantLink := page < 3; (r.link != "") != wantLink || (wantLink && (!strings.Contains(r.link, next) || !strings.HasSuffix(r.link, `; rel="next"`))) {
+			t.Errorf("page %d: Link %q, want one to %s: %v", page, r.link, next, wantLink)
+		}
+	}
+	if !slices.Equal(walked, []string{fresh, other, week}) && !slices.Equal(walked, []string{other, fresh, week}) {
+		t.Errorf("pages of one walked %v, want %s, %s, %s once each", walked, fresh, other, week)
+	}
+	for _, q := range []string{"page_size=1001", "page_size=0", "page=0", "page=x"} {
+		r := f.get(t, "/requests.json?"+q)
+		var e []struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		}
+		if err := json.Unmarshal(r.body, &e); err != nil || r.status != 400 || len(e) != 1 || e[0].Code != 400 ||
+			!strings.HasPrefix(e[0].Description, strings.SplitN(q, "=", 2)[0]+": ") {
+			t.Errorf("%s: %d %s, want 400 in Open311's error list naming the argument", q, r.status, r.body)
+		}
+	}
+	if r := f.get(t, "/requests.json?page_size=1001"); !strings.Contains(string(r.body), "1000") {
+		t.Errorf("over the maximum: %s, want the maximum named", r.body)
+	}
+
+	got := f.requests(t, "/requests/"+week+".json?extensions=true")
 	if len(got) != 1 {
 		t.Fatalf("one request: %d", len(got))
 	}
@@ -608,14 +647,16 @@ func TestOpen311GetRequests(t *testing.T) {
 	if d := w.Lat - f.lat; d > 1e-6 || d < -1e-6 {
 		t.Errorf("lat %v, want %v", w.Lat, f.lat)
 	}
-	if got := f.requests(t, "/requests/"+week+".json?extensions=false"); got[0].Extended != nil {
-		t.Error("extensions=false still answers extended_attributes")
+	for _, q := range []string{"?extensions=false", ""} {
+		if got := f.requests(t, "/requests/"+week+".json"+q); got[0].Extended != nil {
+			t.Errorf("extensions %q still answers extended_attributes", q)
+		}
 	}
 	if r := f.get(t, "/requests.json"); strings.Contains(string(r.body), "李四") || strings.Contains(string(r.body), "13800002222") {
 		t.Errorf("reporter data in the public list: %s", r.body)
 	}
 
-	r := f.get(t, "/requests.xml?service_request_id="+fresh)
+	r := f.get(t, "/requests.xml?extensions=true&service_request_id="+fresh)
 	var doc struct {
 		XMLName  xml.Name
 		Requests []struct {
@@ -670,7 +711,7 @@ func TestOpen311WhistleLifecycle(t *testing.T) {
 	if c.ServiceNotice == nil || !strings.Contains(*c.ServiceNotice, "已吹哨") || !strings.Contains(*c.ServiceNotice, leadName) {
 		t.Errorf("notice %v, want the whistle and %s", c.ServiceNotice, leadName)
 	}
-	got := f.requests(t, "/requests/"+c.ID+".json")[0]
+	got := f.requests(t, "/requests/"+c.ID+".json?extensions=true")[0]
 	e := got.Extended
 	if got.Status != "open" || got.AgencyResponsible == nil || *got.AgencyResponsible != leadName || e == nil || e.Grade == nil || *e.Grade != "routine" ||
 		e.GridCode != f.grid || e.Source != "app" || e.WhistleID == nil || e.Ratings != nil {
@@ -700,13 +741,13 @@ func TestOpen311WhistleLifecycle(t *testing.T) {
 			t.Fatalf("%s %s: %d %s", s.user, s.step, status, body)
 		}
 		if s.step == "report-in" {
-			got = f.requests(t, "/requests/"+c.ID+".json")[0]
+			got = f.requests(t, "/requests/"+c.ID+".json?extensions=true")[0]
 			if got.Status != "open" || !strings.Contains(*got.StatusNotes, "正在处置") {
 				t.Errorf("after report-in: %s %v", got.Status, *got.StatusNotes)
 			}
 		}
 	}
-	got = f.requests(t, "/requests/"+c.ID+".json")[0]
+	got = f.requests(t, "/requests/"+c.ID+".json?extensions=true")[0]
 	var closedAt time.Time
 	_ = f.env.Pool.QueryRow(ctx, `SELECT closed_at FROM whistles WHERE id = $1`, id).Scan(&closedAt)
 	upd, _ := time.Parse(time.RFC3339, got.UpdatedDatetime)
@@ -720,7 +761,7 @@ func TestOpen311WhistleLifecycle(t *testing.T) {
 		url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)))), c.ID) {
 		t.Error("the closed request is not listed as closed")
 	}
-	x := f.get(t, "/requests/"+c.ID+".xml")
+	x := f.get(t, "/requests/"+c.ID+".xml?extensions=true")
 	if !strings.Contains(string(x.body), "<ratings>") || !strings.Contains(string(x.body), "<reported_in>5</reported_in>") ||
 		!strings.Contains(string(x.body), fmt.Sprintf("<whistle_id>%d</whistle_id>", id)) {
 		t.Errorf("xml extended attributes: %s", x.body)

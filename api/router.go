@@ -77,6 +77,7 @@ type Server struct {
 	origins  corsPolicy
 	encoders *encoders
 	blobs    attach.Blobs
+	openapi  []byte // the OpenAPI document of /api/v1 (openapi.go)
 }
 
 // New builds the server and its routes.
@@ -96,6 +97,7 @@ func New(cfg Config) *Server {
 		origins:  newCORSPolicy(cfg.CORSOrigins),
 		encoders: newEncoders(),
 		blobs:    cfg.Attachments,
+		openapi:  mustOpenAPI(),
 	}
 	if s.hotspot == nil {
 		s.hotspot = hotspot.NewStore(cfg.Pool)
@@ -136,6 +138,8 @@ func New(cfg Config) *Server {
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
+	v1.GET("/openapi.json", s.openapiJSON)
+	r.GET("/api/docs", s.apiDocs)
 
 	authed := v1.Group("", s.requireToken)
 	authed.POST("/auth/logout", s.logout)

@@ -146,7 +146,7 @@ func (f *edgeFixture) run(t *testing.T, cases []edgeCase) {
 				if strings.Contains(tt.path, ".xml") {
 					ctype = "text/xml"
 				}
-				o311Error(t, tt.name, o311Response{status, ctype, body}, tt.status, tt.field+": ")
+				o311Error(t, tt.name, o311Response{status: status, ctype: ctype, body: body}, tt.status, tt.field+": ")
 				return
 			}
 			var e struct {

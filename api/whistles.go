@@ -40,22 +40,23 @@ func (s *Server) postClue(c *gin.Context) {
 	c.JSON(status, res)
 }
 
-// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&offset=
-// -> {"clues":[...],"total"} in the caller's jurisdiction, newest first.
+// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&after=
+// -> {"clues":[...],"next","total"|"total_estimate"} in the caller's
+// jurisdiction, newest first, paged as page.go says.
 func (s *Server) clues(c *gin.Context) {
 	p := params{c: c}
 	f := whistle.ClueFilter{Township: c.Query("township"), Source: c.Query("source"), Category: c.Query("category"),
-		From: p.time("from"), To: p.time("to"), WhistleID: int64(p.int("whistle")), Limit: p.int("limit"), Offset: p.int("offset")}
+		From: p.time("from"), To: p.time("to"), WhistleID: int64(p.int("whistle")), Page: p.page(DefaultLimit, MaxLimit)}
 	if p.err != nil {
 		s.fail(c, p.err)
 		return
 	}
-	out, total, err := s.whistles.Clues(c.Request.Context(), scope(c), f)
+	l, err := s.whistles.Clues(c.Request.Context(), scope(c), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"clues": out, "total": total})
+	c.JSON(http.StatusOK, pageAnswer(c, gin.H{"clues": l.Clues}, l.Next, &l.Total))
 }
 
 // raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note"} -> 201 the whistle.
@@ -77,8 +78,10 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 	c.JSON(http.StatusCreated, d)
 }
 
-// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&limit=&offset=
-// -> {"whistles":[...],"total"} in the caller's jurisdiction, newest first.
+// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&sort=newest|deadline&limit=&after=
+// -> {"whistles":[...],"next","total"|"total_estimate"} in the caller's
+// jurisdiction, newest first or by resolve deadline (soonest first),
+// paged as page.go says.
 // overdue_now=true|false selects the whistles open and overdue now (超期中),
 // ever_overdue=true|false those ever overdue (曾超期), whatever their status:
 // whistle.Summary and migrations/00005_whistle_summaries.sql define both.
@@ -100,17 +103,17 @@ func (s *Server) listWhistles(c *gin.Context) {
 		b := p.bool(o.name)
 		*o.dst = &b
 	}
-	f.From, f.To, f.Limit, f.Offset = p.time("from"), p.time("to"), p.int("limit"), p.int("offset")
+	f.From, f.To, f.Sort, f.Page = p.time("from"), p.time("to"), c.Query("sort"), p.page(DefaultLimit, MaxLimit)
 	if p.err != nil {
 		s.fail(c, p.err)
 		return
 	}
-	out, total, err := s.whistles.List(c.Request.Context(), scope(c), f)
+	l, err := s.whistles.List(c.Request.Context(), scope(c), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"whistles": out, "total": total})
+	c.JSON(http.StatusOK, pageAnswer(c, gin.H{"whistles": l.Whistles}, l.Next, &l.Total))
 }
 
 // getWhistle: GET /api/v1/whistles/{id} -> the whistle with deadlines, summons, clues and trail.

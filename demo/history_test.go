@@ -16,6 +16,7 @@ import (
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/internal/testenv"
+	"whistlegrid/keyset"
 	"whistlegrid/whistle"
 )
 
@@ -452,9 +453,9 @@ func TestLoadHistory(t *testing.T) {
 			t.Errorf("a clue at open whistle %d (%s) went to %+v", open, cat, in.Whistle)
 		}
 		// statistics-style reads see the year
-		list, total, err := store.List(ctx, sc, whistle.Filter{Status: "closed", Limit: 5})
-		if err != nil || total == 0 || len(list) == 0 {
-			t.Errorf("listing closed whistles: %d of %d, %v", len(list), total, err)
+		list, err := store.List(ctx, sc, whistle.Filter{Status: "closed", Page: keyset.Page{Limit: 5}})
+		if err != nil || list.Total.N == 0 || len(list.Whistles) != 5 || list.Next == nil {
+			t.Errorf("listing closed whistles: %d of %+v (next %v), %v", len(list.Whistles), list.Total, list.Next, err)
 		}
 	})
 }

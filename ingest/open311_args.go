@@ -32,11 +32,17 @@ func invalid(field, format string, a ...any) error {
 	return fault.FieldErrorf(ErrInvalid, field, format, a...)
 }
 
-// Limits of GET requests: the spec's "90 days or first 1000 requests,
-// whichever is smallest".
+// Limits of GET requests. The spec answers "90 days or first 1000
+// requests, whichever is smallest"; here the 90 days hold, and the
+// requests in them come in pages (page, page_size: the convention several
+// GeoReport servers follow), newest first, ties by id, so that none is cut
+// off: DefaultPageSize a page unless page_size says, at most MaxPageSize,
+// more is a 400. NewDiscovery documents them.
 const (
-	MaxRequests = 1000
-	MaxSpan     = 90 * 24 * time.Hour
+	MaxRequests     = 1000 // service_request_id at once
+	DefaultPageSize = 1000
+	MaxPageSize     = 1000
+	MaxSpan         = 90 * 24 * time.Hour
 )
 
 // w3Time writes t in the W3C date-time profile of ISO 8601 the spec
@@ -73,6 +79,8 @@ type RequestFilter struct {
 	Statuses   []string // open, closed; empty for both
 	// Extensions keeps extended_attributes in the answer.
 	Extensions bool
+	// Page (from 1) and PageSize (1..MaxPageSize) select the page.
+	Page, PageSize int
 }
 
 // list reads an argument that may be declared several times, each time a
@@ -90,11 +98,12 @@ func list(q url.Values, name string) []string {
 }
 
 // Extensions reads the extensions argument: extended_attributes are
-// answered unless it is false.
+// answered only when it is true, as the GeoReport v2 extension proposal
+// has it (a plain client sees the spec's fields only).
 func Extensions(q url.Values) (bool, error) {
 	v := strings.TrimSpace(q.Get("extensions"))
 	if v == "" {
-		return true, nil
+		return false, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -113,6 +122,22 @@ func ParseRequestQuery(q url.Values, now time.Time) (RequestFilter, error) {
 	var err error
 	if f.Extensions, err = Extensions(q); err != nil {
 		return f, err
+	}
+	f.Page, f.PageSize = 1, DefaultPageSize
+	for _, a := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &f.Page, 1 << 20}, {"page_size", &f.PageSize, MaxPageSize}} {
+		v := strings.TrimSpace(q.Get(a.name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > a.max {
+			return f, invalid(a.name, "%s must be a whole number from 1 to %d, got %q", a.name, a.max, v)
+		}
+		*a.dst = n
 	}
 	for _, s := range list(q, "service_request_id") {
 		id, err := strconv.ParseInt(s, 10, 64)

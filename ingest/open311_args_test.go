@@ -54,7 +54,8 @@ func TestOpen311ParseRequestQuery(t *testing.T) {
 		ids        []int64
 		codes      []string
 		statuses   []string
-		noExt      bool
+		ext        bool
+		page, size int
 		badField   string
 	}{
 		{name: "defaults to the last 90 days", query: "", start: now.Add(-90 * day), end: now},
@@ -66,7 +67,12 @@ func TestOpen311ParseRequestQuery(t *testing.T) {
 		{name: "a bare end date includes its day", query: "start_date=2026-05-01&end_date=2026-05-31",
 			start: time.Date(2026, 4, 30, 16, 0, 0, 0, time.UTC), end: time.Date(2026, 5, 31, 16, 0, 0, 0, time.UTC).Add(-time.Microsecond)},
 		{name: "lists, comma separated and repeated", query: "service_code=CM.01.03,CM.01.01&service_code=HL.01.01&status=open,closed&extensions=false",
-			start: now.Add(-90 * day), end: now, codes: []string{"CM.01.03", "CM.01.01", "HL.01.01"}, statuses: []string{"open", "closed"}, noExt: true},
+			start: now.Add(-90 * day), end: now, codes: []string{"CM.01.03", "CM.01.01", "HL.01.01"}, statuses: []string{"open", "closed"}},
+		{name: "extended attributes only with extensions=true", query: "extensions=true", start: now.Add(-90 * day), end: now, ext: true, page: 1, size: ingest.DefaultPageSize},
+		{name: "a page", query: "page=3&page_size=50", start: now.Add(-90 * day), end: now, page: 3, size: 50},
+		{name: "page_size over the maximum", query: "page_size=1001", badField: "page_size"},
+		{name: "page 0", query: "page=0", badField: "page"},
+		{name: "a bad page_size", query: "page_size=ten", badField: "page_size"},
 		{name: "ids", query: "service_request_id=3,%207,11", start: now.Add(-90 * day), end: now, ids: []int64{3, 7, 11}},
 		{name: "more than 90 days", query: "start_date=2026-01-01T00:00:00Z&end_date=2026-04-02T00:00:00Z", badField: "end_date"},
 		{name: "end before start", query: "start_date=2026-02-01T00:00:00Z&end_date=2026-01-01T00:00:00Z", badField: "end_date"},
@@ -106,8 +112,14 @@ func TestOpen311ParseRequestQuery(t *testing.T) {
 					t.Errorf("ids %v, want %v", f.IDs, tt.ids)
 				}
 			}
-			if f.Extensions == tt.noExt {
-				t.Errorf("extensions %v", f.Extensions)
+			if f.Extensions != tt.ext {
+				t.Errorf("extensions %v, want %v", f.Extensions, tt.ext)
+			}
+			if tt.page != 0 && (f.Page != tt.page || f.PageSize != tt.size) {
+				t.Errorf("page %d of %d, want %d of %d", f.Page, f.PageSize, tt.page, tt.size)
+			}
+			if tt.page == 0 && (f.Page != 1 || f.PageSize != ingest.DefaultPageSize) {
+				t.Errorf("page %d of %d, want the first of %d", f.Page, f.PageSize, ingest.DefaultPageSize)
 			}
 		})
 	}

@@ -249,7 +249,7 @@ type Report struct {
 }
 
 // Mine lists the clues the caller reported, newest first, at most limit
-// (100 by default, 1000 at most).
+// (the API checks it).
 func (s *Store) Mine(ctx context.Context, sc access.Scope, limit int) ([]Report, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT c.id, c.external_id, cat.code, cat.name, c.text, c.reported_at, v.name, hg.code, hg.name, c.whistle_id, w.status,
@@ -260,7 +260,7 @@ func (s *Store) Mine(ctx context.Context, sc access.Scope, limit int) ([]Report,
 		JOIN grids v ON v.id = hg.parent_id
 		LEFT JOIN whistles w ON w.id = c.whistle_id
 		WHERE c.reported_by = $1
-		ORDER BY c.reported_at DESC, c.id DESC LIMIT $2`, sc.UserID, clampLimit(limit))
+		ORDER BY c.reported_at DESC, c.id DESC LIMIT $2`, sc.UserID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("whistle: mine: %w", err)
 	}

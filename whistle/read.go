@@ -9,6 +9,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
+	"whistlegrid/keyset"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -103,42 +104,73 @@ func (s *Store) visibleClueByKey(ctx context.Context, sc access.Scope, source, e
 	return Clue{}, fault.Errorf(ErrNotFound, "no clue %s/%s", source, ext)
 }
 
-// ClueFilter selects clues for Clues. Zero fields select everything.
+// ClueFilter selects clues for Clues. Zero fields select everything;
+// Page.Limit must be set (the API's default is 100).
 type ClueFilter struct {
 	Township, Source, Category string
 	From, To                   time.Time
 	WhistleID                  int64
-	Limit, Offset              int
+	Page                       keyset.Page
 }
 
-// Clues lists clues in the caller's jurisdiction, newest first.
-func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) ([]Clue, int, error) {
+// ClueOrder is the one order of clue lists, newest first: reported_at
+// then id, descending (the index clues_reported_id_idx, migration 00009).
+var ClueOrder = keyset.Order{Name: "newest", Key: "c.reported_at", ID: "c.id", Kind: keyset.Time, Desc: true}
+
+// ClueList is a page of clues.
+type ClueList struct {
+	Clues []Clue
+	// Next is the cursor of the next page; nil on the last.
+	Next *keyset.Cursor
+	// Total counts every clue the filter selects (not only this page):
+	// exact when the planner expects at most keyset.ExactBelow, else the
+	// planner's estimate (Total.Exact false).
+	Total keyset.Total
+}
+
+// Clues lists a page of clues in the caller's jurisdiction, newest first
+// (ClueOrder), with the total the filter selects (exact or estimated, see
+// ClueList).
+func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) (ClueList, error) {
+	var out ClueList
 	if f.Source != "" && !ValidSource(f.Source) {
-		return nil, 0, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+		return out, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
 	}
-	f.Limit = clampLimit(f.Limit)
 	where, args := clueWhere(sc, f)
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+clueFrom+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
-	}
-	args = append(args, f.Limit, f.Offset)
-	rows, err := s.pool.Query(ctx, `SELECT `+clueColumns+clueFrom+where+
-		fmt.Sprintf(" ORDER BY c.reported_at DESC, c.id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	total, err := keyset.Count(ctx, s.pool, clueFrom+where, args)
 	if err != nil {
-		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
+		return out, fmt.Errorf("whistle: clues: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+	if f.Page.After != nil {
+		after, err := ClueOrder.After(*f.Page.After, arg)
+		if err != nil {
+			return out, invalid("after", "%v", err)
+		}
+		where += " AND " + after
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clueColumns+clueFrom+where+ClueOrder.By()+" LIMIT "+arg(f.Page.Limit+1), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("whistle: clues: %w", err)
+		return out, fmt.Errorf("whistle: clues: %w", err)
 	}
-	if out == nil {
-		out = []Clue{}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+	if err != nil {
+		return out, fmt.Errorf("whistle: clues: %w", err)
 	}
-	if err := s.withAttachments(ctx, out); err != nil {
-		return nil, 0, err
+	got, more := keyset.Trim(got, f.Page.Limit)
+	if more {
+		last := got[len(got)-1]
+		next := ClueOrder.Next(last.ReportedAt, last.ID)
+		out.Next = &next
 	}
-	return out, total, nil
+	if got == nil {
+		got = []Clue{}
+	}
+	if err := s.withAttachments(ctx, got); err != nil {
+		return out, err
+	}
+	out.Clues, out.Total = got, total
+	return out, nil
 }
 
 func clueWhere(sc access.Scope, f ClueFilter) (string, []any) {
@@ -175,16 +207,6 @@ func clueScope(sc access.Scope, arg func(any) string) string {
 		return "EXISTS (SELECT 1 FROM summons sm WHERE sm.whistle_id = c.whistle_id AND sm.unit_id = " + arg(sc.UnitID) + ")"
 	}
 	return access.PrefixClause("hg.code", arg(sc.Prefixes()))
-}
-
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 1000:
-		return 1000
-	}
-	return n
 }
 
 // Summary is a whistle in lists and events.
@@ -291,23 +313,53 @@ type Filter struct {
 	Township, Unit, Status, Grade, Category string
 	OverdueNow, EverOverdue                 *bool
 	From, To                                time.Time
-	Limit, Offset                           int
+	// Sort is one of WhistleOrders' names; "" is "newest".
+	Sort string
+	Page keyset.Page
 }
 
-// List lists the whistles in the caller's jurisdiction that match f,
-// newest first, with the total count.
-func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary, int, error) {
+// WhistleOrders are the orders of whistle lists: newest (raised_at then
+// id, descending; the index whistles_raised_id_idx) and deadline (the
+// resolve deadline then id, soonest first; whistles_resolve_due_id_idx),
+// both in migration 00009.
+var WhistleOrders = []keyset.Order{
+	{Name: "newest", Key: "w.raised_at", ID: "w.id", Kind: keyset.Time, Desc: true},
+	{Name: "deadline", Key: "w.resolve_due", ID: "w.id", Kind: keyset.Time},
+}
+
+// WhistleList is a page of whistles.
+type WhistleList struct {
+	Whistles []Summary
+	// Next is the cursor of the next page; nil on the last.
+	Next *keyset.Cursor
+	// Total counts every whistle the filter selects, exact or estimated
+	// as keyset.Count says.
+	Total keyset.Total
+}
+
+// List lists a page of the whistles in the caller's jurisdiction that
+// match f, in f.Sort's order, with the total the filter selects.
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) (WhistleList, error) {
+	var out WhistleList
 	if f.Status != "" {
 		switch Status(f.Status) {
 		case Raised, InProgress, AwaitingApproval, Closed:
 		default:
-			return nil, 0, invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
+			return out, invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
 		}
 	}
 	if f.Grade != "" && Grade(f.Grade).Rank() == 0 {
-		return nil, 0, invalid("grade", "grade must be routine, priority or hard")
+		return out, invalid("grade", "grade must be routine, priority or hard")
 	}
-	f.Limit = clampLimit(f.Limit)
+	order, ok := WhistleOrders[0], f.Sort == ""
+	for _, o := range WhistleOrders {
+		if o.Name == f.Sort {
+			order, ok = o, true
+		}
+	}
+	if !ok {
+		return out, invalid("sort", "sort must be newest or deadline")
+	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	from := summaries(arg(s.now()), sc, arg)
@@ -346,23 +398,41 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary,
 		conds = append(conds, "w.raised_at < "+arg(f.To))
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+	total, err := keyset.Count(ctx, s.pool, from+where, args)
+	if err != nil {
+		return out, fmt.Errorf("whistle: list: %w", err)
 	}
-	q := `SELECT ` + summaryColumns + from + where + " ORDER BY w.raised_at DESC, w.id DESC LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
+	if f.Page.After != nil {
+		after, err := order.After(*f.Page.After, arg)
+		if err != nil {
+			return out, invalid("after", "%v", err)
+		}
+		where += " AND " + after
+	}
+	q := `SELECT ` + summaryColumns + from + where + order.By() + " LIMIT " + arg(f.Page.Limit+1)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+		return out, fmt.Errorf("whistle: list: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) { return scanSummary(r) })
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) { return scanSummary(r) })
 	if err != nil {
-		return nil, 0, fmt.Errorf("whistle: list: %w", err)
+		return out, fmt.Errorf("whistle: list: %w", err)
 	}
-	if out == nil {
-		out = []Summary{}
+	got, more := keyset.Trim(got, f.Page.Limit)
+	if more {
+		last := got[len(got)-1]
+		key := last.RaisedAt
+		if order.Name == "deadline" {
+			key = last.ResolveDue
+		}
+		next := order.Next(key, last.ID)
+		out.Next = &next
 	}
-	return out, total, nil
+	if got == nil {
+		got = []Summary{}
+	}
+	out.Whistles, out.Total = got, total
+	return out, nil
 }
 
 // Detail is one whistle in full.
@@ -475,9 +545,18 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	if err != nil {
 		return d, fmt.Errorf("whistle: get: %w", err)
 	}
-	d.Clues, _, err = s.Clues(ctx, access.Scope{Role: access.RoleCommand}, ClueFilter{WhistleID: id, Limit: 1000})
-	if err != nil {
-		return d, err
+	// every clue of the whistle, page after page (a handful, nearly always)
+	d.Clues = []Clue{}
+	for f := (ClueFilter{WhistleID: id, Page: keyset.Page{Limit: 1000}}); ; {
+		l, err := s.Clues(ctx, access.Scope{Role: access.RoleCommand}, f)
+		if err != nil {
+			return d, err
+		}
+		d.Clues = append(d.Clues, l.Clues...)
+		if l.Next == nil {
+			break
+		}
+		f.Page.After = l.Next
 	}
 	for i := range d.Clues { // read unmasked: mask by each clue's own grid
 		if r := d.Clues[i].Reporter; r != nil {
