@@ -19,10 +19,10 @@ import (
 type StepInput struct {
 	Person     string   `json:"person"`      // report-in: who goes on site
 	Phone      string   `json:"phone"`       // report-in
-	Note       string   `json:"note"`        // report-in, resolve, close
+	Note       string   `json:"note"`        // report-in, resolve, close, supervise
 	Outcome    string   `json:"outcome"`     // resolve: resolved, partly, unresolved
 	Reason     string   `json:"reason"`      // return, escalate, rule, contest
-	Unit       string   `json:"unit"`        // rate: the unit rated; report-in/resolve by the command center: the unit acted for
+	Unit       string   `json:"unit"`        // rate: the unit rated; supervise: the late unit; report-in/resolve by the command center: the unit acted for
 	ReportedIn int      `json:"reported_in"` // rate, 1–5
 	Resolved   int      `json:"resolved"`    // rate, 1–5
 	Satisfied  int      `json:"satisfied"`   // rate, 1–5
@@ -82,6 +82,10 @@ func validateInput(step Step, in StepInput) error {
 		if strings.TrimSpace(in.Reason) == "" {
 			return invalid("reason", "a return needs a reason")
 		}
+	case StepSupervise:
+		if in.Unit == "" {
+			return invalid("unit", "unit (the late unit) is required")
+		}
 	case StepRate:
 		if in.Unit == "" {
 			return invalid("unit", "unit (the unit rated) is required")
@@ -123,33 +127,61 @@ func validateInput(step Step, in StepInput) error {
 	return nil
 }
 
-func loadState(ctx context.Context, tx pgx.Tx, id int64) (*State, error) {
+// stateQuerier is a pool or a transaction.
+type stateQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// loadState reads what the decisions need of whistle id, locking its row
+// when lock (in a transaction that will act on it).
+func loadState(ctx context.Context, q stateQuerier, id int64, lock bool) (*State, error) {
 	st := &State{ID: id}
-	err := tx.QueryRow(ctx, `
-		SELECT t.code, coalesce(g.code, ''), w.status, w.grade, coalesce(w.ruled_unit_id, 0), w.contested_at IS NOT NULL
+	sql := `
+		SELECT t.code, coalesce(g.code, ''), w.status, w.grade, coalesce(w.ruled_unit_id, 0), w.contested_at IS NOT NULL, w.report_in_due, w.resolve_due
 		FROM whistles w JOIN grids t ON t.id = w.township_id LEFT JOIN grids g ON g.id = w.grid_id
-		WHERE w.id = $1 FOR UPDATE OF w`, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested)
+		WHERE w.id = $1`
+	if lock {
+		sql += ` FOR UPDATE OF w`
+	}
+	err := q.QueryRow(ctx, sql, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested, &st.ReportInDue, &st.ResolveDue)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
-	rows, err := tx.Query(ctx, `
-		SELECT s.unit_id, u.code, u.name, s.role, s.reported_in_at IS NOT NULL, s.resolved_at IS NOT NULL, s.rated_at IS NOT NULL
+	rows, err := q.Query(ctx, `
+		SELECT s.unit_id, u.code, u.name, s.role, s.reported_in_at IS NOT NULL, s.resolved_at IS NOT NULL, s.rated_at IS NOT NULL,
+			EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = s.whistle_id AND n.unit_id = s.unit_id AND n.kind = 'report_in'),
+			EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = s.whistle_id AND n.unit_id = s.unit_id AND n.kind = 'resolve')
 		FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = $1 ORDER BY s.role DESC, u.code`, id)
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
 	st.Summons, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summons, error) {
 		var s Summons
-		err := r.Scan(&s.UnitID, &s.UnitCode, &s.UnitName, &s.Role, &s.ReportedIn, &s.Resolved, &s.Rated)
+		err := r.Scan(&s.UnitID, &s.UnitCode, &s.UnitName, &s.Role, &s.ReportedIn, &s.Resolved, &s.Rated, &s.SupervisedReportIn, &s.SupervisedResolve)
 		return s, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
 	return st, nil
+}
+
+// Actions lists the steps the caller may take now on whistle id (see the
+// function Actions): ErrNotFound outside the caller's jurisdiction.
+func (s *Store) Actions(ctx context.Context, sc access.Scope, id int64) ([]Action, error) {
+	st, err := loadState(ctx, s.pool, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if !Visible(sc, st) {
+		return nil, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
+	}
+	st.At = s.now()
+	return Actions(sc, st), nil
 }
 
 func (st *State) unitByCode(code string) int64 {
@@ -172,10 +204,11 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 		return Detail{}, fmt.Errorf("whistle: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	st, err := loadState(ctx, tx, id)
+	st, err := loadState(ctx, tx, id, true)
 	if err != nil {
 		return Detail{}, err
 	}
+	st.At = now
 	if !Visible(sc, st) {
 		return Detail{}, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
@@ -191,7 +224,7 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 		return Detail{}, err
 	}
 	arg := in.Grade
-	if step == StepRate {
+	if step == StepRate || step == StepSupervise {
 		if unitID = st.unitByCode(in.Unit); unitID == 0 {
 			return Detail{}, invalid("unit", "unit %q is not summoned to whistle %d", in.Unit, id)
 		}
@@ -339,6 +372,28 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 			return err
 		}
 		return ev.whistle(ctx, tx, "whistle.contested", id, map[string]any{"unit": unitRef(), "reason": in.Reason, "actor": actor})
+	case StepSupervise:
+		sm := st.summons(unitID)
+		kind, err := st.LateKind(sm)
+		if err != nil {
+			return err
+		}
+		note := in.Note
+		if strings.TrimSpace(note) == "" {
+			note = "指挥中心督办"
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO supervision_notices (whistle_id, unit_id, kind, at, note) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (whistle_id, unit_id, kind) DO NOTHING`, id, unitID, kind, now, note)
+		if err != nil {
+			return fmt.Errorf("whistle: supervise: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fault.Errorf(ErrConflict, "%s was already supervised", sm.UnitName)
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "supervise", unitID, note+"，督办 "+sm.UnitName, map[string]any{"kind": kind}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.supervised", id, map[string]any{"kind": kind, "unit": unitRef(), "note": note, "actor": actor})
 	}
 	return fault.Errorf(ErrInvalid, "unknown step %q", step)
 }
