@@ -58,7 +58,8 @@ func (s *Server) clues(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"clues": out, "total": total})
 }
 
-// raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note"} -> 201 the whistle.
+// raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note","units"?:[{"code","role"}]} -> 201 the whistle.
+// units, when given, replace the responsibility list's (at least one lead).
 func (s *Server) raiseWhistle(c *gin.Context) {
 	var in whistle.RaiseInput
 	if err := bindJSON(c, &in, objectShape); err != nil {

@@ -127,8 +127,28 @@ func TestWorkQueues(t *testing.T) {
 	get(town, "/api/v1/work/open?sort=soonest", 422)
 	get(town, "/api/v1/work/open?limit=999", 422)
 
-	// raise from two clues
-	status, body := env.Do(t, http.MethodPost, "/api/v1/whistles", town, map[string]any{"clue_ids": []int64{ids[2], ids[1]}, "note": "摊点反复出现"})
+	// raise from two clues, with the responsibility list's units and an
+	// assisting unit the township adds
+	for _, bad := range []any{
+		[]map[string]string{{"code": "NOPE", "role": "lead"}},
+		[]map[string]string{{"code": "D001", "role": "assist"}},
+		[]map[string]string{{"code": "D001", "role": "boss"}},
+	} {
+		if status, body := env.Do(t, http.MethodPost, "/api/v1/whistles", town, map[string]any{"clue_ids": []int64{ids[2]}, "units": bad}); status != 422 {
+			t.Errorf("raise with units %v: %d %s, want 422", bad, status, body)
+		}
+	}
+	placed := decode[struct {
+		Units []struct{ Code, Role string } `json:"units"`
+	}](t, get(town, fmt.Sprintf("/api/v1/place?lon=%f&lat=%f&category=%s", lon, lat, workCategory), 200))
+	units := []map[string]string{}
+	for _, u := range placed.Units {
+		if u.Code != "D001" {
+			units = append(units, map[string]string{"code": u.Code, "role": u.Role})
+		}
+	}
+	units = append(units, map[string]string{"code": "D001", "role": "assist"})
+	status, body := env.Do(t, http.MethodPost, "/api/v1/whistles", town, map[string]any{"clue_ids": []int64{ids[2], ids[1]}, "note": "摊点反复出现", "units": units})
 	if status != http.StatusCreated {
 		t.Fatalf("raise: %d %s", status, body)
 	}
@@ -139,11 +159,15 @@ func TestWorkQueues(t *testing.T) {
 			Role string                `json:"role"`
 		} `json:"summons"`
 	}](t, body)
-	lead := ""
+	lead, added := "", false
 	for _, s := range w.Summons {
 		if s.Role == "lead" {
 			lead = s.Unit.Code
 		}
+		added = added || (s.Unit.Code == "D001" && s.Role == "assist")
+	}
+	if !added {
+		t.Errorf("the added assisting unit D001 is not summoned: %s", body)
 	}
 	if lead == "" {
 		t.Fatalf("no lead unit: %s", body)

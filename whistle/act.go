@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -400,10 +401,89 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 
 // RaiseInput is the body of POST /api/v1/whistles: a township raises a
 // whistle by hand from clues it selected.
+// Units, when given, replace the responsibility list's units (the page
+// pre-fills them from it and the township may edit them): each a unit
+// code with role lead or assist, at least one lead.
 type RaiseInput struct {
-	ClueIDs []int64 `json:"clue_ids"`
-	Grade   string  `json:"grade"`
-	Note    string  `json:"note"`
+	ClueIDs []int64     `json:"clue_ids"`
+	Grade   string      `json:"grade"`
+	Note    string      `json:"note"`
+	Units   []RaiseUnit `json:"units"`
+}
+
+// RaiseUnit is a unit a township summons by hand, and its part.
+type RaiseUnit struct {
+	Code string `json:"code"`
+	Role string `json:"role"` // lead or assist
+}
+
+// MaxRaiseUnits bounds the units of a raised whistle.
+const MaxRaiseUnits = 20
+
+// checkRaiseUnits validates the units a township named: known codes, each
+// once, lead or assist, at least one lead. It returns them as the
+// responsibility list would name them.
+func checkRaiseUnits(ctx context.Context, q stateQuerier, in []RaiseUnit) ([]grid.UnitRef, error) {
+	if len(in) > MaxRaiseUnits {
+		return nil, invalid("units", "at most %d units", MaxRaiseUnits)
+	}
+	codes := make([]string, len(in))
+	leads := 0
+	seen := map[string]bool{}
+	for i, u := range in {
+		field := fmt.Sprintf("units[%d]", i)
+		if u.Role != "lead" && u.Role != "assist" {
+			return nil, invalid(field+".role", "role must be lead or assist")
+		}
+		if seen[u.Code] {
+			return nil, invalid(field+".code", "unit %q is named twice", u.Code)
+		}
+		seen[u.Code] = true
+		if u.Role == "lead" {
+			leads++
+		}
+		codes[i] = u.Code
+	}
+	if leads == 0 {
+		return nil, invalid("units", "name at least one lead unit")
+	}
+	rows, err := q.Query(ctx, `SELECT code, name, kind FROM units WHERE code = ANY($1)`, codes)
+	if err != nil {
+		return nil, fmt.Errorf("whistle: raise: %w", err)
+	}
+	known := map[string]grid.UnitRef{}
+	for rows.Next() {
+		var u grid.UnitRef
+		if err := rows.Scan(&u.Code, &u.Name, &u.Kind); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("whistle: raise: %w", err)
+		}
+		known[u.Code] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("whistle: raise: %w", err)
+	}
+	out := make([]grid.UnitRef, 0, len(in))
+	for i, u := range in {
+		k, ok := known[u.Code]
+		if !ok {
+			return nil, invalid(fmt.Sprintf("units[%d].code", i), "unknown unit %q", u.Code)
+		}
+		k.Role = u.Role
+		out = append(out, k)
+	}
+	// leads first, as the responsibility list orders them
+	slices.SortStableFunc(out, func(a, b grid.UnitRef) int {
+		if a.Role == b.Role {
+			return 0
+		}
+		if a.Role == "lead" {
+			return -1
+		}
+		return 1
+	})
+	return out, nil
 }
 
 // Raise opens a whistle from clues that are in the caller's township and in
@@ -477,6 +557,11 @@ func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Deta
 	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
 	if err != nil {
 		return Detail{}, err
+	}
+	if in.Units != nil {
+		if units, err = checkRaiseUnits(ctx, tx, in.Units); err != nil {
+			return Detail{}, err
+		}
 	}
 	if !Raisable(units) {
 		return Detail{}, fault.Errorf(ErrConflict, "the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", first.category)
