@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import { h } from './dom.js';
 import { ROLE_NAMES } from './names.js';
-import { ownVillage, parseRoute, villageHref } from './router.js';
+import { hasWorkbench, landing, ownVillage, parseRoute, villageHref } from './router.js';
 import './style.css';
 
 const $ = (sel) => document.querySelector(sel);
@@ -27,6 +27,7 @@ const ui = {
   view: $('#view'),
   nav: $('.nav'),
   navVillage: $('[data-testid="nav-village"]'),
+  navWork: $('[data-testid="nav-work"]'),
   pageTitle: $('[data-testid="page-title"]'),
 };
 
@@ -39,6 +40,8 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  work: { load: () => import('./work.js').then((m) => m.WorkPage), title: '工作台', doc: '工作台 · 延庆区 吹哨报到' },
+  whistle: { load: () => import('./whistle.js').then((m) => m.WhistlePage), title: '案件办理', doc: '案件办理 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page
@@ -96,6 +99,7 @@ function showUser(user) {
   const village = ownVillage(user);
   ui.navVillage.hidden = !village;
   if (village) ui.navVillage.href = villageHref(village);
+  ui.navWork.hidden = !hasWorkbench(user);
 }
 
 function highlightNav(name) {
@@ -161,7 +165,12 @@ function navigate(href, { replace = false } = {}) {
 
 function start() {
   generation++;
-  showUser(api.getUser());
+  const user = api.getUser();
+  showUser(user);
+  // Each role lands on its own page (router.js landing), when this build
+  // has that page.
+  const target = landing(user);
+  if (location.pathname === '/' && target !== '/' && PAGES[parseRoute(target).name]) history.replaceState(null, '', target);
   mountRoute();
 }
 
