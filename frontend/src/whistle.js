@@ -13,8 +13,10 @@
 // Test hooks: [data-testid=whistle-status][data-status], [data-testid=trail-item],
 // [data-testid=act-<step>] (each opens its form), the fields' test ids
 // (whistle-state.js), [data-testid=act-submit], [data-testid=act-error],
-// [data-testid=act-kept], [data-testid=not-found], [data-testid=case-photo].
+// [data-testid=act-kept], [data-testid=not-found], [data-testid=case-photo],
+// .case-map[data-drawn="1"] once the map has drawn the clues.
 import * as api from './api.js';
+import { addClueLayers, fitPoints } from './case-map.js';
 import { clear, h } from './dom.js';
 import { dateTime } from './format.js';
 import { LiveClient } from './live.js';
@@ -343,21 +345,16 @@ export class WhistlePage {
     const container = this.ui.map;
     this.map?.remove();
     this.map = null;
-    const { createMap, loaded } = await import('./basemap.js');
+    const { createMap, loaded, idle } = await import('./basemap.js');
     if (this.destroyed || this.ui.map !== container) return;
     const map = (this.map = createMap(container, { center: [pts[0].lon, pts[0].lat], zoom: 14 }));
     await loaded(map);
     if (this.destroyed || this.map !== map) return;
-    map.addSource('clues', {
-      type: 'geojson',
-      data: { type: 'FeatureCollection', features: pts.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] }, properties: { id: c.id } })) },
-    });
-    map.addLayer({ id: 'clues', type: 'circle', source: 'clues', paint: { 'circle-radius': 7, 'circle-color': '#fbbf24', 'circle-stroke-color': '#0b1220', 'circle-stroke-width': 1.5 } });
-    if (pts.length > 1) {
-      const xs = pts.map((c) => c.lon);
-      const ys = pts.map((c) => c.lat);
-      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 40, maxZoom: 16, duration: 0 });
-    }
+    const points = { type: 'FeatureCollection', features: pts.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] }, properties: { id: c.id } })) };
+    addClueLayers(map, points);
+    fitPoints(map, points);
+    await idle(map);
+    if (this.map === map) container.dataset.drawn = '1';
   }
 
   #startLive() {

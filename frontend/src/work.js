@@ -11,8 +11,10 @@
 // [data-whistle-id | data-clue-id], [data-testid=clue-select],
 // [data-testid=raise-whistle], [data-testid=raise-grade],
 // [data-testid=raise-submit], [data-testid=raise-error],
-// [data-testid=work-notice], body[data-map-ready="1"] once the first page is drawn.
+// [data-testid=work-notice], body[data-map-ready="1"] once the first page is drawn,
+// .work-map[data-drawn="1"] once the clue map has drawn its points.
 import * as api from './api.js';
+import { addClueLayers, fitPoints } from './case-map.js';
 import { clear, h } from './dom.js';
 import { dateTime } from './format.js';
 import { LiveClient } from './live.js';
@@ -348,21 +350,21 @@ export class WorkPage {
         .map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [c.lon, c.lat] }, properties: { id: c.id } })),
     };
     if (!this.map) {
-      const { createMap, loaded } = await import('./basemap.js');
+      const { createMap, loaded, idle } = await import('./basemap.js');
+      this.idle = idle;
       if (this.destroyed || this.map) return;
       this.map = createMap(this.ui.map);
       await loaded(this.map);
       if (this.destroyed) return;
-      this.map.addSource('clues', { type: 'geojson', data: points });
-      this.map.addLayer({ id: 'clues', type: 'circle', source: 'clues', paint: { 'circle-radius': 6, 'circle-color': '#fbbf24', 'circle-stroke-color': '#0b1220', 'circle-stroke-width': 1.5 } });
+      addClueLayers(this.map, points);
     } else {
       this.map.getSource('clues')?.setData(points);
     }
-    if (points.features.length) {
-      const xs = points.features.map((f) => f.geometry.coordinates[0]);
-      const ys = points.features.map((f) => f.geometry.coordinates[1]);
-      this.map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 40, maxZoom: 15, duration: 0 });
-    }
+    fitPoints(this.map, points);
+    delete this.ui.map.dataset.drawn;
+    this.idle(this.map).then(() => {
+      if (!this.destroyed) this.ui.map.dataset.drawn = '1';
+    });
   }
 
   #clueById(id) {
