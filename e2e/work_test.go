@@ -144,8 +144,8 @@ func TestWorkbench(t *testing.T) {
 	step(t, town, stepTimeout, "raise",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="raise-note"]`), workNote),
 		chromedp.Click(chromedp.CSS(`[data-testid="raise-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="whistle-status"][data-status="raised"]`)),
 	)
+	workWaitStatus(t, town, "raised")
 	path := evaluate[string](t, town, `location.pathname`)
 	wid, err := strconv.ParseInt(strings.TrimPrefix(path, "/whistles/"), 10, 64)
 	if err != nil {
@@ -175,26 +175,26 @@ func TestWorkbench(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-person"]`), "王强"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-phone"]`), "13900001111"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-phone"]`), "\r"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="whistle-status"][data-status="in_progress"]`)),
 	)
+	workWaitStatus(t, unit, "in_progress")
 	step(t, unit, stepTimeout, "resolve",
 		chromedp.Click(chromedp.CSS(`[data-testid="act-resolve"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-outcome"]`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-outcome"]`), "resolved"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-note"]`), "已清理摊点并约谈摊主"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="whistle-status"][data-status="awaiting_approval"]`)),
 	)
+	workWaitStatus(t, unit, "awaiting_approval")
 
 	// 3. the township approves and rates (its page follows the stream)
-	step(t, town, 20*time.Second, "approve",
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-close"]`)),
+	workWaitStatus(t, town, "awaiting_approval")
+	step(t, town, stepTimeout, "approve",
 		chromedp.Click(chromedp.CSS(`[data-testid="act-close"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-submit"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-note"]`), "核实已办结"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="whistle-status"][data-status="closed"]`)),
 	)
+	workWaitStatus(t, town, "closed")
 	step(t, town, stepTimeout, "rate",
 		chromedp.Click(chromedp.CSS(`[data-testid="act-rate"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rate-satisfied"]`)),
@@ -223,8 +223,8 @@ func TestWorkbench(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('.work-filters select[name="status"]').dispatchEvent(new Event('change'))`),
 		chromedp.WaitVisible(chromedp.CSS(item)),
 		chromedp.Click(chromedp.CSS(item+` a`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="whistle-status"][data-status="closed"]`)),
 	)
+	workWaitStatus(t, cmd, "closed")
 	trail := evaluate[[]string](t, cmd, `[...document.querySelectorAll('[data-testid="trail-item"]')].map((li) => li.dataset.action)`)
 	for _, want := range []string{"raise", "report_in", "resolve", "close", "rate"} {
 		if !slices.Contains(trail, want) {
@@ -382,4 +382,13 @@ func workAxe(t *testing.T, ctx context.Context, source, what string) {
 	} else {
 		t.Logf("axe on %s: no serious or critical violations", what)
 	}
+}
+
+// workWaitStatus waits for the case page to show the whistle in status
+// (polled in the page: the case redraws itself as the stream reports).
+func workWaitStatus(t *testing.T, ctx context.Context, status string) {
+	t.Helper()
+	waitFor(t, ctx, 20*time.Second, "status "+status,
+		`document.querySelector('[data-testid="whistle-status"]')?.dataset.status === `+jsString(status),
+		`(document.querySelector('.case-head')?.textContent || document.querySelector('#view').textContent).slice(0, 200)`)
 }

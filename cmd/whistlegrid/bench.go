@@ -24,6 +24,7 @@ func benchmarks() map[string]benchmark {
 		"live":     {"websocket fan-out of the events outbox to 1,000 clients, beside a fifth of them", benchLive},
 		"hotspots": {"Gi* end to end over 1,000,000 clues, beside the same statistic in PostGIS SQL", benchHotspots},
 		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
+		"work":     {"each role's workbench queue on the demo's year, first page and page 20, beside a bare indexed SELECT", benchWork},
 	}
 }
 

@@ -26,6 +26,18 @@ import { countdown } from './work-state.js';
 // Last, so the page's rules win ties.
 import './work.css';
 
+/**
+ * withToken adds the token to an attachment's URL on this origin: an <img>
+ * or a link cannot send the bearer header, and the API takes ?token= there.
+ */
+function withToken(url) {
+  if (!url) return url;
+  const u = new URL(url, location.href);
+  if (u.origin !== location.origin) return url;
+  u.searchParams.set('token', api.getToken() || '');
+  return u.pathname + u.search;
+}
+
 const NOTICE_KINDS = { report_in: '报到超期', resolve: '办结超期' };
 
 export class WhistlePage {
@@ -159,7 +171,8 @@ export class WhistlePage {
         h('li', { 'data-testid': 'trail-item', 'data-action': t.action },
           h('time', { text: dateTime(t.at) }), ' ', h('b', { text: ACTION_NAMES[t.action] || t.action }),
           ` ${t.actor === 'system' ? '系统' : t.actor || ''}${t.unit ? ` · ${names[t.unit] || t.unit}` : ''}`,
-          t.note ? h('div', { class: 'muted', text: t.note }) : null))));
+          t.note ? h('div', { class: 'muted', text: t.note }) : null,
+          this.#photos(t.attachments)))));
     for (const a of this.actions) {
       this.ui.actions.append(h('button', {
         type: 'button', 'data-testid': actionTestId(a.step), 'data-step': a.step, 'aria-expanded': 'false',
@@ -182,9 +195,9 @@ export class WhistlePage {
   #photos(list, title) {
     if (!Array.isArray(list) || !list.length) return null;
     return [title ? h('h3', { text: title }) : null,
-      h('div', { class: 'case-photos' }, list.map((a, i) => h('a', { href: a.url, target: '_blank', rel: 'noopener', 'data-testid': 'case-photo' },
-        String(a.content_type || '').startsWith('image/') || a.thumb_url
-          ? h('img', { src: a.thumb_url || a.url, alt: `照片 ${i + 1}`, loading: 'lazy' })
+      h('div', { class: 'case-photos' }, list.map((a, i) => h('a', { href: withToken(a.url), target: '_blank', rel: 'noopener', 'data-testid': 'case-photo' },
+        String(a.content_type || '').startsWith('image/')
+          ? h('img', { src: withToken(a.thumb_url || a.url), alt: `照片 ${i + 1}`, loading: 'lazy' })
           : `附件 ${i + 1}`)))];
   }
 
@@ -253,6 +266,13 @@ export class WhistlePage {
       if (el.name && el.type !== 'file') out[el.name] = el.value;
     }
     return out;
+  }
+
+  /** #shown reports whether the case drawn already holds the event's step (its trail reaches the event's time). */
+  #shown(ev) {
+    const at = Date.parse(ev?.at);
+    const trail = this.detail?.trail || [];
+    return Number.isFinite(at) && trail.some((t) => Date.parse(t.at) >= at);
   }
 
   /** #typed reports whether the open form holds typed text. */
@@ -362,7 +382,7 @@ export class WhistlePage {
       url: (since) => api.liveURL({ since }),
       onEvent: (ev) => {
         const w = ev?.data?.whistle;
-        if (String(w?.id) !== String(this.id)) return;
+        if (String(w?.id) !== String(this.id) || this.#shown(ev)) return;
         // an open form with text in it is not swept away: it says the case
         // changed, and its submit answers (a 409 reloads and keeps the text)
         if (this.open && this.#typed()) this.#stale();
