@@ -142,7 +142,7 @@ func TestWorkbench(t *testing.T) {
 		t.Errorf("no units pre-filled from the responsibility list")
 	}
 	step(t, town, stepTimeout, "raise",
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="raise-note"]`), workNote),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="raise-note"]`), workNote),
 		chromedp.Click(chromedp.CSS(`[data-testid="raise-submit"]`)),
 	)
 	workWaitStatus(t, town, "raised")
@@ -177,27 +177,24 @@ func TestWorkbench(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-phone"]`), "\r"),
 	)
 	workWaitStatus(t, unit, "in_progress")
+	workClick(t, unit, `[data-testid="act-resolve"]`, `[data-testid="act-outcome"]`)
 	step(t, unit, stepTimeout, "resolve",
-		chromedp.Click(chromedp.CSS(`[data-testid="act-resolve"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-outcome"]`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-outcome"]`), "resolved"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-note"]`), "已清理摊点并约谈摊主"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), "已清理摊点并约谈摊主"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
 	)
 	workWaitStatus(t, unit, "awaiting_approval")
 
 	// 3. the township approves and rates (its page follows the stream)
 	workWaitStatus(t, town, "awaiting_approval")
+	workClick(t, town, `[data-testid="act-close"]`, `[data-testid="act-submit"]`)
 	step(t, town, stepTimeout, "approve",
-		chromedp.Click(chromedp.CSS(`[data-testid="act-close"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-submit"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-note"]`), "核实已办结"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), "核实已办结"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
 	)
 	workWaitStatus(t, town, "closed")
+	workClick(t, town, `[data-testid="act-rate"]`, `[data-testid="rate-satisfied"]`)
 	step(t, town, stepTimeout, "rate",
-		chromedp.Click(chromedp.CSS(`[data-testid="act-rate"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="rate-satisfied"]`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-unit"]`), lead),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="rate-reported-in"]`), "5"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="rate-resolved"]`), "4"),
@@ -263,13 +260,13 @@ func TestWorkbench(t *testing.T) {
 	if status != http.StatusCreated || json.Unmarshal(body, &w2) != nil {
 		t.Fatalf("raise: %d %s", status, body)
 	}
-	step(t, town, stepTimeout, "open the escalation form",
+	step(t, town, stepTimeout, "open the case",
 		chromedp.Navigate(srv.URL+fmt.Sprintf("/whistles/%d", w2.ID)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-escalate"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="act-escalate"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-grade"]`)),
+	)
+	workClick(t, town, `[data-testid="act-escalate"]`, `[data-testid="act-grade"]`)
+	step(t, town, 30*time.Second, "fill the escalation",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-grade"]`), "priority"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-note"]`), workReason),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), workReason),
 	)
 	cmdTok := login(t, srv.URL, "command")
 	if status, body := apiDo(t, http.MethodPost, srv.URL+fmt.Sprintf("/api/v1/whistles/%d/escalate", w2.ID), cmdTok,
@@ -391,4 +388,13 @@ func workWaitStatus(t *testing.T, ctx context.Context, status string) {
 	waitFor(t, ctx, 20*time.Second, "status "+status,
 		`document.querySelector('[data-testid="whistle-status"]')?.dataset.status === `+jsString(status),
 		`(document.querySelector('.case-head')?.textContent || document.querySelector('#view').textContent).slice(0, 200)`)
+}
+
+// workClick clicks the element (found again each try, as the case page
+// redraws itself when the stream reports a step) until then appears.
+func workClick(t *testing.T, ctx context.Context, sel, then string) {
+	t.Helper()
+	waitFor(t, ctx, 20*time.Second, "click "+sel+" for "+then,
+		`(() => { if (document.querySelector(`+jsString(then)+`)) return true; document.querySelector(`+jsString(sel)+`)?.click(); return false; })()`,
+		`(document.querySelector('.case') || document.querySelector('#view')).textContent.slice(0, 300)`)
 }

@@ -208,6 +208,17 @@ export class WhistlePage {
   }
 
   async #openForm(action, values) {
+    // a second press while the form opens, or on the open form, keeps it as it is
+    if (this.open === action.step && (this.opening === this.ui || this.ui.form.querySelector('form'))) return;
+    this.opening = this.ui;
+    try {
+      await this.#renderForm(action, values);
+    } finally {
+      if (this.opening === this.ui) this.opening = null;
+    }
+  }
+
+  async #renderForm(action, values) {
     this.open = action.step;
     for (const b of this.ui.actions.querySelectorAll('button')) b.setAttribute('aria-expanded', b.dataset.step === action.step ? 'true' : 'false');
     let allUnits = [];
