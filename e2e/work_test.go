@@ -19,6 +19,10 @@ import (
 	"whistlegrid/internal/testenv"
 )
 
+// workStep bounds a step of the walk: generous, as the machine running
+// the suite may be busy (each step waits for a condition, never sleeps).
+const workStep = 45 * time.Second
+
 // The workbench's case: a clue of 占道经营 in 康庄镇, which the test's rule
 // keeps in its village, so that the township raises it by hand.
 const (
@@ -130,7 +134,7 @@ func TestWorkbench(t *testing.T) {
 	waitFor(t, town, mapReadyTimeout, "the clue map drawn", `!!document.querySelector('.work-map[data-drawn="1"]')`, `'not drawn'`)
 	screenshot(t, town, "e2e-work-clues.png")
 
-	step(t, town, stepTimeout, "select the clue and open 吹哨",
+	step(t, town, workStep, "select the clue and open 吹哨",
 		chromedp.Click(chromedp.CSS(clueSel+` [data-testid="clue-select"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="raise-whistle"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="raise-grade"]`)),
@@ -141,7 +145,7 @@ func TestWorkbench(t *testing.T) {
 	if n := evaluate[int](t, town, `document.querySelectorAll('.raise-units li').length`); n < 1 {
 		t.Errorf("no units pre-filled from the responsibility list")
 	}
-	step(t, town, stepTimeout, "raise",
+	step(t, town, workStep, "raise",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="raise-note"]`), workNote),
 		chromedp.Click(chromedp.CSS(`[data-testid="raise-submit"]`)),
 	)
@@ -163,22 +167,22 @@ func TestWorkbench(t *testing.T) {
 	}
 	workAxe(t, unit, axeSource, "/work (unit, report-in)")
 	screenshot(t, unit, "e2e-work-unit.png")
-	step(t, unit, stepTimeout, "open the case", chromedp.Click(chromedp.CSS(item+` a`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-report-in"]`)))
+	step(t, unit, workStep, "open the case", chromedp.Click(chromedp.CSS(item+` a`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-report-in"]`)))
 	if acts := workActions(t, unit); !slices.Equal(acts, []string{"act-report-in"}) {
 		t.Errorf("the unit is offered %v, want only act-report-in", acts)
 	}
 	// 报到 by keyboard: focus the button, Enter opens the form, Enter in a field submits it
-	step(t, unit, stepTimeout, "report in by keyboard",
+	step(t, unit, workStep, "report in by keyboard",
 		chromedp.Focus(chromedp.CSS(`[data-testid="act-report-in"]`)),
 		chromedp.KeyEvent("\r"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="act-person"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-person"]`), "王强"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-phone"]`), "13900001111"),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-phone"]`), "\r"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-phone"]`), "13900001111"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="act-person"]`), "\r"),
 	)
 	workWaitStatus(t, unit, "in_progress")
 	workClick(t, unit, `[data-testid="act-resolve"]`, `[data-testid="act-outcome"]`)
-	step(t, unit, stepTimeout, "resolve",
+	step(t, unit, workStep, "resolve",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-outcome"]`), "resolved"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), "已清理摊点并约谈摊主"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
@@ -188,13 +192,13 @@ func TestWorkbench(t *testing.T) {
 	// 3. the township approves and rates (its page follows the stream)
 	workWaitStatus(t, town, "awaiting_approval")
 	workClick(t, town, `[data-testid="act-close"]`, `[data-testid="act-submit"]`)
-	step(t, town, stepTimeout, "approve",
+	step(t, town, workStep, "approve",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), "核实已办结"),
 		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
 	)
 	workWaitStatus(t, town, "closed")
 	workClick(t, town, `[data-testid="act-rate"]`, `[data-testid="rate-satisfied"]`)
-	step(t, town, stepTimeout, "rate",
+	step(t, town, workStep, "rate",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-unit"]`), lead),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="rate-reported-in"]`), "5"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="rate-resolved"]`), "4"),
@@ -213,7 +217,7 @@ func TestWorkbench(t *testing.T) {
 	if !slices.Equal(ctabs, []string{"overdue", "rule", "all"}) {
 		t.Errorf("command tabs %v", ctabs)
 	}
-	step(t, cmd, stepTimeout, "全部, this township, closed",
+	step(t, cmd, workStep, "全部, this township, closed",
 		chromedp.Click(chromedp.CSS(`[data-testid="work-tab"][data-tab="all"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="work-tab"][data-tab="all"][aria-selected="true"]`)),
 		chromedp.SetValue(chromedp.CSS(`.work-filters select[name="status"]`), "closed"),
@@ -260,11 +264,11 @@ func TestWorkbench(t *testing.T) {
 	if status != http.StatusCreated || json.Unmarshal(body, &w2) != nil {
 		t.Fatalf("raise: %d %s", status, body)
 	}
-	step(t, town, stepTimeout, "open the case",
+	step(t, town, workStep, "open the case",
 		chromedp.Navigate(srv.URL+fmt.Sprintf("/whistles/%d", w2.ID)),
 	)
 	workClick(t, town, `[data-testid="act-escalate"]`, `[data-testid="act-grade"]`)
-	step(t, town, 30*time.Second, "fill the escalation",
+	step(t, town, workStep, "fill the escalation",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-grade"]`), "priority"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), workReason),
 	)
@@ -277,7 +281,7 @@ func TestWorkbench(t *testing.T) {
 	if got := evaluate[string](t, town, `document.querySelector('[data-testid="act-note"]').value`); got != workReason {
 		t.Errorf("the stream swept the typed text away: %q", got)
 	}
-	step(t, town, stepTimeout, "submit late", chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)))
+	step(t, town, workStep, "submit late", chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)))
 	waitFor(t, town, stepTimeout, "the 409 inline, the case reloaded",
 		`!!document.querySelector('[data-testid="act-error"]:not([hidden])') && document.querySelector('[data-testid="whistle-grade"]').textContent === '重点哨'`,
 		`document.querySelector('.case-head').textContent + ' | ' + document.querySelector('.case-form').textContent`)
@@ -289,12 +293,12 @@ func TestWorkbench(t *testing.T) {
 	}
 
 	// 6. phone size: axe on both pages, nothing wider than the screen
-	step(t, town, stepTimeout, "phone viewport", chromedp.EmulateViewport(390, 844))
+	step(t, town, workStep, "phone viewport", chromedp.EmulateViewport(390, 844))
 	workAxe(t, town, axeSource, "/whistles/{id} at 390×844")
 	if w := evaluate[int](t, town, `document.querySelector('.case').scrollWidth`); w > 390 {
 		t.Errorf("the case is %d px wide at 390", w)
 	}
-	step(t, town, stepTimeout, "phone /work",
+	step(t, town, workStep, "phone /work",
 		chromedp.Navigate(srv.URL+"/work?tab=open"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="work-tab"][data-tab="open"][aria-selected="true"]`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-testid="work-item"][data-whistle-id="%d"]`, w2.ID))),
