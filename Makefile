@@ -21,7 +21,7 @@ check: setup-test build lint
 	$(GO) test -short -count=1 -timeout 10m ./...
 
 ## bench: run the benchmarks; each prints a table beside a baseline measured in the same run
-BENCHES ?= place clues live hotspots
+BENCHES ?= place clues live hotspots work
 bench: setup build
 	@for b in $(BENCHES); do echo "== whistlegrid bench $$b"; $(BIN) bench $$b || exit 1; done
 

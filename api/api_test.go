@@ -57,6 +57,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 		"GET /api/v1/units", "GET /api/v1/categories", "GET /api/v1/place", "POST /api/v1/place",
 		"POST /api/v1/clues", "GET /api/v1/clues",
 		"POST /api/v1/whistles", "GET /api/v1/whistles", "GET /api/v1/whistles/:id", "POST /api/v1/whistles/:id/:step",
+		"GET /api/v1/whistles/:id/actions", "GET /api/v1/work/counts", "GET /api/v1/work/:tab",
 		"GET /api/v1/villages/:code/contact-map", "GET /api/v1/coverage",
 		"GET /api/v1/stats", "GET /api/v1/assessment",
 		"GET /api/v1/hotspots", "POST /api/v1/hotspots/scan",
@@ -70,7 +71,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 			continue
 		}
 		walked[key] = true
-		path := strings.NewReplacer(":code", "110119101", ":id", "1", ":step", "report-in").Replace(r.Path)
+		path := strings.NewReplacer(":code", "110119101", ":id", "1", ":step", "report-in", ":tab", "open").Replace(r.Path)
 		for _, tok := range []string{"", "not-a-token"} {
 			status, body := env.Do(t, r.Method, path, tok, nil)
 			if status != http.StatusUnauthorized {

@@ -59,7 +59,8 @@ func (s *Server) clues(c *gin.Context) {
 	c.JSON(http.StatusOK, pageAnswer(c, gin.H{"clues": l.Clues}, l.Next, &l.Total))
 }
 
-// raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note"} -> 201 the whistle.
+// raiseWhistle: POST /api/v1/whistles {"clue_ids":[...],"grade","note","units"?:[{"code","role"}]} -> 201 the whistle.
+// units, when given, replace the responsibility list's (at least one lead).
 func (s *Server) raiseWhistle(c *gin.Context) {
 	var in whistle.RaiseInput
 	if err := bindJSON(c, &in, objectShape); err != nil {
@@ -132,7 +133,7 @@ func (s *Server) getWhistle(c *gin.Context) {
 }
 
 // whistleStep: POST /api/v1/whistles/{id}/{step} with step one of report-in, resolve,
-// close, return, rate, escalate, consult, rule, contest and its JSON body -> 200 the whistle.
+// close, return, rate, escalate, consult, rule, contest, supervise and its JSON body -> 200 the whistle.
 func (s *Server) whistleStep(c *gin.Context) {
 	id, err := idParam(c)
 	if err != nil {
@@ -145,7 +146,7 @@ func (s *Server) whistleStep(c *gin.Context) {
 		known = known || s == step
 	}
 	if !known {
-		s.fail(c, fault.New(fault.NotFound, "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule or contest"))
+		s.fail(c, fault.New(fault.NotFound, "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule, contest or supervise"))
 		return
 	}
 	var in whistle.StepInput
@@ -159,4 +160,20 @@ func (s *Server) whistleStep(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, d)
+}
+
+// whistleActions: GET /api/v1/whistles/{id}/actions -> {"actions":[{"step","units"?,"grades"?}]}:
+// the steps the caller may take now (whistle.Actions), 404 outside the jurisdiction.
+func (s *Server) whistleActions(c *gin.Context) {
+	id, err := idParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	acts, err := s.whistles.Actions(c.Request.Context(), scope(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"actions": acts})
 }

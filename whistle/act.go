@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,10 +20,10 @@ import (
 type StepInput struct {
 	Person     string   `json:"person"`      // report-in: who goes on site
 	Phone      string   `json:"phone"`       // report-in
-	Note       string   `json:"note"`        // report-in, resolve, close
+	Note       string   `json:"note"`        // report-in, resolve, close, supervise
 	Outcome    string   `json:"outcome"`     // resolve: resolved, partly, unresolved
 	Reason     string   `json:"reason"`      // return, escalate, rule, contest
-	Unit       string   `json:"unit"`        // rate: the unit rated; report-in/resolve by the command center: the unit acted for
+	Unit       string   `json:"unit"`        // rate: the unit rated; supervise: the late unit; report-in/resolve by the command center: the unit acted for
 	ReportedIn int      `json:"reported_in"` // rate, 1–5
 	Resolved   int      `json:"resolved"`    // rate, 1–5
 	Satisfied  int      `json:"satisfied"`   // rate, 1–5
@@ -86,6 +87,10 @@ func validateInput(step Step, in StepInput) error {
 		if strings.TrimSpace(in.Reason) == "" {
 			return invalid("reason", "a return needs a reason")
 		}
+	case StepSupervise:
+		if in.Unit == "" {
+			return invalid("unit", "unit (the late unit) is required")
+		}
 	case StepRate:
 		if in.Unit == "" {
 			return invalid("unit", "unit (the unit rated) is required")
@@ -127,33 +132,61 @@ func validateInput(step Step, in StepInput) error {
 	return nil
 }
 
-func loadState(ctx context.Context, tx pgx.Tx, id int64) (*State, error) {
+// stateQuerier is a pool or a transaction.
+type stateQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// loadState reads what the decisions need of whistle id, locking its row
+// when lock (in a transaction that will act on it).
+func loadState(ctx context.Context, q stateQuerier, id int64, lock bool) (*State, error) {
 	st := &State{ID: id}
-	err := tx.QueryRow(ctx, `
-		SELECT t.code, coalesce(g.code, ''), w.status, w.grade, coalesce(w.ruled_unit_id, 0), w.contested_at IS NOT NULL
+	sql := `
+		SELECT t.code, coalesce(g.code, ''), w.status, w.grade, coalesce(w.ruled_unit_id, 0), w.contested_at IS NOT NULL, w.report_in_due, w.resolve_due
 		FROM whistles w JOIN grids t ON t.id = w.township_id LEFT JOIN grids g ON g.id = w.grid_id
-		WHERE w.id = $1 FOR UPDATE OF w`, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested)
+		WHERE w.id = $1`
+	if lock {
+		sql += ` FOR UPDATE OF w`
+	}
+	err := q.QueryRow(ctx, sql, id).Scan(&st.TownshipCode, &st.GridCode, &st.Status, &st.Grade, &st.RuledUnitID, &st.Contested, &st.ReportInDue, &st.ResolveDue)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
-	rows, err := tx.Query(ctx, `
-		SELECT s.unit_id, u.code, u.name, s.role, s.reported_in_at IS NOT NULL, s.resolved_at IS NOT NULL, s.rated_at IS NOT NULL
+	rows, err := q.Query(ctx, `
+		SELECT s.unit_id, u.code, u.name, s.role, s.reported_in_at IS NOT NULL, s.resolved_at IS NOT NULL, s.rated_at IS NOT NULL,
+			EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = s.whistle_id AND n.unit_id = s.unit_id AND n.kind = 'report_in'),
+			EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = s.whistle_id AND n.unit_id = s.unit_id AND n.kind = 'resolve')
 		FROM summons s JOIN units u ON u.id = s.unit_id WHERE s.whistle_id = $1 ORDER BY s.role DESC, u.code`, id)
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
 	st.Summons, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summons, error) {
 		var s Summons
-		err := r.Scan(&s.UnitID, &s.UnitCode, &s.UnitName, &s.Role, &s.ReportedIn, &s.Resolved, &s.Rated)
+		err := r.Scan(&s.UnitID, &s.UnitCode, &s.UnitName, &s.Role, &s.ReportedIn, &s.Resolved, &s.Rated, &s.SupervisedReportIn, &s.SupervisedResolve)
 		return s, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
 	return st, nil
+}
+
+// Actions lists the steps the caller may take now on whistle id (see the
+// function Actions): ErrNotFound outside the caller's jurisdiction.
+func (s *Store) Actions(ctx context.Context, sc access.Scope, id int64) ([]Action, error) {
+	st, err := loadState(ctx, s.pool, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if !Visible(sc, st) {
+		return nil, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
+	}
+	st.At = s.now()
+	return Actions(sc, st), nil
 }
 
 func (st *State) unitByCode(code string) int64 {
@@ -176,10 +209,11 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 		return Detail{}, fmt.Errorf("whistle: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	st, err := loadState(ctx, tx, id)
+	st, err := loadState(ctx, tx, id, true)
 	if err != nil {
 		return Detail{}, err
 	}
+	st.At = now
 	if !Visible(sc, st) {
 		return Detail{}, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
@@ -198,7 +232,7 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 		return Detail{}, err
 	}
 	arg := in.Grade
-	if step == StepRate {
+	if step == StepRate || step == StepSupervise {
 		if unitID = st.unitByCode(in.Unit); unitID == 0 {
 			return Detail{}, invalid("unit", "unit %q is not summoned to whistle %d", in.Unit, id)
 		}
@@ -349,16 +383,117 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 			return err
 		}
 		return ev.whistle(ctx, tx, "whistle.contested", id, map[string]any{"unit": unitRef(), "reason": in.Reason, "actor": actor})
+	case StepSupervise:
+		sm := st.summons(unitID)
+		kind, err := st.LateKind(sm)
+		if err != nil {
+			return err
+		}
+		note := in.Note
+		if strings.TrimSpace(note) == "" {
+			note = "指挥中心督办"
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO supervision_notices (whistle_id, unit_id, kind, at, note) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (whistle_id, unit_id, kind) DO NOTHING`, id, unitID, kind, now, note)
+		if err != nil {
+			return fmt.Errorf("whistle: supervise: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fault.Errorf(ErrConflict, "%s was already supervised", sm.UnitName)
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "supervise", unitID, note+"，督办 "+sm.UnitName, map[string]any{"kind": kind}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.supervised", id, map[string]any{"kind": kind, "unit": unitRef(), "note": note, "actor": actor})
 	}
 	return fault.Errorf(ErrInvalid, "unknown step %q", step)
 }
 
 // RaiseInput is the body of POST /api/v1/whistles: a township raises a
 // whistle by hand from clues it selected.
+// Units, when given, replace the responsibility list's units (the page
+// pre-fills them from it and the township may edit them): each a unit
+// code with role lead or assist, at least one lead.
 type RaiseInput struct {
-	ClueIDs []int64 `json:"clue_ids"`
-	Grade   string  `json:"grade"`
-	Note    string  `json:"note"`
+	ClueIDs []int64     `json:"clue_ids"`
+	Grade   string      `json:"grade"`
+	Note    string      `json:"note"`
+	Units   []RaiseUnit `json:"units"`
+}
+
+// RaiseUnit is a unit a township summons by hand, and its part.
+type RaiseUnit struct {
+	Code string `json:"code"`
+	Role string `json:"role"` // lead or assist
+}
+
+// MaxRaiseUnits bounds the units of a raised whistle.
+const MaxRaiseUnits = 20
+
+// checkRaiseUnits validates the units a township named: known codes, each
+// once, lead or assist, at least one lead. It returns them as the
+// responsibility list would name them.
+func checkRaiseUnits(ctx context.Context, q stateQuerier, in []RaiseUnit) ([]grid.UnitRef, error) {
+	if len(in) > MaxRaiseUnits {
+		return nil, invalid("units", "at most %d units", MaxRaiseUnits)
+	}
+	codes := make([]string, len(in))
+	leads := 0
+	seen := map[string]bool{}
+	for i, u := range in {
+		field := fmt.Sprintf("units[%d]", i)
+		if u.Role != "lead" && u.Role != "assist" {
+			return nil, invalid(field+".role", "role must be lead or assist")
+		}
+		if seen[u.Code] {
+			return nil, invalid(field+".code", "unit %q is named twice", u.Code)
+		}
+		seen[u.Code] = true
+		if u.Role == "lead" {
+			leads++
+		}
+		codes[i] = u.Code
+	}
+	if leads == 0 {
+		return nil, invalid("units", "name at least one lead unit")
+	}
+	rows, err := q.Query(ctx, `SELECT code, name, kind FROM units WHERE code = ANY($1)`, codes)
+	if err != nil {
+		return nil, fmt.Errorf("whistle: raise: %w", err)
+	}
+	known := map[string]grid.UnitRef{}
+	for rows.Next() {
+		var u grid.UnitRef
+		if err := rows.Scan(&u.Code, &u.Name, &u.Kind); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("whistle: raise: %w", err)
+		}
+		known[u.Code] = u
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("whistle: raise: %w", err)
+	}
+	out := make([]grid.UnitRef, 0, len(in))
+	for i, u := range in {
+		k, ok := known[u.Code]
+		if !ok {
+			return nil, invalid(fmt.Sprintf("units[%d].code", i), "unknown unit %q", u.Code)
+		}
+		k.Role = u.Role
+		out = append(out, k)
+	}
+	// leads first, as the responsibility list orders them
+	slices.SortStableFunc(out, func(a, b grid.UnitRef) int {
+		if a.Role == b.Role {
+			return 0
+		}
+		if a.Role == "lead" {
+			return -1
+		}
+		return 1
+	})
+	return out, nil
 }
 
 // Raise opens a whistle from clues that are in the caller's township and in
@@ -432,6 +567,11 @@ func (s *Store) Raise(ctx context.Context, sc access.Scope, in RaiseInput) (Deta
 	_, units, err := s.placer.Responsible(access.Scope{Role: access.RoleCommand}, grid.Placement{Chain: chain}, first.category, now)
 	if err != nil {
 		return Detail{}, err
+	}
+	if in.Units != nil {
+		if units, err = checkRaiseUnits(ctx, tx, in.Units); err != nil {
+			return Detail{}, err
+		}
 	}
 	if !Raisable(units) {
 		return Detail{}, fault.Errorf(ErrConflict, "the responsibility list names no unit for %s here; the township handles it itself (属地兜底)", first.category)

@@ -1,6 +1,8 @@
 package whistle
 
 import (
+	"time"
+
 	"whistlegrid/access"
 	"whistlegrid/fault"
 )
@@ -20,11 +22,15 @@ const (
 	StepConsult  Step = "consult"
 	StepRule     Step = "rule"
 	StepContest  Step = "contest"
+	// StepSupervise is the command center's notice (督办) to a late unit:
+	// one per unit and kind of lateness (report-in, resolve), as the sweep
+	// sends them.
+	StepSupervise Step = "supervise"
 )
 
 // Steps lists every step, for tests that walk them all.
 func Steps() []Step {
-	return []Step{StepReportIn, StepResolve, StepClose, StepReturn, StepRate, StepEscalate, StepConsult, StepRule, StepContest}
+	return []Step{StepReportIn, StepResolve, StepClose, StepReturn, StepRate, StepEscalate, StepConsult, StepRule, StepContest, StepSupervise}
 }
 
 // Summons is a unit summoned to a whistle, as the decisions need it.
@@ -36,6 +42,10 @@ type Summons struct {
 	ReportedIn bool
 	Resolved   bool
 	Rated      bool
+	// SupervisedReportIn and SupervisedResolve: a supervision notice of
+	// that kind was sent to the unit on this whistle.
+	SupervisedReportIn bool
+	SupervisedResolve  bool
 }
 
 // State is what the decisions read of a whistle.
@@ -48,6 +58,9 @@ type State struct {
 	Summons      []Summons
 	RuledUnitID  int64
 	Contested    bool
+	// ReportInDue and ResolveDue are the deadlines, and At the time the
+	// decision is made (the caller's now): supervise reads them.
+	ReportInDue, ResolveDue, At time.Time
 }
 
 // summons returns the unit's summons, or nil.
@@ -112,6 +125,11 @@ func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, e
 			return sc.UnitID, nil
 		}
 		return 0, fault.Errorf(ErrForbidden, "only the unit a ruling named may contest it")
+	case StepSupervise:
+		if sc.Role == access.RoleCommand {
+			return 0, nil
+		}
+		return 0, fault.Errorf(ErrForbidden, "only the command center supervises (督办)")
 	}
 	return 0, fault.Errorf(ErrInvalid, "unknown step %q", step)
 }
@@ -193,6 +211,92 @@ func Allowed(step Step, s *State, unitID int64, arg string) error {
 		if s.Contested {
 			return fault.Errorf(ErrConflict, "a ruling may be contested once")
 		}
+	case StepSupervise:
+		sm := s.summons(unitID)
+		if sm == nil {
+			return fault.FieldErrorf(ErrInvalid, "unit", "the unit is not summoned to whistle %d", s.ID)
+		}
+		if _, err := s.LateKind(sm); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// LateKind is the kind of supervision notice (督办) a summoned unit is due
+// at s.At: "report_in" when it has not reported in by the report-in
+// deadline, "resolve" when, as lead, it has not resolved by the resolve
+// deadline; ErrConflict when it is not late, or was already supervised
+// for that lateness (one notice per unit and kind, as the sweep sends).
+func (s *State) LateKind(sm *Summons) (string, error) {
+	switch {
+	case !sm.ReportedIn && s.At.After(s.ReportInDue):
+		if sm.SupervisedReportIn {
+			return "", fault.Errorf(ErrConflict, "%s was already supervised for its report-in", sm.UnitName)
+		}
+		return "report_in", nil
+	case sm.Role == "lead" && !sm.Resolved && s.At.After(s.ResolveDue):
+		if sm.SupervisedResolve {
+			return "", fault.Errorf(ErrConflict, "%s was already supervised for its resolution", sm.UnitName)
+		}
+		return "resolve", nil
+	}
+	return "", fault.Errorf(ErrConflict, "%s is not late: nothing to supervise", sm.UnitName)
+}
+
+// Action is a step the caller may take now on a whistle, as the page
+// offers it: for a step that names a unit (rate, supervise, and report-in
+// or resolve by the command center) the units it may name, for escalate
+// the grades it may choose.
+type Action struct {
+	Step   Step     `json:"step"`
+	Units  []string `json:"units,omitempty"`
+	Grades []Grade  `json:"grades,omitempty"`
+}
+
+// Actions lists the steps the caller may take now on s, in Steps()
+// order: exactly those Authorize and Allowed let through (the one
+// definition of both), so a page that renders only these never offers a
+// step the server refuses for its role or the status. Empty when none.
+func Actions(sc access.Scope, s *State) []Action {
+	out := []Action{}
+	for _, step := range Steps() {
+		switch {
+		case step == StepRate || step == StepSupervise || (sc.Role == access.RoleCommand && (step == StepReportIn || step == StepResolve)):
+			var units []string
+			for _, sm := range s.Summons {
+				if _, err := Authorize(sc, step, s, sm.UnitID); err != nil {
+					break
+				}
+				if Allowed(step, s, sm.UnitID, "") == nil {
+					units = append(units, sm.UnitCode)
+				}
+			}
+			if len(units) > 0 {
+				out = append(out, Action{Step: step, Units: units})
+			}
+		case step == StepEscalate:
+			if _, err := Authorize(sc, step, s, 0); err != nil {
+				continue
+			}
+			var grades []Grade
+			for _, g := range []Grade{Routine, Priority, Hard} {
+				if Allowed(step, s, 0, string(g)) == nil {
+					grades = append(grades, g)
+				}
+			}
+			if len(grades) > 0 {
+				out = append(out, Action{Step: step, Grades: grades})
+			}
+		default:
+			unitID, err := Authorize(sc, step, s, 0)
+			if err != nil {
+				continue
+			}
+			if Allowed(step, s, unitID, "") == nil {
+				out = append(out, Action{Step: step})
+			}
+		}
+	}
+	return out
 }

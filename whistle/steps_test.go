@@ -3,7 +3,9 @@ package whistle
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
+	"time"
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
@@ -38,21 +40,21 @@ func TestAuthorizeMatrix(t *testing.T) {
 		"no jurisdiction": {Role: access.RoleTownship},
 	}
 	// "ok", "403" or "404" for each caller and step, in Steps() order:
-	// report_in resolve close return rate escalate consult rule contest
-	want := map[string][9]string{
-		"command":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "403"},
-		"screen":          {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"township own":    {"403", "403", "ok", "ok", "ok", "ok", "ok", "403", "403"},
-		"township other":  {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"unit lead":       {"ok", "ok", "403", "403", "403", "403", "403", "403", "403"},
-		"unit assist":     {"ok", "ok", "403", "403", "403", "403", "403", "403", "403"},
-		"unit ruled":      {"ok", "ok", "403", "403", "403", "403", "403", "403", "ok"},
-		"unit other":      {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"worker own":      {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"worker other":    {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"party own":       {"403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"party other":     {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"no jurisdiction": {"404", "404", "404", "404", "404", "404", "404", "404", "404"},
+	// report_in resolve close return rate escalate consult rule contest supervise
+	want := map[string][10]string{
+		"command":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "403", "ok"},
+		"screen":          {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"township own":    {"403", "403", "ok", "ok", "ok", "ok", "ok", "403", "403", "403"},
+		"township other":  {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"unit lead":       {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"unit assist":     {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"unit ruled":      {"ok", "ok", "403", "403", "403", "403", "403", "403", "ok", "403"},
+		"unit other":      {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"worker own":      {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"worker other":    {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"party own":       {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"party other":     {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"no jurisdiction": {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
 	}
 	for name, sc := range callers {
 		for i, step := range Steps() {
@@ -92,6 +94,14 @@ func TestAllowedTransitions(t *testing.T) {
 	rated := func(s *State) *State { s.Summons[0].Rated = true; return s }
 	ruled := func(s *State) *State { s.RuledUnitID = 1; return s }
 	contested := func(s *State) *State { s.RuledUnitID, s.Contested = 1, true; return s }
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	deadlines := func(s *State, ri, rs time.Duration) *State {
+		s.At, s.ReportInDue, s.ResolveDue = at, at.Add(ri), at.Add(rs)
+		return s
+	}
+	late := func(s *State) *State { return deadlines(s, -time.Hour, time.Hour) }
+	lateResolve := func(s *State) *State { return deadlines(s, -2*time.Hour, -time.Hour) }
+	supervised := func(s *State) *State { s.Summons[0].SupervisedReportIn = true; return s }
 	tests := []struct {
 		name string
 		st   *State
@@ -132,6 +142,13 @@ func TestAllowedTransitions(t *testing.T) {
 		{"contest without ruling", base(InProgress, Hard), StepContest, 1, "", ErrConflict},
 		{"contest a ruling", ruled(base(InProgress, Hard)), StepContest, 1, "", nil},
 		{"contest twice", contested(base(InProgress, Hard)), StepContest, 1, "", ErrConflict},
+		{"supervise a unit late to report in", late(base(Raised, Routine)), StepSupervise, 1, "", nil},
+		{"supervise a unit not yet late", base(Raised, Routine), StepSupervise, 1, "", ErrConflict},
+		{"supervise a reported lead late to resolve", reported(lateResolve(base(InProgress, Routine))), StepSupervise, 1, "", nil},
+		{"supervise an assistant past the resolve deadline", reported(lateResolve(base(InProgress, Routine))), StepSupervise, 2, "", nil},
+		{"supervise twice", supervised(late(base(Raised, Routine))), StepSupervise, 1, "", ErrConflict},
+		{"supervise a unit not summoned", late(base(Raised, Routine)), StepSupervise, 9, "", ErrInvalid},
+		{"supervise when closed", late(base(Closed, Routine)), StepSupervise, 1, "", ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,5 +188,45 @@ func TestValidateInput(t *testing.T) {
 	}
 	if err := validateInput(StepReportIn, StepInput{Person: "王强", Phone: "010-69101234"}); err != nil {
 		t.Errorf("valid report-in refused: %v", err)
+	}
+}
+
+// Actions offers exactly the steps Authorize and Allowed let through, per
+// role, with the units and grades each may name.
+func TestActions(t *testing.T) {
+	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	st := func(status Status, grade Grade, reported bool) *State {
+		return &State{ID: 7, TownshipCode: "110119101", GridCode: "110119101001003", Status: status, Grade: grade,
+			At: at, ReportInDue: at.Add(-time.Hour), ResolveDue: at.Add(time.Hour),
+			Summons: []Summons{{UnitID: 11, UnitCode: "S001", Role: "lead", ReportedIn: reported}, {UnitID: 12, UnitCode: "D001", Role: "assist"}}}
+	}
+	township := access.Scope{Role: access.RoleTownship, GridCode: "110119101"}
+	command := access.Scope{Role: access.RoleCommand, GridCode: "110119"}
+	lead := access.Scope{Role: access.RoleUnit, UnitID: 11}
+	other := access.Scope{Role: access.RoleTownship, GridCode: "110119102"}
+	tests := []struct {
+		name string
+		sc   access.Scope
+		st   *State
+		want []Action
+	}{
+		{"lead unit, raised", lead, st(Raised, Routine, false), []Action{{Step: StepReportIn}}},
+		{"lead unit, reported in", lead, st(InProgress, Routine, true), []Action{{Step: StepResolve}}},
+		{"township, in progress", township, st(InProgress, Routine, true), []Action{{Step: StepEscalate, Grades: []Grade{Priority, Hard}}}},
+		{"township, awaiting approval", township, st(AwaitingApproval, Hard, true), []Action{{Step: StepClose}, {Step: StepReturn}, {Step: StepConsult}}},
+		{"township, closed", township, st(Closed, Routine, true), []Action{{Step: StepRate, Units: []string{"S001", "D001"}}}},
+		{"command, raised and late", command, st(Raised, Routine, false), []Action{
+			{Step: StepReportIn, Units: []string{"S001", "D001"}},
+			{Step: StepEscalate, Grades: []Grade{Priority, Hard}},
+			{Step: StepSupervise, Units: []string{"S001", "D001"}}}},
+		{"another township", other, st(Raised, Routine, false), []Action{}},
+		{"the wall screen", access.Scope{Role: access.RoleScreen}, st(Raised, Routine, false), []Action{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Actions(tt.sc, tt.st); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Actions = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

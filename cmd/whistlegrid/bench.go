@@ -25,6 +25,7 @@ func benchmarks() map[string]benchmark {
 		"hotspots": {"Gi* end to end over 1,000,000 clues, beside the same statistic in PostGIS SQL", benchHotspots},
 		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
 		"paging":   {"first vs deep list pages (clues, whistles, Open311) on the demo year, beside count + OFFSET", benchPaging},
+		"work":     {"each role's workbench queue on the demo's year, first page and page 20, beside a bare indexed SELECT", benchWork},
 	}
 }
 

@@ -170,6 +170,76 @@ export function contactMap(code, { signal } = {}) {
 }
 
 /**
+ * workCounts fetches the caller's workbench tabs in order and the size of
+ * each: {tabs: [...], counts: {tab: n}}.
+ */
+export function workCounts({ signal } = {}) {
+  return request('GET', '/api/v1/work/counts', { signal });
+}
+
+/**
+ * workQueue fetches one keyset page of a workbench tab: query is a
+ * URLSearchParams (or its string) of filters, sort, cursor and limit.
+ * Answers {tab, sort, whistles | clues, next}.
+ */
+export function workQueue(tab, query = '', { signal } = {}) {
+  const qs = String(query);
+  return request('GET', `/api/v1/work/${encodeURIComponent(tab)}${qs ? `?${qs}` : ''}`, { signal });
+}
+
+/** whistleActions fetches the steps the caller may take now: {actions: [{step, units?, grades?}]}. */
+export function whistleActions(id, { signal } = {}) {
+  return request('GET', `/api/v1/whistles/${encodeURIComponent(id)}/actions`, { signal });
+}
+
+/** whistleStep takes a step (its code, e.g. report_in) with its body; answers the whistle after it. */
+export function whistleStep(id, step, body) {
+  return request('POST', `/api/v1/whistles/${encodeURIComponent(id)}/${String(step).replace(/_/g, '-')}`, { body });
+}
+
+/** raiseWhistle raises a whistle from clues: {clue_ids, grade, note, units}; answers the whistle. */
+export function raiseWhistle(body) {
+  return request('POST', '/api/v1/whistles', { body });
+}
+
+/** place places a point (WGS-84) with a category: the chain and the units on the responsibility list. */
+export function place(lon, lat, category, { signal } = {}) {
+  const q = new URLSearchParams({ lon: String(lon), lat: String(lat) });
+  if (category) q.set('category', category);
+  return request('GET', `/api/v1/place?${q}`, { signal });
+}
+
+/** units fetches the departments, field stations and utilities. */
+export function units({ signal } = {}) {
+  return request('GET', '/api/v1/units', { signal });
+}
+
+/**
+ * uploadAttachment posts one file as multipart (field "file") to
+ * /api/v1/attachments; answers {id, url, thumb_url, ...}. A server
+ * without the attachments route answers 404 (ApiError).
+ */
+export async function uploadAttachment(file) {
+  const form = new FormData();
+  form.append('file', file);
+  const headers = { Accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch('/api/v1/attachments', { method: 'POST', headers, body: form });
+  if (res.ok) return res.json();
+  let code = '';
+  let message = '';
+  try {
+    const data = await res.json();
+    code = data?.error?.code || '';
+    message = data?.error?.message || '';
+  } catch {
+    // not JSON
+  }
+  throw new ApiError(res.status, code, message);
+}
+
+/**
  * liveURL is the websocket URL of the event stream on this origin, with
  * the token (browsers cannot set headers on a websocket), the seq to
  * resume after, and the townships to follow ("" for the jurisdiction).

@@ -7,7 +7,7 @@
 import * as api from './api.js';
 import { h } from './dom.js';
 import { ROLE_NAMES } from './names.js';
-import { ownVillage, parseRoute, villageHref } from './router.js';
+import { hasWorkbench, landing, ownVillage, parseRoute, villageHref } from './router.js';
 import './style.css';
 
 const $ = (sel) => document.querySelector(sel);
@@ -28,6 +28,7 @@ const ui = {
   nav: $('.nav'),
   navVillage: $('[data-testid="nav-village"]'),
   navReport: $('[data-testid="nav-report"]'),
+  navWork: $('[data-testid="nav-work"]'),
   pageTitle: $('[data-testid="page-title"]'),
 };
 
@@ -41,10 +42,9 @@ const PAGES = {
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
   report: { load: () => import('./report.js').then((m) => m.ReportPage), title: '网格员上报', doc: '网格员上报 · 延庆区 吹哨报到' },
+  work: { load: () => import('./work.js').then((m) => m.WorkPage), title: '工作台', doc: '工作台 · 延庆区 吹哨报到' },
+  whistle: { load: () => import('./whistle.js').then((m) => m.WhistlePage), title: '案件办理', doc: '案件办理 · 延庆区 吹哨报到' },
 };
-
-/** LANDING is the page each role lands on after login, when it opens "/". */
-const LANDING = { grid_worker: '/report' };
 
 let page = null; // the mounted page
 let pageName = '';
@@ -102,6 +102,7 @@ function showUser(user) {
   ui.navVillage.hidden = !village;
   if (village) ui.navVillage.href = villageHref(village);
   ui.navReport.hidden = user?.role !== 'grid_worker';
+  ui.navWork.hidden = !hasWorkbench(user);
 }
 
 function highlightNav(name) {
@@ -169,8 +170,10 @@ function start() {
   generation++;
   const user = api.getUser();
   showUser(user);
-  const landing = LANDING[user?.role];
-  if (landing && location.pathname === '/') history.replaceState(null, '', landing);
+  // Each role lands on its own page (router.js landing), when this build
+  // has that page.
+  const target = landing(user);
+  if (location.pathname === '/' && target !== '/' && PAGES[parseRoute(target).name]) history.replaceState(null, '', target);
   mountRoute();
 }
 

@@ -6,6 +6,8 @@
 //   /coverage[?parent=CODE]  the coverage review (网格覆盖核查)
 //   /village/{code}    a village's party-member contact map (党员联系群众网格图)
 //   /report            a grid worker's report from the field (网格员上报)
+//   /work[?tab=NAME]   the workbench (工作台): the caller's queues
+//   /whistles/{id}     one whistle (案件), with the steps the caller may take
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -20,6 +22,9 @@ export function parseRoute(pathname, search = '') {
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
   if (path === '/report') return { name: 'report' };
+  if (path === '/work') return { name: 'work', tab: q.get('tab') || '' };
+  const w = /^\/whistles\/([^/]+)$/.exec(path);
+  if (w) return /^[1-9][0-9]{0,17}$/.test(w[1]) ? { name: 'whistle', id: w[1] } : { name: 'notfound', path };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);
@@ -48,4 +53,35 @@ export function ownVillage(user) {
   if (user?.role === 'grid_worker' && code.length === 12) return code;
   if (user?.role === 'party_member' && code.length === 15) return code.slice(0, 12);
   return null;
+}
+
+/** whistleHref is the path of one whistle's page. */
+export function whistleHref(id) {
+  return `/whistles/${encodeURIComponent(id)}`;
+}
+
+/**
+ * landing is the path a user starts on after login: the workbench for a
+ * township or a unit, /report for a grid worker, the village's contact
+ * map for a party member, the wall map for the command center and the
+ * wall screen.
+ */
+export function landing(user) {
+  switch (user?.role) {
+    case 'township':
+    case 'unit':
+      return '/work';
+    case 'grid_worker':
+      return '/report';
+    case 'party_member': {
+      const v = ownVillage(user);
+      return v ? villageHref(v) : '/';
+    }
+  }
+  return '/';
+}
+
+/** hasWorkbench: the roles with a workbench (工作台). */
+export function hasWorkbench(user) {
+  return ['command', 'township', 'unit'].includes(user?.role);
 }

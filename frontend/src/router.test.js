@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coverageHref, ownVillage, parseRoute, villageHref } from './router.js';
+import { coverageHref, hasWorkbench, landing, ownVillage, parseRoute, villageHref, whistleHref } from './router.js';
 
 test('parseRoute', () => {
   for (const [path, search, want] of [
@@ -35,4 +35,26 @@ test('ownVillage', () => {
   assert.equal(ownVillage(u('township', '110119101')), null);
   assert.equal(ownVillage(u('command', '110119')), null);
   assert.equal(ownVillage(null), null);
+});
+
+test('parseRoute: the workbench and one whistle', () => {
+  assert.deepEqual(parseRoute('/work'), { name: 'work', tab: '' });
+  assert.deepEqual(parseRoute('/work/', '?tab=report-in'), { name: 'work', tab: 'report-in' });
+  assert.deepEqual(parseRoute('/whistles/42'), { name: 'whistle', id: '42' });
+  assert.equal(parseRoute('/whistles/0').name, 'notfound');
+  assert.equal(parseRoute('/whistles/abc').name, 'notfound');
+  assert.equal(parseRoute('/whistles/1/2').name, 'notfound');
+});
+
+test('landing: each role starts on its own page', () => {
+  assert.equal(landing({ role: 'township' }), '/work');
+  assert.equal(landing({ role: 'unit' }), '/work');
+  assert.equal(landing({ role: 'grid_worker', jurisdiction: { grid_code: '110119101001' } }), '/report');
+  assert.equal(landing({ role: 'party_member', jurisdiction: { grid_code: '110119101001003' } }), '/village/110119101001');
+  assert.equal(landing({ role: 'command' }), '/');
+  assert.equal(landing({ role: 'screen' }), '/');
+  assert.equal(landing(null), '/');
+  assert.equal(whistleHref(7), '/whistles/7');
+  assert.equal(hasWorkbench({ role: 'unit' }), true);
+  assert.equal(hasWorkbench({ role: 'screen' }), false);
 });

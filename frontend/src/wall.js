@@ -22,6 +22,7 @@ import { ACTION_NAMES, GRADE_NAMES, OUTCOME_NAMES, SOURCE_NAMES, STATUS_NAMES, S
 import { GRADE_COLORS, LOAD_COLORS, OVERDUE_COLOR, loadLabels } from './palette.js';
 import { legendRows, windowText } from './hotspots.js';
 import { GRADES, WallState, isOverdue, tickerText, tickerTone } from './wall-state.js';
+import { whistleHref } from './router.js';
 // Last, so the page's rules win ties with maplibre-gl.css.
 import './wall.css';
 
@@ -467,6 +468,7 @@ export class WallPage {
     const resolveDue = new Date(d.deadlines?.resolve || d.resolve_due).getTime();
     const body = [
       h('div', { class: 'drawer-title', text: `${d.township_name || ''} · ${d.category_name || d.category}` }),
+      h('a', { class: 'drawer-case', href: whistleHref(d.id), 'data-link': '', 'data-testid': 'drawer-case-link', text: '打开案件办理 →' }),
       overdue ? h('div', { class: 'drawer-alarm', text: `已超期${resolveDue < now ? ` ${duration(now - resolveDue)}` : ''}` }) : null,
       d.note ? h('p', { class: 'drawer-note', text: d.note }) : null,
       h('dl', { class: 'drawer-facts' }, facts.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
