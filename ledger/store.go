@@ -229,7 +229,7 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Item, in
 		return nil, 0, fault.FieldErrorf(ErrInvalid, "limit", "limit is at most 500")
 	}
 	var total int
-	if err := s.pool.QueryRow(ctx, "SELECT count(*)"+itemFrom+where.String(), args...).Scan(&total); err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE $1::timestamptz IS NOT NULL)"+itemFrom+where.String(), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("ledger: list: %w", err)
 	}
 	q := "SELECT " + itemColumns + ", coalesce(ru.name, '')" + itemFrom + where.String() + " ORDER BY i.created_at DESC, i.id DESC LIMIT " + arg(f.Limit) + " OFFSET " + arg(f.Offset)
