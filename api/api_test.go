@@ -50,7 +50,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 	env := testenv.Start(t)
 	srv := api.New(api.Config{Pool: env.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	public := map[string]bool{"POST /api/v1/auth/login": true,
-		"POST /api/v1/board/messages": true, "GET /api/v1/board/messages": true, "GET /api/v1/board/receipts/:receipt": true}
+		"POST /api/v1/board/messages": true, "GET /api/v1/board/messages": true, "GET /api/v1/board/receipts/:receipt": true, "GET /api/v1/board/categories": true}
 	want := []string{
 		"POST /api/v1/auth/logout", "GET /api/v1/auth/me",
 		"GET /api/v1/grids", "GET /api/v1/grids/:code", "PUT /api/v1/grids/:code", "GET /api/v1/grids/:code/history",

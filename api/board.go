@@ -143,3 +143,13 @@ func (s *Server) boardReply(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"id": id, "reply": in.Reply})
 }
+
+// boardCategories: GET /api/v1/board/categories (public) -> {"categories":[{"code","name","group"}]}: what a message may be about.
+func (s *Server) boardCategories(c *gin.Context) {
+	out, err := s.board.Categories(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"categories": out})
+}

@@ -159,6 +159,7 @@ func New(cfg Config) *Server {
 	v1.POST("/board/messages", s.boardPost)
 	v1.GET("/board/messages", s.boardList)
 	v1.GET("/board/receipts/:receipt", s.boardReceipt)
+	v1.GET("/board/categories", s.boardCategories)
 	authed.GET("/board/screening", s.boardScreening)
 	authed.POST("/board/messages/:id/accept", s.needWhistles, s.boardAccept)
 	authed.POST("/board/messages/:id/reject", s.boardReject)

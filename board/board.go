@@ -107,7 +107,7 @@ type Posted struct {
 // markup finds HTML or script in a message: a tag, an entity, a
 // javascript: URL or an event handler attribute. The board is read by
 // the public, so such text is refused whole rather than cleaned.
-var markup = regexp.MustCompile(`(?i)<\s*/?\s*[a-z!?]|&#?[a-z0-9]+;|javascript\s*:|vbscript\s*:|data\s*:\s*text/html|\bon[a-z]+\s*=`)
+var markup = regexp.MustCompile(`(?i)</?[a-z!?]|&#?[a-z0-9]+;|javascript\s*:|vbscript\s*:|data\s*:\s*text/html|\bon[a-z]+\s*=`)
 
 // CheckText says what is wrong with a message's text, nil if nothing:
 // empty (or only white space), over MaxText characters, not valid UTF-8,
@@ -550,4 +550,31 @@ func (s *Store) Reply(ctx context.Context, sc access.Scope, id int64, reply stri
 		return fmt.Errorf("board: reply: %w", err)
 	}
 	return nil
+}
+
+// Category is a category a resident may choose: the second level of the
+// tree, under its group.
+type Category struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Group string `json:"group"`
+}
+
+// Categories answers the categories a message may take, for the public
+// form.
+func (s *Store) Categories(ctx context.Context) ([]Category, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.code, c.name, p.name FROM categories c JOIN categories p ON p.id = c.parent_id
+		WHERE c.depth = 2 ORDER BY c.code`)
+	if err != nil {
+		return nil, fmt.Errorf("board: categories: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Category, error) {
+		var c Category
+		err := r.Scan(&c.Code, &c.Name, &c.Group)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("board: categories: %w", err)
+	}
+	return out, nil
 }

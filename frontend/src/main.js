@@ -39,6 +39,8 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  ledger: { load: () => import('./ledger.js').then((m) => m.LedgerPage), title: '整改台账', doc: '整改台账 · 延庆区 吹哨报到' },
+  board: { load: () => import('./board.js').then((m) => m.BoardPage), title: '你说我办', doc: '你说我办 · 延庆区', public: true },
 };
 
 let page = null; // the mounted page
@@ -215,7 +217,7 @@ document.addEventListener('click', (e) => {
 });
 
 window.addEventListener('popstate', () => {
-  if (api.getToken()) mountRoute();
+  if (api.getToken() || isPublicRoute()) mountRoute();
 });
 
 window.addEventListener('storage', (e) => {
@@ -223,5 +225,20 @@ window.addEventListener('storage', (e) => {
   if (e.key === api.TOKEN_KEY && !e.newValue) showLogin();
 });
 
+/** isPublicRoute: the current location is a page with no login (PAGES' public: the board). */
+function isPublicRoute() {
+  return Boolean(PAGES[parseRoute(location.pathname, location.search).name]?.public);
+}
+
+/** startPublic shows a public page to a visitor with no session: no login form, no nav. */
+function startPublic() {
+  generation++;
+  ui.backdrop.hidden = true;
+  ui.session.hidden = true;
+  ui.nav.hidden = true;
+  mountRoute();
+}
+
 if (api.getToken()) start();
+else if (isPublicRoute()) startPublic();
 else showLogin();

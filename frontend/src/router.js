@@ -5,6 +5,8 @@
 //   /                  the live wall map (指挥大屏)
 //   /coverage[?parent=CODE]  the coverage review (网格覆盖核查)
 //   /village/{code}    a village's party-member contact map (党员联系群众网格图)
+//   /ledger[/{id}|/review?period=2026-11]  the rectification ledger (整改台账)
+//   /board             the public message board (你说我办), no login
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -18,6 +20,11 @@ export function parseRoute(pathname, search = '') {
   const q = new URLSearchParams(search);
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
+  if (path === '/board') return { name: 'board' };
+  if (path === '/ledger') return { name: 'ledger', view: 'list', status: q.get('status') || '', level: q.get('level') || '' };
+  if (path === '/ledger/review') return { name: 'ledger', view: 'review', period: q.get('period') || '' };
+  const l = /^\/ledger\/([0-9]{1,18})$/.exec(path);
+  if (l) return { name: 'ledger', view: 'item', id: Number(l[1]) };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);
@@ -46,4 +53,14 @@ export function ownVillage(user) {
   if (user?.role === 'grid_worker' && code.length === 12) return code;
   if (user?.role === 'party_member' && code.length === 15) return code.slice(0, 12);
   return null;
+}
+
+/** ledgerHref is the path of a ledger item (id), or of the review of a period. */
+export function ledgerHref(id) {
+  return id ? `/ledger/${encodeURIComponent(id)}` : '/ledger';
+}
+
+/** ledgerReviewHref is the path of the review of a period (2026-11 or 2026-Q4). */
+export function ledgerReviewHref(period) {
+  return period ? `/ledger/review?period=${encodeURIComponent(period)}` : '/ledger/review';
 }

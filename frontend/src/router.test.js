@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coverageHref, ownVillage, parseRoute, villageHref } from './router.js';
+import { coverageHref, ledgerHref, ledgerReviewHref, ownVillage, parseRoute, villageHref } from './router.js';
 
 test('parseRoute', () => {
   for (const [path, search, want] of [
@@ -14,6 +14,12 @@ test('parseRoute', () => {
     ['/village/1101191010', '', { name: 'notfound', path: '/village/1101191010' }],
     ['/village/', '', { name: 'notfound', path: '/village' }],
     ['/nope', '', { name: 'notfound', path: '/nope' }],
+    ['/board', '', { name: 'board' }],
+    ['/board/', '', { name: 'board' }],
+    ['/ledger', '?status=open', { name: 'ledger', view: 'list', status: 'open', level: '' }],
+    ['/ledger/42', '', { name: 'ledger', view: 'item', id: 42 }],
+    ['/ledger/review', '?period=2026-Q4', { name: 'ledger', view: 'review', period: '2026-Q4' }],
+    ['/ledger/x1', '', { name: 'notfound', path: '/ledger/x1' }],
   ]) {
     assert.deepEqual(parseRoute(path, search), want, `${path}${search}`);
   }
@@ -33,4 +39,10 @@ test('ownVillage', () => {
   assert.equal(ownVillage(u('township', '110119101')), null);
   assert.equal(ownVillage(u('command', '110119')), null);
   assert.equal(ownVillage(null), null);
+});
+
+test('ledger hrefs round-trip through parseRoute', () => {
+  assert.deepEqual(parseRoute(ledgerHref(7)), { name: 'ledger', view: 'item', id: 7 });
+  const r = new URL(ledgerReviewHref('2026-11'), 'http://x');
+  assert.deepEqual(parseRoute(r.pathname, r.search), { name: 'ledger', view: 'review', period: '2026-11' });
 });
