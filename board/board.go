@@ -552,8 +552,8 @@ func (s *Store) Reply(ctx context.Context, sc access.Scope, id int64, reply stri
 	return nil
 }
 
-// Category is a category a resident may choose: the second level of the
-// tree, under its group.
+// Category is a category a resident may choose: a leaf of the tree,
+// under its parent as the group.
 type Category struct {
 	Code  string `json:"code"`
 	Name  string `json:"name"`
@@ -564,7 +564,7 @@ type Category struct {
 // form.
 func (s *Store) Categories(ctx context.Context) ([]Category, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.code, c.name, p.name FROM categories c JOIN categories p ON p.id = c.parent_id
-		WHERE c.depth = 2 ORDER BY c.code`)
+		WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) ORDER BY c.code`)
 	if err != nil {
 		return nil, fmt.Errorf("board: categories: %w", err)
 	}
