@@ -58,27 +58,27 @@ type Measure struct {
 
 // Item is a ledger item as lists and the detail show it.
 type Item struct {
-	ID              int64        `json:"id"`
-	Title           string       `json:"title"`
-	Problem         string       `json:"problem"`
-	Grid            Ref          `json:"grid"`
-	Township        Ref          `json:"township"`
-	Source          string       `json:"source"`
-	SourceName      string       `json:"source_name"`
-	Responsible     Responsible  `json:"responsible"`
-	SupervisingUnit *Ref         `json:"supervising_unit"`
-	Level           string       `json:"level"`
-	LevelName       string       `json:"level_name"`
-	Status          string       `json:"status"`
-	StatusName      string       `json:"status_name"`
-	WhistleID       *int64       `json:"whistle_id"`
-	HotspotCell     *string      `json:"hotspot_cell"`
-	CreatedAt       time.Time    `json:"created_at"`
-	UpdatedAt       time.Time    `json:"updated_at"`
-	ClosedAt        *time.Time   `json:"closed_at"`
-	Measures        []Measure    `json:"measures"`
-	Overdue         bool         `json:"overdue"`  // a measure not done is past its deadline
-	NextDue         *time.Time   `json:"next_due"` // the earliest deadline of a measure not done
+	ID              int64       `json:"id"`
+	Title           string      `json:"title"`
+	Problem         string      `json:"problem"`
+	Grid            Ref         `json:"grid"`
+	Township        Ref         `json:"township"`
+	Source          string      `json:"source"`
+	SourceName      string      `json:"source_name"`
+	Responsible     Responsible `json:"responsible"`
+	SupervisingUnit *Ref        `json:"supervising_unit"`
+	Level           string      `json:"level"`
+	LevelName       string      `json:"level_name"`
+	Status          string      `json:"status"`
+	StatusName      string      `json:"status_name"`
+	WhistleID       *int64      `json:"whistle_id"`
+	HotspotCell     *string     `json:"hotspot_cell"`
+	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+	ClosedAt        *time.Time  `json:"closed_at"`
+	Measures        []Measure   `json:"measures"`
+	Overdue         bool        `json:"overdue"`  // a measure not done is past its deadline
+	NextDue         *time.Time  `json:"next_due"` // the earliest deadline of a measure not done
 	party           Party
 	responsibleUnit *int64
 }
