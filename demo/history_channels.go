@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -38,7 +37,9 @@ type ChannelCounts struct {
 // (closed on time; rejected once then closed; closed late after rising;
 // open; never done and risen to the command center; from a whistle of
 // repeated complaints; from a hotspot place), with their measures,
-// trail, rises and notices as ledger.Store and its Sweep write them; and
+// trail, rises and notices as ledger.Store and its Sweep write them (but
+// not the sweep's ledger.rose events: the outbox of the history is in
+// time order with its sequence, and these would come after it); and
 // the board's messages: the forum clues of the year as accepted messages
 // (with the township's public reply once their case closed), others
 // rejected with a reason, a few still pending. One transaction.
@@ -414,16 +415,6 @@ func ledgerHistory(ctx context.Context, tx pgx.Tx, rng *rand.Rand, end time.Time
 				if err != nil {
 					return err
 				}
-			}
-			payload := map[string]any{"ledger": map[string]any{"id": id, "title": title, "level": r.level, "measure": r.n}, "recipients": []string{resp, to}}
-			if respUnitCode != "" {
-				payload["unit"] = map[string]any{"code": respUnitCode}
-			} else if supCode != "" && r.level == ledger.LevelDepartment {
-				payload["unit"] = map[string]any{"code": supCode}
-			}
-			b, _ := json.Marshal(payload)
-			if _, err := tx.Exec(ctx, `INSERT INTO events (at, kind, township, payload) VALUES ($1, 'ledger.rose', $2, $3::jsonb)`, r.at, gridCode[:9], string(b)); err != nil {
-				return err
 			}
 		}
 		cc.Ledger++
