@@ -127,13 +127,14 @@ export class LedgerPage {
 
   #createForm() {
     const own = this.user?.role === 'township' ? this.user.jurisdiction?.grid_code || '' : '';
-    const title = h('input', { id: 'lc-title', required: true, maxlength: 200 });
-    const grid = h('input', { id: 'lc-grid', required: true, value: own, inputmode: 'numeric', placeholder: '网格编码（乡镇/村/户网格）' });
+    const title = h('input', { id: 'lc-title', maxlength: 200 });
+    const grid = h('input', { id: 'lc-grid', value: own, inputmode: 'numeric', placeholder: '网格编码（乡镇/村/户网格）' });
     const source = select({ id: 'lc-source' }, Object.entries(SOURCE_NAMES), 'inspection');
     const town = h('input', { id: 'lc-town', value: own, inputmode: 'numeric', placeholder: '乡镇编码' });
     const unit = h('input', { id: 'lc-unit', placeholder: '单位编码（如 D001）' });
     const sup = h('input', { id: 'lc-sup', placeholder: '督办部门编码（可选）' });
-    const whistle = h('input', { id: 'lc-whistle', inputmode: 'numeric', placeholder: '由哨转入（哨号，可选）' });
+    const whistle = h('input', { id: 'lc-whistle', inputmode: 'numeric', value: this.route.whistle || '', placeholder: '由哨转入（哨号，可选）' });
+    const cell = h('input', { id: 'lc-cell', value: this.route.cell || '', placeholder: '热点位置 H3 编码（可选）' });
     const measure = h('input', { id: 'lc-measure', required: true });
     const due = h('input', { id: 'lc-due', type: 'date', required: true });
     const msg = h('p', { class: 'form-msg', role: 'status' });
@@ -145,6 +146,9 @@ export class LedgerPage {
       else body.responsible_township = town.value.trim();
       if (sup.value.trim()) body.supervising_unit = sup.value.trim();
       if (whistle.value.trim()) body.whistle_id = Number(whistle.value.trim());
+      if (cell.value.trim()) body.hotspot_cell = cell.value.trim();
+      if (!body.title) delete body.title;
+      if (!body.grid) delete body.grid;
       try {
         const it = await api.call('POST', '/api/v1/ledger', { body });
         this.ctx.navigate(ledgerHref(it.id));
@@ -152,7 +156,9 @@ export class LedgerPage {
         msg.textContent = `未能建立：${err.message}`;
       }
     };
-    return h('details', { class: 'ledger-create' },
+    if (this.route.whistle) source.value = 'complaints';
+    if (this.route.cell) source.value = 'hotspot';
+    return h('details', { class: 'ledger-create', open: Boolean(this.route.whistle || this.route.cell) },
       h('summary', { text: '新建台账事项' }),
       h('form', { class: 'ledger-form', 'data-testid': 'ledger-create', onsubmit: submit },
         h('label', { for: 'lc-title' }, '事项'), title,
@@ -162,6 +168,7 @@ export class LedgerPage {
         h('label', { for: 'lc-unit' }, '或责任单位'), unit,
         h('label', { for: 'lc-sup' }, '督办部门'), sup,
         h('label', { for: 'lc-whistle' }, '由哨转入'), whistle,
+        h('label', { for: 'lc-cell' }, '由热点转入'), cell,
         h('label', { for: 'lc-measure' }, '整改措施'), measure,
         h('label', { for: 'lc-due' }, '完成期限'), due,
         h('button', { type: 'submit', text: '建立台账' }), msg));

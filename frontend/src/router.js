@@ -21,7 +21,13 @@ export function parseRoute(pathname, search = '') {
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
   if (path === '/board') return { name: 'board' };
-  if (path === '/ledger') return { name: 'ledger', view: 'list', status: q.get('status') || '', level: q.get('level') || '' };
+  if (path === '/ledger') {
+    const r = { name: 'ledger', view: 'list', status: q.get('status') || '', level: q.get('level') || '' };
+    // a whistle or a hotspot place to turn into an item: the form opens filled in
+    if (/^[0-9]{1,18}$/.test(q.get('whistle') || '')) r.whistle = q.get('whistle');
+    if (/^[0-9a-f]{15}$/.test(q.get('cell') || '')) r.cell = q.get('cell');
+    return r;
+  }
   if (path === '/ledger/review') return { name: 'ledger', view: 'review', period: q.get('period') || '' };
   const l = /^\/ledger\/([0-9]{1,18})$/.exec(path);
   if (l) return { name: 'ledger', view: 'item', id: Number(l[1]) };

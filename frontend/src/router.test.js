@@ -18,6 +18,8 @@ test('parseRoute', () => {
     ['/board/', '', { name: 'board' }],
     ['/ledger', '?status=open', { name: 'ledger', view: 'list', status: 'open', level: '' }],
     ['/ledger/42', '', { name: 'ledger', view: 'item', id: 42 }],
+    ['/ledger', '?whistle=7&cell=8a31aa6a1a5ffff', { name: 'ledger', view: 'list', status: '', level: '', whistle: '7', cell: '8a31aa6a1a5ffff' }],
+    ['/ledger', '?whistle=x&cell=zz', { name: 'ledger', view: 'list', status: '', level: '' }],
     ['/ledger/review', '?period=2026-Q4', { name: 'ledger', view: 'review', period: '2026-Q4' }],
     ['/ledger/x1', '', { name: 'notfound', path: '/ledger/x1' }],
   ]) {
