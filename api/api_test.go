@@ -49,8 +49,9 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 	t.Parallel() // its own database
 	env := testenv.Start(t)
 	srv := api.New(api.Config{Pool: env.Pool, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	// the API reference (page and document) is public
-	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/docs": true}
+	// the API reference (page and document) and the public board are public
+	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/openapi.json": true, "GET /api/docs": true,
+		"POST /api/v1/board/messages": true, "GET /api/v1/board/messages": true, "GET /api/v1/board/receipts/:receipt": true, "GET /api/v1/board/categories": true}
 	want := []string{
 		"POST /api/v1/auth/logout", "GET /api/v1/auth/me",
 		"GET /api/v1/grids", "GET /api/v1/grids/:code", "PUT /api/v1/grids/:code", "GET /api/v1/grids/:code/history",
@@ -63,6 +64,10 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 		"GET /api/v1/hotspots", "POST /api/v1/hotspots/scan",
 		"GET /api/v1/live", "GET /api/v1/snapshot",
 		"GET /api/v1/clues/mine", "POST /api/v1/attachments", "GET /api/v1/attachments/:id", "GET /api/v1/attachments/:id/thumb",
+		"GET /api/v1/ledger", "POST /api/v1/ledger", "GET /api/v1/ledger/review", "GET /api/v1/ledger/:id", "PATCH /api/v1/ledger/:id",
+		"POST /api/v1/ledger/:id/progress", "POST /api/v1/ledger/:id/writeoff", "POST /api/v1/ledger/:id/review",
+		"GET /api/v1/board/screening", "POST /api/v1/board/messages/:id/accept", "POST /api/v1/board/messages/:id/reject",
+		"POST /api/v1/board/messages/:id/reply",
 	}
 	walked := map[string]bool{}
 	for _, r := range srv.Routes() {

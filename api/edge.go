@@ -148,6 +148,7 @@ var bodyLimits = map[string]int64{
 	"PUT /api/v1/grids/:code": maxEditBody,
 	"POST /api/v1/auth/login": maxLoginBody,
 	attachRoute:               maxAttachBody,
+	"POST /api/v1/board/messages": maxLoginBody, // public: a message is at most 1,000 characters
 }
 
 // Route keys of the routes the edge treats apart.

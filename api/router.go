@@ -19,8 +19,10 @@ import (
 
 	"whistlegrid/attach"
 	"whistlegrid/auth"
+	"whistlegrid/board"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
+	"whistlegrid/ledger"
 	"whistlegrid/live"
 	"whistlegrid/metrics"
 	"whistlegrid/whistle"
@@ -55,6 +57,9 @@ type Config struct {
 	// pages may call /api across origins, and /open311 and /tiles with
 	// bearer credentials; none by default (cors.go).
 	CORSOrigins []string
+	// BoardLimits are the public board's posting limits per client
+	// address; zero fields take board.DefaultLimits'.
+	BoardLimits board.Limits
 }
 
 // Server holds the handlers' dependencies.
@@ -78,6 +83,8 @@ type Server struct {
 	encoders *encoders
 	blobs    attach.Blobs
 	openapi  []byte // the OpenAPI document of /api/v1 (openapi.go)
+	ledger   *ledger.Store
+	board    *board.Store
 }
 
 // New builds the server and its routes.
@@ -109,6 +116,8 @@ func New(cfg Config) *Server {
 	s.limits = cfg.Limits.withDefaults(DefaultLimits(poolConns, runtime.GOMAXPROCS(0)))
 	s.gates = newGates(s.limits, s.reg)
 	s.throttle = auth.NewThrottle(cfg.Pool, cfg.LoginThrottle)
+	s.ledger = ledger.NewStore(cfg.Pool, nil)
+	s.board = board.NewStore(cfg.Pool, cfg.BoardLimits, nil)
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
 	}
@@ -169,6 +178,22 @@ func New(cfg Config) *Server {
 	authed.GET("/assessment", s.needWhistles, s.assessment)
 	authed.GET("/hotspots", s.hotspots)
 	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
+	authed.GET("/ledger", s.ledgerList)
+	authed.POST("/ledger", s.ledgerCreate)
+	authed.GET("/ledger/review", s.ledgerReview)
+	authed.GET("/ledger/:id", s.ledgerGet)
+	authed.PATCH("/ledger/:id", s.ledgerPatch)
+	authed.POST("/ledger/:id/progress", s.ledgerProgress)
+	authed.POST("/ledger/:id/writeoff", s.ledgerWriteoff)
+	authed.POST("/ledger/:id/review", s.ledgerDecide)
+	v1.POST("/board/messages", s.boardPost)
+	v1.GET("/board/messages", s.boardList)
+	v1.GET("/board/receipts/:receipt", s.boardReceipt)
+	v1.GET("/board/categories", s.boardCategories)
+	authed.GET("/board/screening", s.boardScreening)
+	authed.POST("/board/messages/:id/accept", s.needWhistles, s.boardAccept)
+	authed.POST("/board/messages/:id/reject", s.boardReject)
+	authed.POST("/board/messages/:id/reply", s.boardReply)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

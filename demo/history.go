@@ -148,6 +148,9 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	sum.Write = time.Since(t)
 	s.summarize(&sum)
 	sum.Clusters = p.plantedClusters()
+	if _, err := loadChannels(ctx, pool, opts, &sum); err != nil {
+		return sum, err
+	}
 	sum.Took = time.Since(start)
 	log.Info("demo: history: loaded", "seed", opts.Seed, "end", opts.End, "clues", sum.Clues, "whistles", sum.Whistles,
 		"events", sum.Events, "plan", sum.Plan.Round(time.Millisecond), "write", sum.Write.Round(time.Millisecond),

@@ -27,6 +27,7 @@ import (
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
+	"whistlegrid/ledger"
 	"whistlegrid/live"
 	"whistlegrid/migrations"
 	"whistlegrid/whistle"
@@ -158,7 +159,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
 	withDemo := fs.Bool("demo", false, "load the 延庆区 demo first when the database is empty")
 	withHistory := fs.Bool("demo-history", true, "with --demo, also load a year of clues and whistles ending now")
-	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines (0: never; run it on one or more instances)")
+	sweepEvery := fs.Duration("sweep-every", 30*time.Second, "how often to sweep whistle deadlines and ledger measures (0: never; run it on one or more instances)")
 	hotspotEvery := fs.Duration("hotspot-every", time.Hour, "how often to scan for new and intensifying hot spots and file them as clues (0: never; safe on several instances)")
 	attachDir := fs.String("attachments-dir", attachmentsDir(c), "folder of the uploaded photos and documents, content-addressed (env WHISTLEGRID_ATTACHMENTS_DIR)")
 	sc, err := serveFlags(fs)
@@ -234,6 +235,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
+		go ledger.NewStore(pool, nil).RunSweeps(ctx, *sweepEvery, log) // the ledger's 三级督办, on the same once-only rule
 	}
 	if *hotspotEvery > 0 {
 		go hotspots.RunScans(ctx, whistles, *hotspotEvery, hotspot.ScanOptions{}, log)

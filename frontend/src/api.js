@@ -296,4 +296,32 @@ export function attachmentSrc(url) {
 /** myReports fetches the caller's own reports (我的上报) with their states. */
 export function myReports({ signal } = {}) {
   return request('GET', '/api/v1/clues/mine', { signal });
+ * call is a request to any /api/v1 route, for pages whose routes have no
+ * helper above: call('POST', '/api/v1/ledger', { body }). auth: false
+ * sends no token (the public board).
+ */
+export function call(method, path, { body, auth = true, signal } = {}) {
+  return request(method, path, { body, auth, signal });
+}
+
+/**
+ * download fetches path with the token and saves the answer as a file
+ * named by its Content-Disposition (or fallback).
+ */
+export async function download(path, fallback) {
+  const token = getToken();
+  const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) throw new ApiError(res.status, '', `HTTP ${res.status}`);
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = /filename\*=utf-8''([^;]+)/i.exec(cd);
+  const name = m ? decodeURIComponent(m[1]) : fallback;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  return name;
 }

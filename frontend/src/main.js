@@ -44,6 +44,8 @@ const PAGES = {
   report: { load: () => import('./report.js').then((m) => m.ReportPage), title: '网格员上报', doc: '网格员上报 · 延庆区 吹哨报到' },
   work: { load: () => import('./work.js').then((m) => m.WorkPage), title: '工作台', doc: '工作台 · 延庆区 吹哨报到' },
   whistle: { load: () => import('./whistle.js').then((m) => m.WhistlePage), title: '案件办理', doc: '案件办理 · 延庆区 吹哨报到' },
+  ledger: { load: () => import('./ledger.js').then((m) => m.LedgerPage), title: '整改台账', doc: '整改台账 · 延庆区 吹哨报到' },
+  board: { load: () => import('./board.js').then((m) => m.BoardPage), title: '你说我办', doc: '你说我办 · 延庆区', public: true },
 };
 
 let page = null; // the mounted page
@@ -227,7 +229,7 @@ document.addEventListener('click', (e) => {
 });
 
 window.addEventListener('popstate', () => {
-  if (api.getToken()) mountRoute();
+  if (api.getToken() || isPublicRoute()) mountRoute();
 });
 
 window.addEventListener('storage', (e) => {
@@ -235,5 +237,20 @@ window.addEventListener('storage', (e) => {
   if (e.key === api.TOKEN_KEY && !e.newValue) showLogin();
 });
 
+/** isPublicRoute: the current location is a page with no login (PAGES' public: the board). */
+function isPublicRoute() {
+  return Boolean(PAGES[parseRoute(location.pathname, location.search).name]?.public);
+}
+
+/** startPublic shows a public page to a visitor with no session: no login form, no nav. */
+function startPublic() {
+  generation++;
+  ui.backdrop.hidden = true;
+  ui.session.hidden = true;
+  ui.nav.hidden = true;
+  mountRoute();
+}
+
 if (api.getToken()) start();
+else if (isPublicRoute()) startPublic();
 else showLogin();

@@ -8,6 +8,8 @@
 //   /report            a grid worker's report from the field (网格员上报)
 //   /work[?tab=NAME]   the workbench (工作台): the caller's queues
 //   /whistles/{id}     one whistle (案件), with the steps the caller may take
+//   /ledger[/{id}|/review?period=2026-11]  the rectification ledger (整改台账)
+//   /board             the public message board (你说我办), no login
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -25,6 +27,17 @@ export function parseRoute(pathname, search = '') {
   if (path === '/work') return { name: 'work', tab: q.get('tab') || '' };
   const w = /^\/whistles\/([^/]+)$/.exec(path);
   if (w) return /^[1-9][0-9]{0,17}$/.test(w[1]) ? { name: 'whistle', id: w[1] } : { name: 'notfound', path };
+  if (path === '/board') return { name: 'board' };
+  if (path === '/ledger') {
+    const r = { name: 'ledger', view: 'list', status: q.get('status') || '', level: q.get('level') || '' };
+    // a whistle or a hotspot place to turn into an item: the form opens filled in
+    if (/^[0-9]{1,18}$/.test(q.get('whistle') || '')) r.whistle = q.get('whistle');
+    if (/^[0-9a-f]{15}$/.test(q.get('cell') || '')) r.cell = q.get('cell');
+    return r;
+  }
+  if (path === '/ledger/review') return { name: 'ledger', view: 'review', period: q.get('period') || '' };
+  const l = /^\/ledger\/([0-9]{1,18})$/.exec(path);
+  if (l) return { name: 'ledger', view: 'item', id: Number(l[1]) };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);
@@ -84,4 +97,14 @@ export function landing(user) {
 /** hasWorkbench: the roles with a workbench (工作台). */
 export function hasWorkbench(user) {
   return ['command', 'township', 'unit'].includes(user?.role);
+}
+
+/** ledgerHref is the path of a ledger item (id), or of the review of a period. */
+export function ledgerHref(id) {
+  return id ? `/ledger/${encodeURIComponent(id)}` : '/ledger';
+}
+
+/** ledgerReviewHref is the path of the review of a period (2026-11 or 2026-Q4). */
+export function ledgerReviewHref(period) {
+  return period ? `/ledger/review?period=${encodeURIComponent(period)}` : '/ledger/review';
 }

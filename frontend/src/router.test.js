@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coverageHref, hasWorkbench, landing, ownVillage, parseRoute, villageHref, whistleHref } from './router.js';
+import { coverageHref, hasWorkbench, landing, ledgerHref, ledgerReviewHref, ownVillage, parseRoute, villageHref, whistleHref } from './router.js';
 
 test('parseRoute', () => {
   for (const [path, search, want] of [
@@ -16,6 +16,14 @@ test('parseRoute', () => {
     ['/village/1101191010', '', { name: 'notfound', path: '/village/1101191010' }],
     ['/village/', '', { name: 'notfound', path: '/village' }],
     ['/nope', '', { name: 'notfound', path: '/nope' }],
+    ['/board', '', { name: 'board' }],
+    ['/board/', '', { name: 'board' }],
+    ['/ledger', '?status=open', { name: 'ledger', view: 'list', status: 'open', level: '' }],
+    ['/ledger/42', '', { name: 'ledger', view: 'item', id: 42 }],
+    ['/ledger', '?whistle=7&cell=8a31aa6a1a5ffff', { name: 'ledger', view: 'list', status: '', level: '', whistle: '7', cell: '8a31aa6a1a5ffff' }],
+    ['/ledger', '?whistle=x&cell=zz', { name: 'ledger', view: 'list', status: '', level: '' }],
+    ['/ledger/review', '?period=2026-Q4', { name: 'ledger', view: 'review', period: '2026-Q4' }],
+    ['/ledger/x1', '', { name: 'notfound', path: '/ledger/x1' }],
   ]) {
     assert.deepEqual(parseRoute(path, search), want, `${path}${search}`);
   }
@@ -57,4 +65,10 @@ test('landing: each role starts on its own page', () => {
   assert.equal(whistleHref(7), '/whistles/7');
   assert.equal(hasWorkbench({ role: 'unit' }), true);
   assert.equal(hasWorkbench({ role: 'screen' }), false);
+});
+
+test('ledger hrefs round-trip through parseRoute', () => {
+  assert.deepEqual(parseRoute(ledgerHref(7)), { name: 'ledger', view: 'item', id: 7 });
+  const r = new URL(ledgerReviewHref('2026-11'), 'http://x');
+  assert.deepEqual(parseRoute(r.pathname, r.search), { name: 'ledger', view: 'review', period: '2026-11' });
 });

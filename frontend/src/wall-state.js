@@ -231,6 +231,8 @@ export function tickerText(ev, names = {}) {
       return at(`${SOURCE_NAMES[d.clue?.source] || ''}线索：${cat}`);
     case 'grid.edited':
       return `网格调整：${names.grid?.(d.code) || d.code || ''}`;
+    case 'ledger.rose':
+      return at(`整改台账升级督办：${d.ledger?.title || ''}`);
     default:
       return at(ev?.kind || '');
   }

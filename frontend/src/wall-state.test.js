@@ -117,6 +117,7 @@ test('tickerText', () => {
     [{ kind: 'whistle.supervised', data: { whistle: w, unit: { name: '区水务局' } } }, '督办 区水务局：康庄镇 占道经营'],
     [{ kind: 'clue.received', township: '110119101', data: { clue: { source: 'hotline', category: 'CM.01.03' } } }, '康庄镇 12345热线线索：占道经营'],
     [{ kind: 'grid.edited', data: { code: '110119101001' } }, '网格调整：110119101001'],
+    [{ kind: 'ledger.rose', township: '110119101', data: { ledger: { id: 3, title: '河道垃圾', level: 'department' } } }, '康庄镇 整改台账升级督办：河道垃圾'],
   ]) {
     assert.equal(tickerText(ev, names), want, ev.kind);
   }
