@@ -132,12 +132,15 @@ func (g *Gazetteer) AddTownship(a *Area, aliases ...string) {
 }
 
 // AddVillage adds a village or community (its Township set) under its
-// name, its short name, 村委会/居委会 forms and aliases.
+// name, its short name (unless a township has that name: add the
+// townships first) and aliases.
 func (g *Gazetteer) AddVillage(a *Area, aliases ...string) {
 	g.byCode[a.Code] = a
 	g.addName(g.villages, a.Name, a)
-	s := shortName(a.Name, villageSuffixes)
-	g.addName(g.villages, s, a)
+	// a community named after its township (四海镇社区) is not 四海镇
+	if s := shortName(a.Name, villageSuffixes); len(g.towns[NormalizeAddress(s)]) == 0 {
+		g.addName(g.villages, s, a)
+	}
 	for _, al := range aliases {
 		g.addName(g.villages, al, a)
 	}

@@ -127,3 +127,5 @@ var (
 )
 
 func widthFold(s string) string { return width.Fold.String(s) }
+
+var flatParts = regexp.MustCompile(`(\d+)号楼(\d+)单元(\d+)室`)
