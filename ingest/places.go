@@ -254,4 +254,3 @@ func readPlacesGeoJSON(r io.Reader, rep *Report) ([]PlaceRow, error) {
 	}
 	return out, nil
 }
-
