@@ -147,6 +147,7 @@ var bodyLimits = map[string]int64{
 	"POST /api/v1/place":      maxPlaceBody,
 	"PUT /api/v1/grids/:code": maxEditBody,
 	"POST /api/v1/auth/login": maxLoginBody,
+	"POST /api/v1/imports":    maxImportBody,
 }
 
 // Route keys of the routes the edge treats apart.

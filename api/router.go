@@ -21,6 +21,7 @@ import (
 	"whistlegrid/fault"
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
+	"whistlegrid/ingest"
 	"whistlegrid/live"
 	"whistlegrid/whistle"
 )
@@ -60,6 +61,7 @@ type Server struct {
 	live     *live.Hub
 	whistles *whistle.Store
 	hotspot  *hotspot.Store
+	imports  *ingest.Importer
 	handler  http.Handler
 	engine   *gin.Engine
 	limits   Limits
@@ -94,6 +96,7 @@ func New(cfg Config) *Server {
 	s.throttle = auth.NewThrottle(cfg.Pool, cfg.LoginThrottle)
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
+		s.imports = ingest.NewImporter(cfg.Pool, cfg.Placer, s.whistles)
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -139,6 +142,11 @@ func New(cfg Config) *Server {
 	authed.GET("/assessment", s.needWhistles, s.assessment)
 	authed.GET("/hotspots", s.hotspots)
 	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
+	authed.POST("/imports", s.needImports, s.postImport)
+	authed.GET("/imports/:id", s.needImports, s.getImport)
+	authed.GET("/imports/:id/rejects", s.needImports, s.getImportRejects)
+	authed.GET("/hotline/unplaced", s.needImports, s.unplacedOrders)
+	authed.POST("/hotline/unplaced/:id/place", s.needImports, s.placeOrder)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

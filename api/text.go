@@ -47,6 +47,9 @@ func checkRequest(c *gin.Context, body []byte) error {
 			return err
 		}
 	}
+	if mt, _, _ := mime.ParseMediaType(c.Request.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return nil // an uploaded file (POST /imports), read by its importer in its own encoding
+	}
 	// whatever its label says: the JSON handlers decode any body
 	return checkJSON(body)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"whistlegrid/geo"
 )
@@ -236,11 +237,26 @@ func (r *categoryResolver) resolve(levels []string) (string, bool) {
 	return "", false
 }
 
+// columnAt names the column at index i, or its number.
+func columnAt(cols columns, i int) string {
+	for c, j := range cols {
+		if j == i {
+			return string(c)
+		}
+	}
+	return "column " + strconv.Itoa(i+1)
+}
+
 // parseOrder reads one row; a row it cannot take is a Reject.
 func parseOrder(cols columns, row []string, line int, cats *categoryResolver, defDatum geo.Datum) (Order, *Reject) {
 	o := Order{Line: line, Datum: defDatum}
 	rej := func(c Column, format string, a ...any) (Order, *Reject) {
 		return o, &Reject{Line: line, Column: string(c), Reason: fmt.Sprintf(format, a...)}
+	}
+	for i, v := range row {
+		if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+			return o, &Reject{Line: line, Column: columnAt(cols, i), Reason: "the cell holds a NUL character or bytes that are not text in the file's encoding"}
+		}
 	}
 	o.OrderNo = cols.get(row, ColOrderNo)
 	if o.OrderNo == "" {

@@ -46,7 +46,8 @@ CREATE TABLE imports (
     started_at  timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     rows_read   bigint      NOT NULL DEFAULT 0,
-    report      jsonb
+    report      jsonb,
+    rejects     text        -- the rejects file (CSV row,column,reason) of an import from the browser
 );
 
 -- hotline_orders: every 12345 work order ever imported, once per 工单编号,
