@@ -40,7 +40,7 @@ export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
-async function request(method, path, { body, auth = true, signal } = {}) {
+async function request(method, path, { body, form, auth = true, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth) {
@@ -50,7 +50,7 @@ async function request(method, path, { body, auth = true, signal } = {}) {
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
     signal,
   });
   if (res.ok) {
@@ -192,4 +192,28 @@ export function authorizeTiles(url) {
     if (token) return { url, headers: { Authorization: `Bearer ${token}` } };
   }
   return { url };
+}
+
+/**
+ * importFile uploads a file to POST /api/v1/imports (a FormData with kind,
+ * file, dry_run, mode, encoding, mapping): a dry run answers its report,
+ * an import {id, status} to follow with importStatus.
+ */
+export function importFile(form, { signal } = {}) {
+  return request('POST', '/api/v1/imports', { form, signal });
+}
+
+/** importStatus fetches an import: {id, kind, status, rows_read, report, ...}. */
+export function importStatus(id, { signal } = {}) {
+  return request('GET', `/api/v1/imports/${encodeURIComponent(id)}`, { signal });
+}
+
+/** unplacedOrders fetches the hotline review queue: {orders, total}. */
+export function unplacedOrders({ limit = 50, offset = 0, signal } = {}) {
+  return request('GET', `/api/v1/hotline/unplaced?limit=${limit}&offset=${offset}`, { signal });
+}
+
+/** placeOrder drops a pin (WGS-84) on an unplaced order: {id, clue_id, whistle}. */
+export function placeOrder(id, lon, lat, { signal } = {}) {
+  return request('POST', `/api/v1/hotline/unplaced/${encodeURIComponent(id)}/place`, { body: { lon, lat }, signal });
 }

@@ -39,6 +39,8 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  import: { load: () => import('./import.js').then((m) => m.ImportPage), title: '数据导入', doc: '数据导入 · 延庆区 吹哨报到' },
+  review: { load: () => import('./import-review.js').then((m) => m.ReviewPage), title: '待定位工单', doc: '待定位工单 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page
@@ -94,6 +96,8 @@ function showUser(user) {
   ui.backdrop.hidden = true;
   ui.nav.hidden = false;
   const village = ownVillage(user);
+  $('[data-testid="nav-import"]').hidden = user?.role !== 'command';
+  $('[data-testid="nav-review"]').hidden = user?.role !== 'command' && user?.role !== 'township';
   ui.navVillage.hidden = !village;
   if (village) ui.navVillage.href = villageHref(village);
 }

@@ -11,13 +11,15 @@ export const VILLAGE_CODE = /^[0-9]{12}$/;
 
 /**
  * parseRoute turns a location's pathname and search string into
- * { name: 'wall' | 'coverage' | 'village' | 'notfound', ... }.
+ * { name: 'wall' | 'coverage' | 'village' | 'import' | 'review' | 'notfound', ... }.
  */
 export function parseRoute(pathname, search = '') {
   const path = ('/' + String(pathname || '').replace(/^\/+/, '')).replace(/\/+$/, '') || '/';
   const q = new URLSearchParams(search);
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
+  if (path === '/import') return { name: 'import' };
+  if (path === '/import/review') return { name: 'review' };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);
