@@ -24,6 +24,7 @@ func benchmarks() map[string]benchmark {
 		"live":     {"websocket fan-out of the events outbox to 1,000 clients, beside a fifth of them", benchLive},
 		"hotspots": {"Gi* end to end over 1,000,000 clues, beside the same statistic in PostGIS SQL", benchHotspots},
 		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
+		"import":   {"hotline import (history, GBK CSV) vs COPY, peak RSS; live mode [--rows N --live-rows N]", benchImport},
 	}
 }
 
