@@ -71,9 +71,11 @@ func NormalizeHeader(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), ""))
 }
 
+var brackets = strings.NewReplacer("（", "(", "）", ")")
+
 // NormalizeAddressWidth folds full-width forms (（）、ＡＢ１２) to half-width.
 func NormalizeAddressWidth(s string) string {
-	return strings.NewReplacer("（", "(", "）", ")").Replace(widthFold(s))
+	return brackets.Replace(widthFold(s))
 }
 
 // Mapping is a mapping file (JSON): Columns renames an export's headers

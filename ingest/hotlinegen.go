@@ -73,14 +73,17 @@ type HotlineGenerator struct {
 func NewHotlineGenerator(ctx context.Context, pool *pgxpool.Pool, seed uint64) (*HotlineGenerator, error) {
 	g := &HotlineGenerator{seed: seed, start: time.Date(2026, 1, 1, 8, 0, 0, 0, geo.Beijing)}
 	rows, err := pool.Query(ctx, `
+WITH h AS (
+    SELECT hg.parent_id AS village_id, h.id, h.address, h.location,
+        row_number() OVER (PARTITION BY hg.parent_id ORDER BY h.id) AS n
+    FROM households h JOIN grids hg ON hg.id = h.grid_id
+)
 SELECT v.code, v.name, t.code, t.name, count(*) OVER (PARTITION BY v.name) > 1,
     coalesce(array_agg(h.address ORDER BY h.id) FILTER (WHERE h.id IS NOT NULL), '{}'),
     coalesce(array_agg(ST_X(h.location) ORDER BY h.id) FILTER (WHERE h.id IS NOT NULL), '{}'),
     coalesce(array_agg(ST_Y(h.location) ORDER BY h.id) FILTER (WHERE h.id IS NOT NULL), '{}')
 FROM grids v JOIN grids t ON t.code = left(v.code, 9) AND t.level = 'township'
-LEFT JOIN LATERAL (
-    SELECT h.id, h.address, h.location FROM households h JOIN grids hg ON hg.id = h.grid_id
-    WHERE hg.parent_id = v.id ORDER BY h.id LIMIT 20) h ON true
+LEFT JOIN h ON h.village_id = v.id AND h.n <= 20
 WHERE v.level = 'village'
 GROUP BY v.code, v.name, t.code, t.name ORDER BY v.code`)
 	if err != nil {

@@ -47,7 +47,7 @@ func NormalizeAddress(s string) string {
 		return m
 	})
 	s = dashedFlat.ReplaceAllString(s, "${1}号楼${2}单元${3}室")
-	s = strings.NewReplacer("栋", "号楼", "幢", "号楼", "号号楼", "号楼").Replace(s)
+	s = buildingWords.Replace(s)
 	s = bareBuilding.ReplaceAllString(s, "${1}号楼${2}")
 	s = stairDoor.ReplaceAllString(s, "${1}单元")
 	s = bareFlat.ReplaceAllString(s, "${1}室")
@@ -55,11 +55,12 @@ func NormalizeAddress(s string) string {
 }
 
 var (
-	cnNumber     = regexp.MustCompile(`([零〇一二两三四五六七八九十百]+)(号楼|号院|号|栋|幢|单元|门|室|层)`)
-	dashedFlat   = regexp.MustCompile(`(\d+)-(\d+)-(\d+)(?:室)?`)
-	bareBuilding = regexp.MustCompile(`(\d+)楼(\d+单元)`)
-	stairDoor    = regexp.MustCompile(`(\d+)门`)
-	bareFlat     = regexp.MustCompile(`(单元\d+)$`)
+	buildingWords = strings.NewReplacer("栋", "号楼", "幢", "号楼", "号号楼", "号楼")
+	cnNumber      = regexp.MustCompile(`([零〇一二两三四五六七八九十百]+)(号楼|号院|号|栋|幢|单元|门|室|层)`)
+	dashedFlat    = regexp.MustCompile(`(\d+)-(\d+)-(\d+)(?:室)?`)
+	bareBuilding  = regexp.MustCompile(`(\d+)楼(\d+单元)`)
+	stairDoor     = regexp.MustCompile(`(\d+)门`)
+	bareFlat      = regexp.MustCompile(`(单元\d+)$`)
 )
 
 // chineseNumber reads 一百二十五, 二〇一, 两, 十六 as a number.
