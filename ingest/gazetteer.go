@@ -297,7 +297,7 @@ func (g *Gazetteer) Match(address, township, village string) Match {
 	}
 	var v *Area
 	var vText string
-	vEnd := -1
+	vStart, vEnd := -1, -1
 	if len(vills) > 0 {
 		best := 0
 		for _, f := range vills {
@@ -314,7 +314,7 @@ func (g *Gazetteer) Match(address, township, village string) Match {
 				}
 				if !slices.Contains(cands, a) {
 					cands = append(cands, a)
-					vEnd = f.h.end
+					vStart, vEnd = f.h.start, f.h.end
 					if f.h.start >= 0 {
 						vText = n[f.h.start:f.h.end]
 					} else {
@@ -341,6 +341,13 @@ func (g *Gazetteer) Match(address, township, village string) Match {
 			}
 			m.Reason = fmt.Sprintf("ambiguous village name %q: %s; the address names no township to tell them apart", vText, strings.Join(names, ", "))
 			vEnd = -1
+		}
+	}
+	// a place whose name holds the village's (小丰营广场 over 小丰营) is
+	// what the caller named
+	for _, f := range plcs {
+		if v != nil && vStart >= 0 && f.h.start <= vStart && f.h.end >= vEnd && f.h.end-f.h.start > vEnd-vStart {
+			v, vEnd = nil, -1
 		}
 	}
 	if v != nil {
