@@ -48,8 +48,8 @@ func NormalizeAddress(s string) string {
 	})
 	s = dashedFlat.ReplaceAllString(s, "${1}号楼${2}单元${3}室")
 	s = buildingWords.Replace(s)
-	s = bareBuilding.ReplaceAllString(s, "${1}号楼${2}")
 	s = stairDoor.ReplaceAllString(s, "${1}单元")
+	s = bareBuilding.ReplaceAllString(s, "${1}号楼${2}")
 	s = bareFlat.ReplaceAllString(s, "${1}室")
 	return s
 }
