@@ -62,7 +62,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 	// emptied before the server starts. TRUNCATE takes an exclusive lock
 	// on each table in turn; under a running server it deadlocks with the
 	// live hub's outbox read, which joins whistles, clues and summons.
-	exec(`TRUNCATE whistle_events, supervision_notices, summons, clues, whistles`)
+	exec(`TRUNCATE whistle_events, supervision_notices, summons, hotline_orders, clues, whistles`)
 	exec(`DELETE FROM rules WHERE category_id IN (SELECT id FROM categories WHERE code IN ('CM.01.02', 'CM.06.04'))`)
 	exec(`INSERT INTO rules (category_id, action, join_radius_m, join_window) SELECT id, 'whistle', 100, '7 days' FROM categories WHERE code IN ('CM.01.02', 'CM.06.04')`)
 	for name, code := range map[string]*string{"区城市管理委": &set.city, "区交通局": &set.transport, "延庆区环卫服务公司": &set.sanitary} {
