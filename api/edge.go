@@ -144,11 +144,12 @@ const (
 // bodyLimits are the routes whose body may be larger (or must be smaller)
 // than Limits.BodyLimit, each with its limit; README lists them.
 var bodyLimits = map[string]int64{
-	"POST /api/v1/place":      maxPlaceBody,
-	"PUT /api/v1/grids/:code": maxEditBody,
-	"POST /api/v1/auth/login": maxLoginBody,
-	attachRoute:               maxAttachBody,
+	"POST /api/v1/place":          maxPlaceBody,
+	"PUT /api/v1/grids/:code":     maxEditBody,
+	"POST /api/v1/auth/login":     maxLoginBody,
+	attachRoute:                   maxAttachBody,
 	"POST /api/v1/board/messages": maxLoginBody, // public: a message is at most 1,000 characters
+	"POST /api/v1/imports":        maxImportBody,
 }
 
 // Route keys of the routes the edge treats apart.

@@ -25,7 +25,11 @@ const open311Prefix = "/open311/v2"
 // posting needs an api_key. Every resource answers .json or .xml by its
 // suffix; errors come in the spec's format, [{"code":404,"description":"..."}].
 func (s *Server) newOpen311(pool *pgxpool.Pool) *open311API {
-	return &open311API{o: ingest.NewOpen311(pool, s.whistles, ingest.Open311Options{}), log: s.log}
+	var opts ingest.Open311Options
+	if s.imports != nil {
+		opts.Gazetteer = s.imports.Gazetteer
+	}
+	return &open311API{o: ingest.NewOpen311(pool, s.whistles, opts), log: s.log}
 }
 
 // open311API serves Open311 through ingest.Open311.

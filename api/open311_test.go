@@ -387,7 +387,7 @@ func TestOpen311PostRequest(t *testing.T) {
 		{"no service_code", "/requests.json", map[string]string{"service_code": ""}, 400, "service_code"},
 		{"an unknown service_code", "/requests.json", map[string]string{"service_code": "ZZ.99"}, 404, "ZZ.99 not found"},
 		{"a group's code", "/requests.json", map[string]string{"service_code": "CM.01"}, 404, "group"},
-		{"an address only", "/requests.json", map[string]string{"lat": "", "long": ""}, 400, "location required: lat and long"},
+		{"an address the gazetteer cannot place", "/requests.json", map[string]string{"lat": "", "long": "", "address_string": "路边"}, 400, "cannot be placed"},
 		{"lat only", "/requests.json", map[string]string{"long": ""}, 400, "long: lat and long must both be sent"},
 		{"lat not a number", "/requests.json", map[string]string{"lat": "north"}, 400, "lat:"},
 		{"outside the district", "/requests.json", map[string]string{"lat": "39.9087", "long": "116.3975"}, 400, "outside the district"},

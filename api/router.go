@@ -23,6 +23,7 @@ import (
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/ledger"
+	"whistlegrid/ingest"
 	"whistlegrid/live"
 	"whistlegrid/metrics"
 	"whistlegrid/whistle"
@@ -74,6 +75,7 @@ type Server struct {
 	live     *live.Hub
 	whistles *whistle.Store
 	hotspot  *hotspot.Store
+	imports  *ingest.Importer
 	handler  http.Handler
 	engine   *gin.Engine
 	limits   Limits
@@ -120,6 +122,7 @@ func New(cfg Config) *Server {
 	s.board = board.NewStore(cfg.Pool, cfg.BoardLimits, nil)
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
+		s.imports = ingest.NewImporter(cfg.Pool, cfg.Placer, s.whistles)
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -194,6 +197,11 @@ func New(cfg Config) *Server {
 	authed.POST("/board/messages/:id/accept", s.needWhistles, s.boardAccept)
 	authed.POST("/board/messages/:id/reject", s.boardReject)
 	authed.POST("/board/messages/:id/reply", s.boardReply)
+	authed.POST("/imports", s.needImports, s.postImport)
+	authed.GET("/imports/:id", s.needImports, s.getImport)
+	authed.GET("/imports/:id/rejects", s.needImports, s.getImportRejects)
+	authed.GET("/hotline/unplaced", s.needImports, s.unplacedOrders)
+	authed.POST("/hotline/unplaced/:id/place", s.needImports, s.placeOrder)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

@@ -43,6 +43,8 @@ var classes = map[string]class{
 	"GET /api/v1/stats":                      classHeavy,
 	"GET /api/v1/assessment":                 classHeavy,
 	"POST /api/v1/hotspots/scan":             classHeavy,
+	"POST /api/v1/imports":                   classHeavy,
+	"GET /api/v1/hotline/unplaced":           classHeavy,
 	"GET /api/v1/villages/:code/contact-map": classHeavy,
 	"GET /open311/v2/:doc":                   classHeavy,
 	"GET /tiles/:layer/:z/:x/:y":             classTiles,

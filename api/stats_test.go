@@ -64,7 +64,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 	// live hub's outbox read, which joins whistles, clues and summons.
 	// CASCADE: the tables that refer to clues or whistles (the ledger's
 	// items, the board's messages, ...) are emptied with them.
-	exec(`TRUNCATE attachments, whistle_events, supervision_notices, summons, clues, whistles CASCADE`)
+	exec(`TRUNCATE attachments, hotline_orders, whistle_events, supervision_notices, summons, clues, whistles CASCADE`)
 	exec(`DELETE FROM rules WHERE category_id IN (SELECT id FROM categories WHERE code IN ('CM.01.02', 'CM.06.04'))`)
 	exec(`INSERT INTO rules (category_id, action, join_radius_m, join_window) SELECT id, 'whistle', 100, '7 days' FROM categories WHERE code IN ('CM.01.02', 'CM.06.04')`)
 	for name, code := range map[string]*string{"区城市管理委": &set.city, "区交通局": &set.transport, "延庆区环卫服务公司": &set.sanitary} {

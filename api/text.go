@@ -49,7 +49,8 @@ func checkRequest(c *gin.Context, body []byte) error {
 		}
 	}
 	if mt == "multipart/form-data" {
-		// an upload's file (api/attachments.go), read for its magic bytes
+		// an upload's file (api/attachments.go, read for its magic bytes;
+		// POST /imports, read by its importer in its own encoding)
 		return nil
 	}
 	// whatever its label says: the JSON handlers decode any body

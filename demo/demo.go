@@ -142,6 +142,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Summary, error
 		{"units", l.insertUnits},
 		{"people", l.insertPeople},
 		{"households", l.insertHouseholds},
+		{"places", l.insertPlaces},
 		{"categories", l.insertCategories},
 		{"rules", l.insertRules},
 		{"api keys", func(ctx context.Context) error { return ingest.AddAPIKey(ctx, l.tx, "demo", DemoAPIKey) }},

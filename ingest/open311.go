@@ -199,12 +199,16 @@ type Open311 struct {
 	grids    *grid.Store
 	whistles *whistle.Store
 	now      func() time.Time
+	gaz      func(context.Context) (*Gazetteer, error)
 }
 
 // Open311Options tunes Open311.
 type Open311Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Gazetteer places a request sent with address_string only (e.g.
+	// Importer.Gazetteer); nil refuses such a request.
+	Gazetteer func(context.Context) (*Gazetteer, error)
 }
 
 // NewOpen311 returns the Open311 reader on pool. whistles takes posted
@@ -213,7 +217,7 @@ func NewOpen311(pool *pgxpool.Pool, whistles *whistle.Store, opts Open311Options
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Open311{pool: pool, grids: grid.NewStore(pool), whistles: whistles, now: opts.Now}
+	return &Open311{pool: pool, grids: grid.NewStore(pool), whistles: whistles, now: opts.Now, gaz: opts.Gazetteer}
 }
 
 // Services lists the leaf categories as services, by code.
@@ -548,9 +552,26 @@ func (o *Open311) Submit(ctx context.Context, k APIKey, s Submission) (res Reque
 		return res, false, err
 	}
 	lon, lat := s.Long, s.Lat
+	atVillage := false
+	if s.Address != "" {
+		if o.gaz == nil {
+			return res, false, invalid("lat", "location required: lat and long (address_string is not placed here)")
+		}
+		g, err := o.gaz(ctx)
+		if err != nil {
+			return res, false, err
+		}
+		m := g.Match(s.Address, "", "")
+		switch m.Precision {
+		case PrecisionHousehold, PrecisionPlace, PrecisionVillage:
+			lon, lat, atVillage = m.Point[0], m.Point[1], m.Precision == PrecisionVillage
+		default:
+			return res, false, invalid("address_string", "address_string %q cannot be placed finer than a township (%s): send lat and long", s.Address, m.Reason)
+		}
+	}
 	in := whistle.ClueInput{
 		Source: "app", ExternalID: ExternalID(k, s), Category: s.ServiceCode, Text: s.Description,
-		Lon: &lon, Lat: &lat, Datum: "wgs84", ReportedAt: o.now().Format(time.RFC3339), MediaURL: s.MediaURL,
+		Lon: &lon, Lat: &lat, Datum: "wgs84", ReportedAt: o.now().Format(time.RFC3339), MediaURL: s.MediaURL, AtVillage: atVillage,
 	}
 	if name := ReporterName(s.LastName, s.FirstName); name != "" || s.Phone != "" {
 		in.Reporter = &whistle.Reporter{Name: name, Phone: s.Phone}

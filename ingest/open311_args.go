@@ -18,12 +18,13 @@ import (
 // Errors: the sentinels of the fault.Errors the package returns, each
 // with its reason. The API answers them in the Open311 error format:
 // ErrInvalid 400 (naming the argument), ErrForbidden 403, ErrNotFound 404,
-// ErrUnavailable 503.
+// ErrUnavailable 503, ErrConflict 409 (an order placed already).
 var (
 	ErrInvalid     = fault.New(fault.Invalid, "ingest: invalid")
 	ErrForbidden   = fault.New(fault.Forbidden, "ingest: forbidden")
 	ErrNotFound    = fault.New(fault.NotFound, "ingest: not found")
 	ErrUnavailable = fault.New(fault.Unavailable, "ingest: unavailable")
+	ErrConflict    = fault.New(fault.Conflict, "ingest: conflict")
 )
 
 // invalid is an ErrInvalid naming the argument at fault as the client
@@ -193,6 +194,9 @@ func ParseRequestQuery(q url.Values, now time.Time) (RequestFilter, error) {
 type Submission struct {
 	ServiceCode string
 	Lat, Long   float64 // WGS-84
+	// Address is address_string when the form has no lat and long: the
+	// gazetteer places it (Open311.Submit), as it does hotline orders.
+	Address     string
 	Description string
 	FirstName   string
 	LastName    string
@@ -211,11 +215,11 @@ type Submission struct {
 // MaxMediaURL is the longest media_url kept, in bytes.
 const MaxMediaURL = 2048
 
-// ParseSubmission checks a POST requests form. The location must be lat
-// and long: the platform places a report by its point, so a form with only
-// address_string or address_id is refused. attribute[...] is accepted
-// and not kept (no service has attributes); media_url is kept (the URL,
-// not what it points to) and read back.
+// ParseSubmission checks a POST requests form. The location is lat and
+// long, or address_string alone (placed by the gazetteer when submitted;
+// address_id alone is refused: the platform has no address ids).
+// attribute[...] is accepted and not kept (no service has attributes);
+// media_url is kept (the URL, not what it points to) and read back.
 func ParseSubmission(form url.Values) (Submission, error) {
 	get := func(name string) string { return strings.TrimSpace(form.Get(name)) }
 	s := Submission{
@@ -234,23 +238,32 @@ func ParseSubmission(form url.Values) (Submission, error) {
 	}
 	lat, long := get("lat"), get("long")
 	switch {
-	case lat == "" && long == "" && (get("address_string") != "" || get("address_id") != ""):
-		return s, invalid("lat", "location required: lat and long (reports are placed by their point; address_string and address_id are not geocoded)")
+	case lat == "" && long == "" && get("address_string") != "":
+		s.Address = get("address_string")
+		if utf8.RuneCountInString(s.Address) > 500 {
+			return s, invalid("address_string", "address_string is at most 500 characters")
+		}
+	case lat == "" && long == "" && get("address_id") != "":
+		return s, invalid("lat", "location required: lat and long, or address_string (address_id is not known here)")
 	case lat == "" && long == "":
-		return s, invalid("lat", "location required: lat and long")
+		return s, invalid("lat", "location required: lat and long, or address_string")
 	case lat == "":
 		return s, invalid("lat", "lat and long must both be sent")
 	case long == "":
 		return s, invalid("long", "lat and long must both be sent")
 	}
 	var err error
-	if s.Lat, err = strconv.ParseFloat(lat, 64); err != nil || math.IsNaN(s.Lat) || math.IsInf(s.Lat, 0) {
+	if s.Address != "" {
+		// placed at submission
+	} else if s.Lat, err = strconv.ParseFloat(lat, 64); err != nil || math.IsNaN(s.Lat) || math.IsInf(s.Lat, 0) {
 		return s, invalid("lat", "lat must be a WGS-84 latitude in degrees, got %q", lat)
 	}
-	if s.Long, err = strconv.ParseFloat(long, 64); err != nil || math.IsNaN(s.Long) || math.IsInf(s.Long, 0) {
+	if s.Address != "" {
+		// placed at submission
+	} else if s.Long, err = strconv.ParseFloat(long, 64); err != nil || math.IsNaN(s.Long) || math.IsInf(s.Long, 0) {
 		return s, invalid("long", "long must be a WGS-84 longitude in degrees, got %q", long)
 	}
-	if err := geo.ValidLonLat(s.Long, s.Lat); err != nil {
+	if err := geo.ValidLonLat(s.Long, s.Lat); err != nil && s.Address == "" {
 		return s, invalid("lat", "%v", err)
 	}
 	for _, l := range []struct {

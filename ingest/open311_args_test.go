@@ -170,6 +170,12 @@ func TestOpen311ParseSubmission(t *testing.T) {
 			t.Errorf("external ids %s, %s", a, b)
 		}
 	})
+	t.Run("an address only", func(t *testing.T) {
+		o, err := ingest.ParseSubmission(with(nil, "lat", "long"))
+		if err != nil || o.Address != "1234 5th street" {
+			t.Errorf("address only: %+v %v, want the address kept for the gazetteer", o, err)
+		}
+	})
 	for _, tt := range []struct {
 		name   string
 		form   url.Values
@@ -177,7 +183,7 @@ func TestOpen311ParseSubmission(t *testing.T) {
 		reason string
 	}{
 		{"no service_code", with(nil, "service_code"), "service_code", "not provided"},
-		{"an address only", with(nil, "lat", "long"), "lat", "location required: lat and long"},
+		{"an address id only", with(map[string]string{"address_id": "7"}, "lat", "long", "address_string"), "lat", "address_id is not known"},
 		{"no location", with(nil, "lat", "long", "address_string"), "lat", "location required: lat and long"},
 		{"lat only", with(nil, "long"), "long", "both"},
 		{"long only", with(nil, "lat"), "lat", "both"},

@@ -79,6 +79,10 @@ type ClueInput struct {
 	// MediaURL is an Open311 request's media_url, kept with the clue; not
 	// read from the JSON API.
 	MediaURL string `json:"-"`
+	// AtVillage puts the clue in the village its point lies in, its grid
+	// chain stopping there: a hotline order matched to a village by name
+	// alone (ingest), never a point sent to POST /api/v1/clues.
+	AtVillage bool `json:"-"`
 }
 
 // validated is a ClueInput after validation and placement.
@@ -169,6 +173,9 @@ func (s *Store) validate(in ClueInput) (*validated, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if in.AtVillage && len(v.placement.Chain) > 1 && v.placement.Chain[1].Level == grid.LevelVillage {
+		v.placement.Chain = v.placement.Chain[1:]
 	}
 	return v, nil
 }

@@ -26,6 +26,7 @@ func benchmarks() map[string]benchmark {
 		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
 		"paging":   {"first vs deep list pages (clues, whistles, Open311) on the demo year, beside count + OFFSET", benchPaging},
 		"work":     {"each role's workbench queue on the demo's year, first page and page 20, beside a bare indexed SELECT", benchWork},
+		"import":   {"hotline import (history, GBK CSV) vs COPY, peak RSS; live mode [--rows N --live-rows N]", benchImport},
 	}
 }
 

@@ -54,6 +54,8 @@ usage:
   whistlegrid migrate
   whistlegrid demo [--seed N]
   whistlegrid user add --username U --role ROLE [--grid CODE] [--unit CODE] [--name NAME]
+  whistlegrid import hotline FILE [--mapping FILE] [--mode history|live] [--encoding utf8|gbk] [--dry-run] [--json]
+  whistlegrid import places FILE [--encoding utf8|gbk] [--dry-run] [--json]
   whistlegrid bench NAME [--json]
   whistlegrid db start|stop|url
   whistlegrid version
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUser(ctx, args[1:], env, log, stdout)
 	case "bench":
 		return cmdBench(ctx, args[1:], env, log, stdout)
+	case "import":
+		return cmdImport(ctx, args[1:], env, log, stdout, stderr)
 	case "db":
 		return cmdDB(ctx, args[1:], env, stdout)
 	case "drill":

@@ -202,41 +202,9 @@ export function raiseWhistle(body) {
   return request('POST', '/api/v1/whistles', { body });
 }
 
-/** place places a point (WGS-84) with a category: the chain and the units on the responsibility list. */
-export function place(lon, lat, category, { signal } = {}) {
-  const q = new URLSearchParams({ lon: String(lon), lat: String(lat) });
-  if (category) q.set('category', category);
-  return request('GET', `/api/v1/place?${q}`, { signal });
-}
-
 /** units fetches the departments, field stations and utilities. */
 export function units({ signal } = {}) {
   return request('GET', '/api/v1/units', { signal });
-}
-
-/**
- * uploadAttachment posts one file as multipart (field "file") to
- * /api/v1/attachments; answers {id, url, thumb_url, ...}. A server
- * without the attachments route answers 404 (ApiError).
- */
-export async function uploadAttachment(file) {
-  const form = new FormData();
-  form.append('file', file);
-  const headers = { Accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch('/api/v1/attachments', { method: 'POST', headers, body: form });
-  if (res.ok) return res.json();
-  let code = '';
-  let message = '';
-  try {
-    const data = await res.json();
-    code = data?.error?.code || '';
-    message = data?.error?.message || '';
-  } catch {
-    // not JSON
-  }
-  throw new ApiError(res.status, code, message);
 }
 
 /**
@@ -266,10 +234,12 @@ export function authorizeTiles(url) {
 
 /**
  * place places a WGS-84 point: the chain household grid → village → … →
- * district ({chain: [{level, code, name}], near_edge, …}).
+ * district ({chain: [{level, code, name}], near_edge, …}); with a
+ * category, also the units on its responsibility list.
  */
-export function place(lon, lat, { signal } = {}) {
+export function place(lon, lat, { category, signal } = {}) {
   const q = new URLSearchParams({ lon: String(lon), lat: String(lat), datum: 'wgs84' });
+  if (category) q.set('category', category);
   return request('GET', `/api/v1/place?${q}`, { signal });
 }
 
@@ -296,6 +266,9 @@ export function attachmentSrc(url) {
 /** myReports fetches the caller's own reports (我的上报) with their states. */
 export function myReports({ signal } = {}) {
   return request('GET', '/api/v1/clues/mine', { signal });
+}
+
+/**
  * call is a request to any /api/v1 route, for pages whose routes have no
  * helper above: call('POST', '/api/v1/ledger', { body }). auth: false
  * sends no token (the public board).
@@ -324,4 +297,28 @@ export async function download(path, fallback) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
   return name;
+}
+
+/**
+ * importFile uploads a file to POST /api/v1/imports (a FormData with kind,
+ * file, dry_run, mode, encoding, mapping): a dry run answers its report,
+ * an import {id, status} to follow with importStatus.
+ */
+export function importFile(form, { signal } = {}) {
+  return request('POST', '/api/v1/imports', { form, signal });
+}
+
+/** importStatus fetches an import: {id, kind, status, rows_read, report, ...}. */
+export function importStatus(id, { signal } = {}) {
+  return request('GET', `/api/v1/imports/${encodeURIComponent(id)}`, { signal });
+}
+
+/** unplacedOrders fetches the hotline review queue: {orders, total}. */
+export function unplacedOrders({ limit = 50, offset = 0, signal } = {}) {
+  return request('GET', `/api/v1/hotline/unplaced?limit=${limit}&offset=${offset}`, { signal });
+}
+
+/** placeOrder drops a pin (WGS-84) on an unplaced order: {id, clue_id, whistle}. */
+export function placeOrder(id, lon, lat, { signal } = {}) {
+  return request('POST', `/api/v1/hotline/unplaced/${encodeURIComponent(id)}/place`, { body: { lon, lat }, signal });
 }

@@ -46,6 +46,8 @@ const PAGES = {
   whistle: { load: () => import('./whistle.js').then((m) => m.WhistlePage), title: '案件办理', doc: '案件办理 · 延庆区 吹哨报到' },
   ledger: { load: () => import('./ledger.js').then((m) => m.LedgerPage), title: '整改台账', doc: '整改台账 · 延庆区 吹哨报到' },
   board: { load: () => import('./board.js').then((m) => m.BoardPage), title: '你说我办', doc: '你说我办 · 延庆区', public: true },
+  import: { load: () => import('./import.js').then((m) => m.ImportPage), title: '数据导入', doc: '数据导入 · 延庆区 吹哨报到' },
+  review: { load: () => import('./import-review.js').then((m) => m.ReviewPage), title: '待定位工单', doc: '待定位工单 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page
@@ -101,6 +103,8 @@ function showUser(user) {
   ui.backdrop.hidden = true;
   ui.nav.hidden = false;
   const village = ownVillage(user);
+  $('[data-testid="nav-import"]').hidden = user?.role !== 'command';
+  $('[data-testid="nav-review"]').hidden = user?.role !== 'command' && user?.role !== 'township';
   ui.navVillage.hidden = !village;
   if (village) ui.navVillage.href = villageHref(village);
   ui.navReport.hidden = user?.role !== 'grid_worker';

@@ -16,7 +16,7 @@ export const VILLAGE_CODE = /^[0-9]{12}$/;
 
 /**
  * parseRoute turns a location's pathname and search string into
- * { name: 'wall' | 'coverage' | 'village' | 'notfound', ... }.
+ * { name: 'wall' | 'coverage' | 'village' | 'import' | 'review' | 'notfound', ... }.
  */
 export function parseRoute(pathname, search = '') {
   const path = ('/' + String(pathname || '').replace(/^\/+/, '')).replace(/\/+$/, '') || '/';
@@ -38,6 +38,8 @@ export function parseRoute(pathname, search = '') {
   if (path === '/ledger/review') return { name: 'ledger', view: 'review', period: q.get('period') || '' };
   const l = /^\/ledger\/([0-9]{1,18})$/.exec(path);
   if (l) return { name: 'ledger', view: 'item', id: Number(l[1]) };
+  if (path === '/import') return { name: 'import' };
+  if (path === '/import/review') return { name: 'review' };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);

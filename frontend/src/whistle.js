@@ -334,7 +334,7 @@ export class WhistlePage {
     try {
       const ids = [];
       const file = form.querySelector('input[type="file"]');
-      for (const f of file?.files || []) ids.push((await api.uploadAttachment(f)).id);
+      for (const f of file?.files || []) ids.push((await api.uploadAttachment(f, f.name || 'photo.jpg')).id);
       const d = await api.whistleStep(this.id, action.step, bodyOf(action.step, values, ids));
       if (this.destroyed) return;
       this.open = null;

@@ -290,7 +290,7 @@ export class WorkPage {
     clear(panel).append(h('p', { text: '正在读取责任清单…' }));
     const [grade, placed, all] = await Promise.all([
       this.#categoryGrade(first.category),
-      api.place(first.lon, first.lat, first.category).catch(() => ({ units: [] })),
+      api.place(first.lon, first.lat, { category: first.category }).catch(() => ({ units: [] })),
       this.allUnits || api.units().then((r) => (this.allUnits = r.units || [])).catch(() => []),
     ]);
     if (this.destroyed) return;

@@ -1,0 +1,130 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"whistlegrid/access"
+	"whistlegrid/grid"
+	"whistlegrid/ingest"
+	"whistlegrid/internal/testenv"
+	"whistlegrid/whistle"
+)
+
+func newImporter(t *testing.T) (*ingest.Importer, *pgxpool.Pool) {
+	t.Helper()
+	pool := testenv.DemoDB(t)
+	placer, err := grid.NewPlacer(context.Background(), pool, grid.IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ingest.NewImporter(pool, placer, whistle.NewStore(pool, placer, whistle.Options{})), pool
+}
+
+// TestAddressMatchingAgainstTruth measures the gazetteer on generated
+// addresses whose truth the generator knows: at least 98% of those that
+// name a village (telling it apart) land in it, none is placed in the
+// wrong township at village precision or finer, and no row is placed in a
+// wrong village.
+func TestAddressMatchingAgainstTruth(t *testing.T) {
+	im, pool := newImporter(t)
+	ctx := context.Background()
+	gen, err := ingest.NewHotlineGenerator(ctx, pool, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gaz, err := im.Gazetteer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	var naming, landed, wrongTown, wrongVillage int
+	byKind := map[ingest.AddressKind]map[ingest.Precision]int{}
+	for i := range n {
+		rec, tr := gen.Row(i)
+		if tr.Kind == ingest.AddrCoords {
+			continue
+		}
+		m := gaz.Match(rec[4], rec[7], rec[8])
+		if byKind[tr.Kind] == nil {
+			byKind[tr.Kind] = map[ingest.Precision]int{}
+		}
+		byKind[tr.Kind][m.Precision]++
+		fine := m.Precision == ingest.PrecisionHousehold || m.Precision == ingest.PrecisionPlace || m.Precision == ingest.PrecisionVillage
+		if fine && m.Township.Code != tr.Township {
+			wrongTown++
+			if wrongTown < 10 {
+				t.Errorf("%s %q (街乡 %q): placed in %s (%s), truth township %s", tr.Kind, rec[4], rec[7], m.Township.Name, m.Matched, tr.Township)
+			}
+		}
+		if fine && tr.Village != "" && m.Village.Code != tr.Village {
+			wrongVillage++
+			if wrongVillage < 10 {
+				t.Errorf("%s %q: placed in village %s (%s), truth %s", tr.Kind, rec[4], m.Village.Name, m.Matched, tr.Village)
+			}
+		}
+		if tr.NamesVillage {
+			naming++
+			if fine && m.Village.Code == tr.Village {
+				landed++
+			} else if naming-landed < 10 {
+				t.Logf("missed: %s %q (街乡 %q): %s %q %s", tr.Kind, rec[4], rec[7], m.Precision, m.Matched, m.Reason)
+			}
+		}
+	}
+	share := float64(landed) / float64(naming)
+	t.Logf("addresses naming a village: %d, landed in it: %d (%.2f%%); wrong township: %d; wrong village: %d; by kind: %v",
+		naming, landed, 100*share, wrongTown, wrongVillage, byKind)
+	if share < 0.98 {
+		t.Errorf("%.2f%% of addresses naming a village landed in it, want >= 98%%", 100*share)
+	}
+	if wrongTown != 0 || wrongVillage != 0 {
+		t.Errorf("%d placed in the wrong township, %d in the wrong village, want 0", wrongTown, wrongVillage)
+	}
+}
+
+// TestImportHotlineHistoryTwice imports a generated GBK export in history
+// mode, then again: the second run changes nothing and says so.
+func TestImportHotlineHistoryTwice(t *testing.T) {
+	im, pool := newImporter(t)
+	ctx := context.Background()
+	gen, err := ingest.NewHotlineGenerator(ctx, pool, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if err := gen.WriteCSV(&file, 0, 3000, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	opts := ingest.HotlineOptions{Mode: ingest.ModeHistory, FileName: "gen.csv", By: "test", BatchSize: 700}
+	rep, err := im.ImportHotline(ctx, bytes.NewReader(file.Bytes()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first: %+v", rep)
+	if rep.Encoding != "gbk" || rep.Read != 3000 || rep.Imported != 3000 || rep.Rejected != 0 || rep.Duplicates != 0 {
+		t.Errorf("first run: %+v", rep)
+	}
+	var orders, clues, unplaced, villageClues int
+	err = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM hotline_orders), (SELECT count(*) FROM clues WHERE source = 'hotline'),
+        (SELECT count(*) FROM hotline_orders WHERE clue_id IS NULL),
+        (SELECT count(*) FROM clues k JOIN hotline_orders h ON h.clue_id = k.id WHERE h.precision = 'village' AND k.grid_level = 'village')`).
+		Scan(&orders, &clues, &unplaced, &villageClues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orders != 3000 || int64(unplaced) != rep.Unplaced || int64(clues) != 3000-rep.Unplaced || int64(villageClues) != rep.Precisions[ingest.PrecisionVillage] {
+		t.Errorf("stored %d orders, %d clues, %d unplaced, %d village clues; report %+v", orders, clues, unplaced, villageClues, rep)
+	}
+	again, err := im.ImportHotline(ctx, bytes.NewReader(file.Bytes()), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Imported != 0 || again.Duplicates != 3000 || again.Message == "" || again.Message[:15] != "nothing changed" {
+		t.Errorf("second run: %+v", again)
+	}
+	_ = access.RoleCommand
+}
