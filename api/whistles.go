@@ -40,14 +40,19 @@ func (s *Server) postClue(c *gin.Context) {
 	c.JSON(status, res)
 }
 
-// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&offset=
+// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&offset=[&format=json|xlsx]
 // -> {"clues":[...],"total"} in the caller's jurisdiction, newest first.
 func (s *Server) clues(c *gin.Context) {
 	p := params{c: c}
 	f := whistle.ClueFilter{Township: c.Query("township"), Source: c.Query("source"), Category: c.Query("category"),
 		From: p.time("from"), To: p.time("to"), WhistleID: int64(p.int("whistle")), Limit: p.int("limit"), Offset: p.int("offset")}
+	xlsxWanted := formatParam(&p, "json", "xlsx") == "xlsx"
 	if p.err != nil {
 		s.fail(c, p.err)
+		return
+	}
+	if xlsxWanted { // format=xlsx: every clue of the filters, api/export.go
+		s.exportClues(c, f)
 		return
 	}
 	out, total, err := s.whistles.Clues(c.Request.Context(), scope(c), f)
@@ -77,7 +82,7 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 	c.JSON(http.StatusCreated, d)
 }
 
-// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&limit=&offset=
+// listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&limit=&offset=[&format=json|xlsx]
 // -> {"whistles":[...],"total"} in the caller's jurisdiction, newest first.
 // overdue_now=true|false selects the whistles open and overdue now (超期中),
 // ever_overdue=true|false those ever overdue (曾超期), whatever their status:
@@ -101,8 +106,13 @@ func (s *Server) listWhistles(c *gin.Context) {
 		*o.dst = &b
 	}
 	f.From, f.To, f.Limit, f.Offset = p.time("from"), p.time("to"), p.int("limit"), p.int("offset")
+	xlsxWanted := formatParam(&p, "json", "xlsx") == "xlsx"
 	if p.err != nil {
 		s.fail(c, p.err)
+		return
+	}
+	if xlsxWanted { // format=xlsx: every whistle of the filters, api/export.go
+		s.exportWhistles(c, f)
 		return
 	}
 	out, total, err := s.whistles.List(c.Request.Context(), scope(c), f)

@@ -283,23 +283,21 @@ type Filter struct {
 	Limit, Offset                           int
 }
 
-// List lists the whistles in the caller's jurisdiction that match f,
-// newest first, with the total count.
-func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary, int, error) {
+// listWhere checks f and builds the FROM clause (whistle_summaries in the
+// caller's jurisdiction) and the WHERE clause of its whistles, the binds
+// added with arg: the one selection of List and EachWhistle.
+func (s *Store) listWhere(sc access.Scope, f Filter, arg func(any) string) (from, where string, err error) {
 	if f.Status != "" {
 		switch Status(f.Status) {
 		case Raised, InProgress, AwaitingApproval, Closed:
 		default:
-			return nil, 0, invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
+			return "", "", invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
 		}
 	}
 	if f.Grade != "" && Grade(f.Grade).Rank() == 0 {
-		return nil, 0, invalid("grade", "grade must be routine, priority or hard")
+		return "", "", invalid("grade", "grade must be routine, priority or hard")
 	}
-	f.Limit = clampLimit(f.Limit)
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	from := summaries(arg(s.now()), sc, arg)
+	from = summaries(arg(s.now()), sc, arg)
 	conds := []string{"true"}
 	if f.Township != "" {
 		conds = append(conds, "w.township = "+arg(f.Township))
@@ -334,7 +332,19 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary,
 	if !f.To.IsZero() {
 		conds = append(conds, "w.raised_at < "+arg(f.To))
 	}
-	where := " WHERE " + strings.Join(conds, " AND ")
+	return from, " WHERE " + strings.Join(conds, " AND "), nil
+}
+
+// List lists the whistles in the caller's jurisdiction that match f,
+// newest first, with the total count.
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) ([]Summary, int, error) {
+	f.Limit = clampLimit(f.Limit)
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	from, where, err := s.listWhere(sc, f, arg)
+	if err != nil {
+		return nil, 0, err
+	}
 	var total int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("whistle: list: %w", err)

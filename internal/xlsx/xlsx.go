@@ -76,8 +76,32 @@ func New(sheet string, cols []Column, zone *time.Location) (*Writer, error) {
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, fmt.Errorf("xlsx: %w", err)
 	}
-	w := &Writer{f: f, cols: cols, zone: zone, styles: make([]int, len(cols)), widths: make([]float64, len(cols))}
-	fail := func(err error) (*Writer, error) { _ = f.Close(); return nil, fmt.Errorf("xlsx: %w", err) }
+	w := &Writer{f: f, zone: zone}
+	if err := w.start(sheet, cols); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Sheet finishes the current sheet and starts another, named sheet, with
+// its own columns; later rows go to it.
+func (w *Writer) Sheet(sheet string, cols []Column) error {
+	if err := w.finish(); err != nil {
+		return err
+	}
+	if _, err := w.f.NewSheet(sheet); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	return w.start(sheet, cols)
+}
+
+// start begins a sheet: its stream, styles, frozen bold header.
+func (w *Writer) start(sheet string, cols []Column) error {
+	f := w.f
+	w.cols, w.rows = cols, 0
+	w.styles, w.widths = make([]int, len(cols)), make([]float64, len(cols))
+	fail := func(err error) error { return fmt.Errorf("xlsx: %w", err) }
 	var err error
 	if w.sw, err = f.NewStreamWriter(sheet); err != nil {
 		return fail(err)
@@ -111,13 +135,12 @@ func New(sheet string, cols []Column, zone *time.Location) (*Writer, error) {
 		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
 		return fail(err)
 	}
-	w.pending = append(w.pending, nil) // the header, written with the widths
 	header := make([]any, len(cols))
 	for i, c := range cols {
 		header[i] = excelize.Cell{StyleID: bold, Value: c.Header}
 	}
-	w.pending[0] = header
-	return w, nil
+	w.pending = [][]any{header} // written with the widths
+	return nil
 }
 
 func ptr(s string) *string { return &s }
@@ -230,18 +253,26 @@ func (w *Writer) flushPending() error {
 	return nil
 }
 
-// Rows is the number of data rows added.
+// Rows is the number of data rows added to the current sheet.
 func (w *Writer) Rows() int { return w.rows }
 
-// WriteTo finishes the sheet and writes the workbook to out.
-func (w *Writer) WriteTo(out io.Writer) (int64, error) {
+// finish writes what the current sheet holds back and ends its stream.
+func (w *Writer) finish() error {
 	if w.pending != nil {
 		if err := w.flushPending(); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	if err := w.sw.Flush(); err != nil {
-		return 0, fmt.Errorf("xlsx: %w", err)
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	return nil
+}
+
+// WriteTo finishes the sheet and writes the workbook to out.
+func (w *Writer) WriteTo(out io.Writer) (int64, error) {
+	if err := w.finish(); err != nil {
+		return 0, err
 	}
 	n, err := w.f.WriteTo(out)
 	if err != nil {
