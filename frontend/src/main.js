@@ -39,6 +39,9 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  stats: { load: () => import('./stats.js').then((m) => m.StatsPage), title: '统计分析', doc: '统计分析 · 延庆区 吹哨报到' },
+  assessment: { load: () => import('./assessment.js').then((m) => m.AssessmentPage), title: '双向考核', doc: '双向考核 · 延庆区 吹哨报到' },
+  monthly: { load: () => import('./monthly.js').then((m) => m.MonthlyPage), title: '月报', doc: '月报 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page

@@ -5,6 +5,11 @@
 //   /                  the live wall map (指挥大屏)
 //   /coverage[?parent=CODE]  the coverage review (网格覆盖核查)
 //   /village/{code}    a village's party-member contact map (党员联系群众网格图)
+//   /stats?from=&to=&township=&unit=&category=&source=&grade=&period=&metric=&drill=
+//                      the statistics (统计分析)
+//   /assessment[?year=YYYY]  the two-way assessment (双向考核)
+//   /monthly[?month=YYYY-MM] the printable monthly report (月报); /report is
+//                      the grid workers' page
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -18,6 +23,9 @@ export function parseRoute(pathname, search = '') {
   const q = new URLSearchParams(search);
   if (path === '/') return { name: 'wall' };
   if (path === '/coverage') return { name: 'coverage', parent: q.get('parent') || '' };
+  if (path === '/stats') return { name: 'stats', search: q.toString() };
+  if (path === '/assessment') return { name: 'assessment', year: /^\d{4}$/.test(q.get('year') || '') ? Number(q.get('year')) : null };
+  if (path === '/monthly') return { name: 'monthly', month: /^\d{4}-(0[1-9]|1[0-2])$/.test(q.get('month') || '') ? q.get('month') : '' };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);

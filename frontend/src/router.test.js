@@ -34,3 +34,11 @@ test('ownVillage', () => {
   assert.equal(ownVillage(u('command', '110119')), null);
   assert.equal(ownVillage(null), null);
 });
+
+test('parseRoute: the statistics, the assessment and the monthly report', () => {
+  assert.deepEqual(parseRoute('/stats', '?township=110119101&from=2026-01-01'), { name: 'stats', search: 'township=110119101&from=2026-01-01' });
+  assert.deepEqual(parseRoute('/assessment', '?year=2025'), { name: 'assessment', year: 2025 });
+  assert.deepEqual(parseRoute('/assessment', '?year=25'), { name: 'assessment', year: null });
+  assert.deepEqual(parseRoute('/monthly', '?month=2026-03'), { name: 'monthly', month: '2026-03' });
+  assert.deepEqual(parseRoute('/monthly/', '?month=2026-13'), { name: 'monthly', month: '' });
+});
