@@ -139,6 +139,17 @@ func TestExportsXLSX(t *testing.T) {
 		if cc.Total.Clues != 5 || len(cc.Groups) != 3 {
 			t.Errorf("clue counts %+v, want 5 clues of 3 sources", cc)
 		}
+		for _, by := range whistle.ClueGroupings() {
+			status, body := set.env.Do(t, "GET", "/api/v1/stats/clues?by="+by+"&"+set.period(), cmd, nil)
+			g := decode[whistle.ClueCounts](t, body)
+			sum := 0
+			for _, x := range g.Groups {
+				sum += x.Clues
+			}
+			if status != http.StatusOK || g.Total.Clues != 5 || sum != 5 {
+				t.Errorf("by=%s: %d, total %d, groups sum %d: %s", by, status, g.Total.Clues, sum, body)
+			}
+		}
 		f := xlsxGet(t, set.env.URL, "/api/v1/stats/clues?by=source&format=xlsx&"+set.period(), cmd)
 		rows, _ := f.GetRows("线索统计")
 		if len(rows) != len(cc.Groups)+2 {

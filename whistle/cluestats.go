@@ -34,26 +34,27 @@ func ClueGroupings() []string {
 	return []string{"township", "village", "category", "source", "day", "week", "month"}
 }
 
-// clueGroup is the key and name of a clue's group, over clueFrom's aliases.
-func clueGroup(by string) (string, bool) {
+// clueGroup is the key and the name of a clue's group, over clueFrom's
+// aliases.
+func clueGroup(by string) (key, name string, ok bool) {
 	const local = "(c.reported_at AT TIME ZONE 'Asia/Shanghai')"
 	switch by {
 	case "township":
-		return "t.code, t.name", true
+		return "t.code", "t.name", true
 	case "village":
-		return "v.code, v.name", true
+		return "v.code", "v.name", true
 	case "category":
-		return "cat.code, cat.name", true
+		return "cat.code", "cat.name", true
 	case "source":
-		return "c.source, c.source", true
+		return "c.source", "c.source", true
 	case "day":
-		return "to_char(" + local + ", 'YYYY-MM-DD'), to_char(" + local + ", 'YYYY-MM-DD')", true
+		return "to_char(" + local + ", 'YYYY-MM-DD')", "to_char(" + local + ", 'YYYY-MM-DD')", true
 	case "week":
-		return "to_char(date_trunc('week', " + local + "), 'YYYY-MM-DD'), to_char(" + local + ", 'IYYY\"年第\"IW\"周\"')", true
+		return "to_char(date_trunc('week', " + local + "), 'YYYY-MM-DD')", "to_char(date_trunc('week', " + local + "), 'IYYY\"年第\"IW\"周\"')", true
 	case "month":
-		return "to_char(" + local + ", 'YYYY-MM'), to_char(" + local + ", 'YYYY\"年\"FMMM\"月\"')", true
+		return "to_char(" + local + ", 'YYYY-MM')", "to_char(" + local + ", 'YYYY\"年\"FMMM\"月\"')", true
 	}
-	return "", false
+	return "", "", false
 }
 
 // CountClues counts the clues of q's period and filters (Township,
@@ -65,7 +66,7 @@ func (s *Store) CountClues(ctx context.Context, sc access.Scope, q StatsQuery) (
 	if q.By == "" {
 		q.By = "day"
 	}
-	group, ok := clueGroup(q.By)
+	key, name, ok := clueGroup(q.By)
 	if !ok {
 		return ClueCounts{}, invalid("by", "by must be one of %s", strings.Join(ClueGroupings(), ", "))
 	}
@@ -86,8 +87,8 @@ func (s *Store) CountClues(ctx context.Context, sc access.Scope, q StatsQuery) (
 	if q.Grade != "" {
 		where += " AND EXISTS (SELECT 1 FROM whistles fw WHERE fw.id = c.whistle_id AND fw.grade = " + arg(q.Grade) + ")"
 	}
-	sql := `SELECT grouping(` + strings.SplitN(group, ",", 2)[0] + `) = 1, ` + group + `, count(*), count(c.whistle_id)` + clueFrom + where +
-		` GROUP BY GROUPING SETS ((` + group + `), ()) ORDER BY 1, 2`
+	sql := `SELECT grouping(` + key + `) = 1, ` + key + `, ` + name + `, count(*), count(c.whistle_id)` + clueFrom + where +
+		` GROUP BY GROUPING SETS ((` + key + `, ` + name + `), ()) ORDER BY 1, 2`
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return ClueCounts{}, fmt.Errorf("whistle: clue counts: %w", err)
