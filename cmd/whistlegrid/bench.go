@@ -24,6 +24,7 @@ func benchmarks() map[string]benchmark {
 		"live":     {"websocket fan-out of the events outbox to 1,000 clients, beside a fifth of them", benchLive},
 		"hotspots": {"Gi* end to end over 1,000,000 clues, beside the same statistic in PostGIS SQL", benchHotspots},
 		"place":    {"in-process placement vs PostGIS on the demo and Beijing [--full]", benchPlace},
+		"stats":    {"every statistics grouping and the assessment over the demo year, beside SELECT count(*); a 100,000-row xlsx export's RSS", benchStats},
 	}
 }
 

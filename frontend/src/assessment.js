@@ -119,7 +119,7 @@ export class AssessmentPage {
     const list = h('tbody');
     for (const w of res.whistles) {
       const ratings = h('td', { class: 'as-ratings' },
-        h('button', { type: 'button', class: 'as-open', text: '查看评价', 'aria-label': `吹哨 ${w.id} 的评价`, onclick: () => this.#ratings(w.id, ratings, kind === 'unit' ? code : '') }));
+        h('button', { type: 'button', class: 'as-open', text: '查看评价', 'aria-label': `查看评价（吹哨 ${w.id}）`, onclick: () => this.#ratings(w.id, ratings, kind === 'unit' ? code : '') }));
       list.appendChild(h('tr', {}, h('td', { text: String(w.id) }), h('td', { text: w.township_name }), h('td', { text: w.category_name }),
         h('td', { text: dateTime(w.raised_at) }), h('td', { text: STATUS[w.status] || w.status }), h('td', { text: w.ever_overdue ? '是' : '否' }), ratings));
     }

@@ -20,7 +20,7 @@
 import * as api from './api.js';
 import { clear, h } from './dom.js';
 import { count, dateTime, pct } from './format.js';
-import { addMonths, change, lastMonth, monthName, monthRange, validMonth } from './stats-state.js';
+import { addMonths, change, inTurn, lastMonth, monthName, monthRange, validMonth } from './stats-state.js';
 import './monthly.css';
 
 /** LIST_ROWS is how many cases a list shows; the total is always said. */
@@ -63,12 +63,12 @@ export class MonthlyPage {
     const stats = (month, by) => api.get(`stats?${new URLSearchParams({ ...monthRange(month), by })}`);
     const clues = (month, extra = {}) => api.get(`stats/clues?${new URLSearchParams({ ...monthRange(month), by: 'source', ...extra })}`);
     const r = monthRange(m);
-    const [cur, before, yearAgo, cCur, cBefore, cYearAgo, units, cats, overdue, hotspots] = await Promise.all([
-      stats(m, 'township'), stats(prev, 'township'), stats(lastYear, 'township'),
-      clues(m), clues(prev), clues(lastYear),
-      stats(m, 'unit'), stats(m, 'category'),
-      api.get(`whistles?${new URLSearchParams({ ...r, ever_overdue: 'true', limit: String(LIST_ROWS) })}`),
-      api.get(`clues?${new URLSearchParams({ ...r, source: 'hotspot', limit: String(LIST_ROWS) })}`),
+    const [cur, before, yearAgo, cCur, cBefore, cYearAgo, units, cats, overdue, hotspots] = await inTurn([
+      () => stats(m, 'township'), () => stats(prev, 'township'), () => stats(lastYear, 'township'),
+      () => clues(m), () => clues(prev), () => clues(lastYear),
+      () => stats(m, 'unit'), () => stats(m, 'category'),
+      () => api.get(`whistles?${new URLSearchParams({ ...r, ever_overdue: 'true', limit: String(LIST_ROWS) })}`),
+      () => api.get(`clues?${new URLSearchParams({ ...r, source: 'hotspot', limit: String(LIST_ROWS) })}`),
     ]);
     if (seq !== this.seq || this.destroyed) return;
     const user = this.ctx.user;

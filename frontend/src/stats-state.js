@@ -173,3 +173,22 @@ export function filenameOf(header, fallback) {
   const plain = /filename="([^"]+)"/i.exec(header || '');
   return plain ? plain[1] : fallback;
 }
+
+/**
+ * inTurn runs the async functions at most n at a time and resolves to
+ * their results in order: the statistics pages make many heavy API calls,
+ * and the server gives heavy reads few slots (a burst past its queue is
+ * refused with 503).
+ */
+export async function inTurn(fns, n = 2) {
+  const out = new Array(fns.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < fns.length) {
+      const i = next++;
+      out[i] = await fns[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, fns.length) }, worker));
+  return out;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  addMonths, apiQuery, categoryTreemap, change, filenameOf, filtersSearch, lastMonth, monthName, monthRange, nextDay, parseFilters, validMonth,
+  addMonths, apiQuery, categoryTreemap, change, filenameOf, filtersSearch, inTurn, lastMonth, monthName, monthRange, nextDay, parseFilters, validMonth,
 } from './stats-state.js';
 
 test('parseFilters and filtersSearch round-trip, dropping bad dates and defaults', () => {
@@ -56,4 +56,19 @@ test('filenameOf prefers filename*', () => {
   assert.equal(filenameOf(`attachment; filename="a.xlsx"; filename*=UTF-8''%E5%90%B9%E5%93%A8.xlsx`, 'x'), '吹哨.xlsx');
   assert.equal(filenameOf('attachment; filename="a.xlsx"', 'x'), 'a.xlsx');
   assert.equal(filenameOf('', 'x.xlsx'), 'x.xlsx');
+});
+
+test('inTurn keeps the order and at most n running', async () => {
+  let running = 0;
+  let most = 0;
+  const job = (v, ms) => async () => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise((r) => setTimeout(r, ms));
+    running--;
+    return v;
+  };
+  const got = await inTurn([job('a', 20), job('b', 1), job('c', 5), job('d', 1)], 2);
+  assert.deepEqual(got, ['a', 'b', 'c', 'd']);
+  assert.equal(most, 2);
 });

@@ -23,7 +23,7 @@ import * as api from './api.js';
 import { clear, h } from './dom.js';
 import { count, pct } from './format.js';
 import { downloadDataURL, downloadExport } from './stats-download.js';
-import { GRADES, METRICS, PERIODS, SOURCES, apiQuery, categoryTreemap, filtersSearch, parseFilters } from './stats-state.js';
+import { GRADES, METRICS, PERIODS, SOURCES, apiQuery, categoryTreemap, filtersSearch, inTurn, parseFilters } from './stats-state.js';
 import './stats.css';
 
 echarts.use([BarChart, LineChart, MapChart, PieChart, TreemapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
@@ -170,8 +170,8 @@ export class StatsPage {
     const f = this.f;
     const stats = (by, extra) => api.get(`stats?${apiQuery(f, by, extra)}`);
     const clues = (by) => api.get(`stats/clues?${apiQuery(f, by, { grade: '', unit: f.unit })}`);
-    const [period, township, category, turnaround, cluePeriod, clueSource] = await Promise.all([
-      stats(f.period), stats('township'), stats('category'), stats('turnaround'), clues(f.period), clues('source'),
+    const [period, township, category, turnaround, cluePeriod, clueSource] = await inTurn([
+      () => stats(f.period), () => stats('township'), () => stats('category'), () => stats('turnaround'), () => clues(f.period), () => clues('source'),
     ]);
     if (seq !== this.seq || this.destroyed) return;
     this.data = { period, township, category, turnaround, cluePeriod, clueSource };
@@ -253,7 +253,7 @@ export class StatsPage {
     }
     const name = this.towns.features.find((f) => f.properties.code === this.f.drill)?.properties.name || this.f.drill;
     const q = (by) => apiQuery(this.f, by, { township: this.f.drill });
-    const [villages, units] = await Promise.all([api.get(`stats?${q('village')}`), api.get(`stats?${q('unit')}`)]);
+    const [villages, units] = await inTurn([() => api.get(`stats?${q('village')}`), () => api.get(`stats?${q('unit')}`)]);
     if (seq !== this.seq || this.destroyed) return;
     this.ui.drill_village = h('div', { class: 'st-chart', role: 'img', 'aria-label': `${name}各村/社区吹哨` });
     this.ui.drill_unit = h('div', { class: 'st-chart', role: 'img', 'aria-label': `${name}各单位吹哨` });
