@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"whistlegrid/access"
 )
 
@@ -89,35 +91,38 @@ func (s *Store) CountClues(ctx context.Context, sc access.Scope, q StatsQuery) (
 	}
 	sql := `SELECT grouping(` + key + `) = 1, ` + key + `, ` + name + `, count(*), count(c.whistle_id)` + clueFrom + where +
 		` GROUP BY GROUPING SETS ((` + key + `, ` + name + `), ()) ORDER BY 1, 2`
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return ClueCounts{}, fmt.Errorf("whistle: clue counts: %w", err)
-	}
-	defer rows.Close()
 	out := ClueCounts{From: q.From, To: q.To, By: by, Groups: []ClueCount{}, Total: ClueCount{Key: "total", Name: "合计"}}
-	for rows.Next() {
-		var total bool
-		var key, name *string
-		var g ClueCount
-		if err := rows.Scan(&total, &key, &name, &g.Clues, &g.Whistled); err != nil {
-			return ClueCounts{}, fmt.Errorf("whistle: clue counts: %w", err)
+	err = s.withoutJIT(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
 		}
-		if total {
-			out.Total.Clues, out.Total.Whistled = g.Clues, g.Whistled
-			continue
+		defer rows.Close()
+		for rows.Next() {
+			var total bool
+			var key, name *string
+			var g ClueCount
+			if err := rows.Scan(&total, &key, &name, &g.Clues, &g.Whistled); err != nil {
+				return err
+			}
+			if total {
+				out.Total.Clues, out.Total.Whistled = g.Clues, g.Whistled
+				continue
+			}
+			if key != nil {
+				g.Key = *key
+			}
+			if name != nil {
+				g.Name = *name
+			}
+			if by == "source" {
+				g.Name = SourceName(g.Key)
+			}
+			out.Groups = append(out.Groups, g)
 		}
-		if key != nil {
-			g.Key = *key
-		}
-		if name != nil {
-			g.Name = *name
-		}
-		if by == "source" {
-			g.Name = SourceName(g.Key)
-		}
-		out.Groups = append(out.Groups, g)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return ClueCounts{}, fmt.Errorf("whistle: clue counts: %w", err)
 	}
 	return out, nil

@@ -234,35 +234,38 @@ func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats
 	args := []any{now, q.From, q.To}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	sql := statsSelect + summaries("$1", sc, arg) + statsPeriod + q.filters(arg) + statsGroupsStart + groups + statsFigures
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return Stats{}, fmt.Errorf("whistle: stats: %w", err)
-	}
-	defer rows.Close()
 	out := Stats{From: q.From, To: q.To, By: q.By, Groups: []Figures{}, Total: Figures{Key: "total", Name: "合计"}}
-	for rows.Next() {
-		var f Figures
-		var total bool
-		if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
-			&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H, &f.Supervised); err != nil {
-			return Stats{}, fmt.Errorf("whistle: stats: %w", err)
+	err = s.withoutJIT(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
 		}
-		if total {
-			f.Key, f.Name = out.Total.Key, out.Total.Name
-			out.Total = f
-			continue
+		defer rows.Close()
+		for rows.Next() {
+			var f Figures
+			var total bool
+			if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
+				&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H, &f.Supervised); err != nil {
+				return err
+			}
+			if total {
+				f.Key, f.Name = out.Total.Key, out.Total.Name
+				out.Total = f
+				continue
+			}
+			switch q.By {
+			case "source":
+				f.Name = SourceName(f.Key)
+			case "grade":
+				f.Name = Grade(f.Key).Name()
+			case "turnaround":
+				f.Name = turnaroundName(f.Key)
+			}
+			out.Groups = append(out.Groups, f)
 		}
-		switch q.By {
-		case "source":
-			f.Name = SourceName(f.Key)
-		case "grade":
-			f.Name = Grade(f.Key).Name()
-		case "turnaround":
-			f.Name = turnaroundName(f.Key)
-		}
-		out.Groups = append(out.Groups, f)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return Stats{}, fmt.Errorf("whistle: stats: %w", err)
 	}
 	return out, nil
@@ -632,11 +635,33 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	if sc.Role == access.RoleUnit {
 		unit = sc.UnitID
 	}
+	out := Assessment{Year: year}
+	err := s.withoutJIT(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.assess(ctx, tx, sc, year, from, unit)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if out.Units == nil {
+		out.Units = []UnitAssessment{}
+	}
+	if out.Townships == nil {
+		out.Townships = []TownshipAssessment{}
+	}
+	sort.SliceStable(out.Units, func(i, j int) bool { return higher(out.Units[i].Score, out.Units[j].Score) })
+	sort.SliceStable(out.Townships, func(i, j int) bool { return higher(out.Townships[i].Score, out.Townships[j].Score) })
+	return out, nil
+}
+
+// assess runs the assessment's two queries in tx.
+func (s *Store) assess(ctx context.Context, tx pgx.Tx, sc access.Scope, year int, from time.Time, unit any) (Assessment, error) {
 	now, to := s.now(), from.AddDate(1, 0, 0)
 	query := func(tail string, args ...any) (pgx.Rows, error) {
 		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 		in := summaries("$1", sc, arg)
-		return s.pool.Query(ctx, assessWhistles+in+assessPeriod+tail, args...)
+		return tx.Query(ctx, assessWhistles+in+assessPeriod+tail, args...)
 	}
 	out := Assessment{Year: year}
 	rows, err := query(assessUnits, now, from, to, unit)
@@ -669,14 +694,6 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	if err != nil {
 		return out, fmt.Errorf("whistle: assessment: %w", err)
 	}
-	if out.Units == nil {
-		out.Units = []UnitAssessment{}
-	}
-	if out.Townships == nil {
-		out.Townships = []TownshipAssessment{}
-	}
-	sort.SliceStable(out.Units, func(i, j int) bool { return higher(out.Units[i].Score, out.Units[j].Score) })
-	sort.SliceStable(out.Townships, func(i, j int) bool { return higher(out.Townships[i].Score, out.Townships[j].Score) })
 	return out, nil
 }
 
