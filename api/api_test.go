@@ -60,7 +60,7 @@ func TestEveryAPIRouteNeedsAToken(t *testing.T) {
 		"POST /api/v1/whistles", "GET /api/v1/whistles", "GET /api/v1/whistles/:id", "POST /api/v1/whistles/:id/:step",
 		"GET /api/v1/whistles/:id/actions", "GET /api/v1/work/counts", "GET /api/v1/work/:tab",
 		"GET /api/v1/villages/:code/contact-map", "GET /api/v1/coverage",
-		"GET /api/v1/stats", "GET /api/v1/assessment",
+		"GET /api/v1/stats", "GET /api/v1/stats/clues", "GET /api/v1/assessment",
 		"GET /api/v1/hotspots", "POST /api/v1/hotspots/scan",
 		"GET /api/v1/live", "GET /api/v1/snapshot",
 		"GET /api/v1/clues/mine", "POST /api/v1/attachments", "GET /api/v1/attachments/:id", "GET /api/v1/attachments/:id/thumb",

@@ -178,6 +178,7 @@ func New(cfg Config) *Server {
 	authed.PUT("/grids/:code", s.editGrid)
 	authed.GET("/grids/:code/history", s.gridHistory)
 	authed.GET("/stats", s.needWhistles, s.stats)
+	authed.GET("/stats/clues", s.needWhistles, s.statsClues)
 	authed.GET("/assessment", s.needWhistles, s.assessment)
 	authed.GET("/hotspots", s.hotspots)
 	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)

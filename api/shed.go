@@ -41,6 +41,7 @@ var classes = map[string]class{
 	"GET /api/v1/whistles":                   classHeavy,
 	"GET /api/v1/snapshot":                   classHeavy,
 	"GET /api/v1/stats":                      classHeavy,
+	"GET /api/v1/stats/clues":                classHeavy,
 	"GET /api/v1/assessment":                 classHeavy,
 	"POST /api/v1/hotspots/scan":             classHeavy,
 	"POST /api/v1/imports":                   classHeavy,

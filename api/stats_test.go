@@ -376,7 +376,9 @@ func TestStatsRefusesBadInput(t *testing.T) {
 		{"to=2025-13-01", "to"},
 		{"from=2025-02-01&to=2025-01-01", "to"},
 		{"from=2025-01-01&to=2025-01-01", "to"},
-		{"format=xlsx", "format"},
+		{"format=pdf", "format"},
+		{"by=village&grade=urgent", "grade"},
+		{"source=fax", "source"},
 	} {
 		t.Run(tt.query, func(t *testing.T) {
 			status, body := env.Do(t, "GET", "/api/v1/stats?"+tt.query, tok, nil)

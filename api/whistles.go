@@ -40,15 +40,21 @@ func (s *Server) postClue(c *gin.Context) {
 	c.JSON(status, res)
 }
 
-// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&after=
+// clues: GET /api/v1/clues?township=&source=&category=&from=&to=&whistle=&limit=&after=[&format=json|xlsx]
 // -> {"clues":[...],"next","total"|"total_estimate"} in the caller's
-// jurisdiction, newest first, paged as page.go says.
+// jurisdiction, newest first, paged as page.go says; format=xlsx is every
+// clue of the filters as an Excel sheet (api/export.go).
 func (s *Server) clues(c *gin.Context) {
 	p := params{c: c}
 	f := whistle.ClueFilter{Township: c.Query("township"), Source: c.Query("source"), Category: c.Query("category"),
 		From: p.time("from"), To: p.time("to"), WhistleID: int64(p.int("whistle")), Page: p.page(DefaultLimit, MaxLimit)}
+	xlsxWanted := formatParam(&p, "json", "xlsx") == "xlsx"
 	if p.err != nil {
 		s.fail(c, p.err)
+		return
+	}
+	if xlsxWanted { // format=xlsx: every clue of the filters, api/export.go
+		s.exportClues(c, f)
 		return
 	}
 	l, err := s.whistles.Clues(c.Request.Context(), scope(c), f)
@@ -82,7 +88,8 @@ func (s *Server) raiseWhistle(c *gin.Context) {
 // listWhistles: GET /api/v1/whistles?township=&unit=&status=&grade=&category=&overdue_now=&ever_overdue=&from=&to=&sort=newest|deadline&limit=&after=
 // -> {"whistles":[...],"next","total"|"total_estimate"} in the caller's
 // jurisdiction, newest first or by resolve deadline (soonest first),
-// paged as page.go says.
+// paged as page.go says; format=xlsx is every whistle of the filters as an
+// Excel sheet (api/export.go).
 // overdue_now=true|false selects the whistles open and overdue now (超期中),
 // ever_overdue=true|false those ever overdue (曾超期), whatever their status:
 // whistle.Summary and migrations/00005_whistle_summaries.sql define both.
@@ -105,8 +112,13 @@ func (s *Server) listWhistles(c *gin.Context) {
 		*o.dst = &b
 	}
 	f.From, f.To, f.Sort, f.Page = p.time("from"), p.time("to"), c.Query("sort"), p.page(DefaultLimit, MaxLimit)
+	xlsxWanted := formatParam(&p, "json", "xlsx") == "xlsx"
 	if p.err != nil {
 		s.fail(c, p.err)
+		return
+	}
+	if xlsxWanted { // format=xlsx: every whistle of the filters, api/export.go
+		s.exportWhistles(c, f)
 		return
 	}
 	l, err := s.whistles.List(c.Request.Context(), scope(c), f)

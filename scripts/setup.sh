@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what whistlegrid needs on a fresh Debian machine, and nothing that
 # is already there: PostgreSQL 15 + PostGIS 3 always; with --test also
-# Chromium for the browser tests and staticcheck; with --drill also Patroni,
+# Chromium for the browser tests, poppler-utils (pdftotext, to read the
+# printed monthly report) and staticcheck; with --drill also Patroni,
 # etcd and HAProxy for `make failover-drill`. npm packages for the frontend
 # are installed by `make build` (npm ci).
 set -euo pipefail
@@ -21,6 +22,7 @@ pkgs=()
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
+  command -v pdftotext >/dev/null 2>&1 || pkgs+=(poppler-utils)
 fi
 if [ "$want_drill" = 1 ]; then
   command -v patroni >/dev/null 2>&1 || pkgs+=(patroni)

@@ -337,32 +337,21 @@ type WhistleList struct {
 	Total keyset.Total
 }
 
-// List lists a page of the whistles in the caller's jurisdiction that
-// match f, in f.Sort's order, with the total the filter selects.
-func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) (WhistleList, error) {
-	var out WhistleList
+// listWhere checks f and builds the FROM clause (whistle_summaries in the
+// caller's jurisdiction) and the WHERE clause of its whistles, the binds
+// added with arg: the one selection of List and EachWhistle.
+func (s *Store) listWhere(sc access.Scope, f Filter, arg func(any) string) (from, where string, err error) {
 	if f.Status != "" {
 		switch Status(f.Status) {
 		case Raised, InProgress, AwaitingApproval, Closed:
 		default:
-			return out, invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
+			return "", "", invalid("status", "status must be raised, in_progress, awaiting_approval or closed")
 		}
 	}
 	if f.Grade != "" && Grade(f.Grade).Rank() == 0 {
-		return out, invalid("grade", "grade must be routine, priority or hard")
+		return "", "", invalid("grade", "grade must be routine, priority or hard")
 	}
-	order, ok := WhistleOrders[0], f.Sort == ""
-	for _, o := range WhistleOrders {
-		if o.Name == f.Sort {
-			order, ok = o, true
-		}
-	}
-	if !ok {
-		return out, invalid("sort", "sort must be newest or deadline")
-	}
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	from := summaries(arg(s.now()), sc, arg)
+	from = summaries(arg(s.now()), sc, arg)
 	conds := []string{"true"}
 	if f.Township != "" {
 		conds = append(conds, "w.township = "+arg(f.Township))
@@ -397,7 +386,28 @@ func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) (WhistleLis
 	if !f.To.IsZero() {
 		conds = append(conds, "w.raised_at < "+arg(f.To))
 	}
-	where := " WHERE " + strings.Join(conds, " AND ")
+	return from, " WHERE " + strings.Join(conds, " AND "), nil
+}
+
+// List lists a page of the whistles in the caller's jurisdiction that
+// match f, in f.Sort's order, with the total the filter selects.
+func (s *Store) List(ctx context.Context, sc access.Scope, f Filter) (WhistleList, error) {
+	var out WhistleList
+	order, ok := WhistleOrders[0], f.Sort == ""
+	for _, o := range WhistleOrders {
+		if o.Name == f.Sort {
+			order, ok = o, true
+		}
+	}
+	if !ok {
+		return out, invalid("sort", "sort must be newest or deadline")
+	}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	from, where, err := s.listWhere(sc, f, arg)
+	if err != nil {
+		return out, err
+	}
 	total, err := keyset.Count(ctx, s.pool, from+where, args)
 	if err != nil {
 		return out, fmt.Errorf("whistle: list: %w", err)

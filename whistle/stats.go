@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"whistlegrid/access"
@@ -15,12 +17,16 @@ import (
 )
 
 // StatsQuery selects the statistics: the whistles raised in [From, To)
-// grouped By one of township, unit, category, source, month, grade.
-// A zero To is now; a zero From is the start of To's year in Beijing
-// time; an empty By is township.
+// grouped By one of StatsGroupings. A zero To is now; a zero From is the
+// start of To's year in Beijing time; an empty By is township. The
+// filters narrow the whistles: Township (a township code), Unit (a unit
+// code: whistles it was summoned to), Category (a category code and the
+// codes under it), Source (the source of the whistle's first clue, or
+// "none") and Grade; empty selects all.
 type StatsQuery struct {
-	From, To time.Time
-	By       string
+	From, To                                time.Time
+	By                                      string
+	Township, Unit, Category, Source, Grade string
 }
 
 // Figures are the statistics of one group of whistles (or of all of them).
@@ -48,6 +54,8 @@ type StatsQuery struct {
 //   - TurnaroundMeanH, TurnaroundP90H (办理时长): mean and 90th percentile
 //     (percentile_cont, interpolated) of closed_at − raised_at of the
 //     closed whistles, in hours.
+//   - Supervised (督办): whistles with a supervision notice (for by=unit:
+//     a notice to that unit).
 //
 // Summons figures (report-in, satisfaction) count every summoned unit of
 // the group's whistles; for by=unit only that unit's own summons.
@@ -65,6 +73,7 @@ type Figures struct {
 	SatisfactionRate *float64 `json:"satisfaction_rate"`
 	TurnaroundMeanH  *float64 `json:"turnaround_mean_h"`
 	TurnaroundP90H   *float64 `json:"turnaround_p90_h"`
+	Supervised       int      `json:"supervised"`
 }
 
 // Stats is the answer of GET /api/v1/stats. Groups hold only groups with
@@ -79,10 +88,19 @@ type Stats struct {
 	Total  Figures   `json:"total"`
 }
 
-// StatsGroupings are the values of StatsQuery.By.
+// StatsGroupings are the values of StatsQuery.By: township, village (the
+// village of the whistle's grid), unit (each summoned unit), category
+// (the leaf category), source, day, week (ISO weeks from Monday, keyed by
+// the Monday), month (all in Beijing time), grade, and turnaround (the
+// closed whistles by closed_at − raised_at in buckets of StatsTurnaround,
+// the open ones as "open").
 func StatsGroupings() []string {
-	return []string{"township", "unit", "category", "source", "month", "grade"}
+	return []string{"township", "village", "unit", "category", "source", "day", "week", "month", "grade", "turnaround"}
 }
+
+// statsTurnaround are the upper bounds, in hours, of the turnaround
+// buckets of by=turnaround; the last bucket has none.
+var statsTurnaround = []int{24, 48, 72, 120, 168, 336}
 
 // statsGroups is the SQL that puts each selected whistle (the CTE sel)
 // into its group: key, name, sort, whistle id and, for by=unit, the unit
@@ -98,6 +116,19 @@ func statsGroups(by string) (string, bool) {
 	case "month":
 		return `SELECT false, to_char(raised_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'),
 			to_char(raised_at AT TIME ZONE 'Asia/Shanghai', 'YYYY"年"FMMM"月"'), 0, id, NULL::bigint FROM sel`, true
+	case "village":
+		return `SELECT false, left(grid, 12), coalesce((SELECT g.name FROM grids g WHERE g.code = left(sel.grid, 12) ORDER BY g.id DESC LIMIT 1), left(grid, 12)),
+			0, id, NULL::bigint FROM sel`, true
+	case "day":
+		return `SELECT false, to_char(raised_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
+			to_char(raised_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'), 0, id, NULL::bigint FROM sel`, true
+	case "week":
+		return `SELECT false, to_char(date_trunc('week', raised_at AT TIME ZONE 'Asia/Shanghai'), 'YYYY-MM-DD'),
+			to_char(raised_at AT TIME ZONE 'Asia/Shanghai', 'IYYY"年第"IW"周"'), 0, id, NULL::bigint FROM sel`, true
+	case "turnaround":
+		return `SELECT false, CASE WHEN b.sort = 99 THEN 'open' ELSE 'b' || b.sort END, '', b.sort, id, NULL::bigint FROM sel
+			CROSS JOIN LATERAL (SELECT CASE WHEN closed_at IS NULL THEN 99
+				ELSE width_bucket(extract(epoch FROM closed_at - raised_at)::float8 / 3600, ` + turnaroundBounds() + `) END AS sort) b`, true
 	case "grade":
 		return `SELECT false, grade, grade, CASE grade WHEN 'routine' THEN 1 WHEN 'priority' THEN 2 ELSE 3 END, id, NULL::bigint FROM sel`, true
 	case "unit":
@@ -111,13 +142,16 @@ func statsGroups(by string) (string, bool) {
 const statsSelect = `
 WITH sel AS (
 	SELECT w.id, w.status, w.outcome, w.grade, w.raised_at, w.closed_at, w.report_in_due, w.resolve_due,
-		w.township, w.township_name, w.category, w.category_name, w.ever_overdue, w.overdue_now,
+		w.township, w.township_name, w.category, w.category_name, w.ever_overdue, w.overdue_now, w.grid,
 		(SELECT count(*) FROM clues c WHERE c.whistle_id = w.id) AS clues,
 		coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') AS source`
 
-// statsPeriod limits the selection to the period.
+// statsPeriod limits the selection to the period; the filters follow.
 const statsPeriod = `
-	WHERE w.raised_at >= $2 AND w.raised_at < $3
+	WHERE w.raised_at >= $2 AND w.raised_at < $3`
+
+// statsGroupsStart ends the selection and starts the groups.
+const statsGroupsStart = `
 ),
 k (total, key, name, sort, whistle_id, unit_id) AS (
 	`
@@ -141,7 +175,8 @@ SELECT k.total, coalesce(k.key, ''), coalesce(k.name, ''),
 		/ nullif(count(*) FILTER (WHERE sel.status = 'closed'), 0), 4)::float8,
 	round(sum(sm.satisfied) / nullif(sum(sm.rated), 0), 4)::float8,
 	round(avg(h.hours)::numeric, 2)::float8,
-	round((percentile_cont(0.9) WITHIN GROUP (ORDER BY h.hours))::numeric, 2)::float8
+	round((percentile_cont(0.9) WITHIN GROUP (ORDER BY h.hours))::numeric, 2)::float8,
+	count(*) FILTER (WHERE EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = sel.id AND (k.unit_id IS NULL OR n.unit_id = k.unit_id)))
 FROM k
 JOIN sel ON sel.id = k.whistle_id
 CROSS JOIN LATERAL (SELECT extract(epoch FROM sel.closed_at - sel.raised_at)::float8 / 3600 AS hours) h
@@ -164,7 +199,13 @@ func (q StatsQuery) normalize(now time.Time) (StatsQuery, string, error) {
 	}
 	groups, ok := statsGroups(q.By)
 	if !ok {
-		return q, "", invalid("by", "by must be township, unit, category, source, month or grade")
+		return q, "", invalid("by", "by must be one of %s", strings.Join(StatsGroupings(), ", "))
+	}
+	if q.Source != "" && q.Source != "none" && !ValidSource(q.Source) {
+		return q, "", invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor, none")
+	}
+	if q.Grade != "" && Grade(q.Grade).Rank() == 0 {
+		return q, "", invalid("grade", "grade must be routine, priority or hard")
 	}
 	if q.To.IsZero() {
 		q.To = now
@@ -192,37 +233,91 @@ func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats
 	}
 	args := []any{now, q.From, q.To}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	sql := statsSelect + summaries("$1", sc, arg) + statsPeriod + groups + statsFigures
-	rows, err := s.pool.Query(ctx, sql, args...)
+	sql := statsSelect + summaries("$1", sc, arg) + statsPeriod + q.filters(arg) + statsGroupsStart + groups + statsFigures
+	out := Stats{From: q.From, To: q.To, By: q.By, Groups: []Figures{}, Total: Figures{Key: "total", Name: "合计"}}
+	err = s.withoutJIT(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f Figures
+			var total bool
+			if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
+				&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H, &f.Supervised); err != nil {
+				return err
+			}
+			if total {
+				f.Key, f.Name = out.Total.Key, out.Total.Name
+				out.Total = f
+				continue
+			}
+			switch q.By {
+			case "source":
+				f.Name = SourceName(f.Key)
+			case "grade":
+				f.Name = Grade(f.Key).Name()
+			case "turnaround":
+				f.Name = turnaroundName(f.Key)
+			}
+			out.Groups = append(out.Groups, f)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return Stats{}, fmt.Errorf("whistle: stats: %w", err)
 	}
-	defer rows.Close()
-	out := Stats{From: q.From, To: q.To, By: q.By, Groups: []Figures{}, Total: Figures{Key: "total", Name: "合计"}}
-	for rows.Next() {
-		var f Figures
-		var total bool
-		if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
-			&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H); err != nil {
-			return Stats{}, fmt.Errorf("whistle: stats: %w", err)
-		}
-		if total {
-			f.Key, f.Name = out.Total.Key, out.Total.Name
-			out.Total = f
-			continue
-		}
-		switch q.By {
-		case "source":
-			f.Name = SourceName(f.Key)
-		case "grade":
-			f.Name = Grade(f.Key).Name()
-		}
-		out.Groups = append(out.Groups, f)
-	}
-	if err := rows.Err(); err != nil {
-		return Stats{}, fmt.Errorf("whistle: stats: %w", err)
-	}
 	return out, nil
+}
+
+// filters is the SQL of the query's filters over whistle_summaries w, each
+// an AND clause with its binds added by arg.
+func (q StatsQuery) filters(arg func(any) string) string {
+	var b strings.Builder
+	if q.Township != "" {
+		b.WriteString(" AND w.township = " + arg(q.Township))
+	}
+	if q.Unit != "" {
+		b.WriteString(" AND EXISTS (SELECT 1 FROM summons fs JOIN units fu ON fu.id = fs.unit_id WHERE fs.whistle_id = w.id AND fu.code = " + arg(q.Unit) + ")")
+	}
+	if q.Category != "" {
+		b.WriteString(" AND w.category LIKE " + arg(q.Category+"%"))
+	}
+	if q.Grade != "" {
+		b.WriteString(" AND w.grade = " + arg(q.Grade))
+	}
+	if q.Source != "" {
+		b.WriteString(" AND coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') = " + arg(q.Source))
+	}
+	return b.String()
+}
+
+// turnaroundBounds is statsTurnaround as the bounds of SQL width_bucket,
+// whose result i (0 to len) keys bucket "b<i>".
+func turnaroundBounds() string {
+	parts := make([]string, len(statsTurnaround))
+	for i, h := range statsTurnaround {
+		parts[i] = strconv.Itoa(h)
+	}
+	return "ARRAY[" + strings.Join(parts, ",") + "]::float8[]"
+}
+
+// turnaroundName is a turnaround bucket's Chinese name: "b0" 24小时以内,
+// "b1" 24–48小时, ..., the last 336小时以上, "open" 未结案.
+func turnaroundName(key string) string {
+	i, err := strconv.Atoi(strings.TrimPrefix(key, "b"))
+	switch {
+	case key == "open":
+		return "未结案"
+	case err != nil || i < 0 || i > len(statsTurnaround):
+		return key
+	case i == 0:
+		return fmt.Sprintf("%d小时以内", statsTurnaround[0])
+	case i == len(statsTurnaround):
+		return fmt.Sprintf("%d小时以上", statsTurnaround[i-1])
+	}
+	return fmt.Sprintf("%d–%d小时", statsTurnaround[i-1], statsTurnaround[i])
 }
 
 // SourceName is a clue source's Chinese name; "none" (a whistle with no
@@ -540,11 +635,33 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	if sc.Role == access.RoleUnit {
 		unit = sc.UnitID
 	}
+	out := Assessment{Year: year}
+	err := s.withoutJIT(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.assess(ctx, tx, sc, year, from, unit)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if out.Units == nil {
+		out.Units = []UnitAssessment{}
+	}
+	if out.Townships == nil {
+		out.Townships = []TownshipAssessment{}
+	}
+	sort.SliceStable(out.Units, func(i, j int) bool { return higher(out.Units[i].Score, out.Units[j].Score) })
+	sort.SliceStable(out.Townships, func(i, j int) bool { return higher(out.Townships[i].Score, out.Townships[j].Score) })
+	return out, nil
+}
+
+// assess runs the assessment's two queries in tx.
+func (s *Store) assess(ctx context.Context, tx pgx.Tx, sc access.Scope, year int, from time.Time, unit any) (Assessment, error) {
 	now, to := s.now(), from.AddDate(1, 0, 0)
 	query := func(tail string, args ...any) (pgx.Rows, error) {
 		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 		in := summaries("$1", sc, arg)
-		return s.pool.Query(ctx, assessWhistles+in+assessPeriod+tail, args...)
+		return tx.Query(ctx, assessWhistles+in+assessPeriod+tail, args...)
 	}
 	out := Assessment{Year: year}
 	rows, err := query(assessUnits, now, from, to, unit)
@@ -577,14 +694,6 @@ func (s *Store) Assessment(ctx context.Context, sc access.Scope, year int) (Asse
 	if err != nil {
 		return out, fmt.Errorf("whistle: assessment: %w", err)
 	}
-	if out.Units == nil {
-		out.Units = []UnitAssessment{}
-	}
-	if out.Townships == nil {
-		out.Townships = []TownshipAssessment{}
-	}
-	sort.SliceStable(out.Units, func(i, j int) bool { return higher(out.Units[i].Score, out.Units[j].Score) })
-	sort.SliceStable(out.Townships, func(i, j int) bool { return higher(out.Townships[i].Score, out.Townships[j].Score) })
 	return out, nil
 }
 

@@ -27,6 +27,7 @@ func benchmarks() map[string]benchmark {
 		"paging":   {"first vs deep list pages (clues, whistles, Open311) on the demo year, beside count + OFFSET", benchPaging},
 		"work":     {"each role's workbench queue on the demo's year, first page and page 20, beside a bare indexed SELECT", benchWork},
 		"import":   {"hotline import (history, GBK CSV) vs COPY, peak RSS; live mode [--rows N --live-rows N]", benchImport},
+		"stats":    {"every statistics grouping and the assessment over the demo year, beside SELECT count(*); a 100,000-row xlsx export's RSS", benchStats},
 	}
 }
 

@@ -322,3 +322,35 @@ export function unplacedOrders({ limit = 50, offset = 0, signal } = {}) {
 export function placeOrder(id, lon, lat, { signal } = {}) {
   return request('POST', `/api/v1/hotline/unplaced/${encodeURIComponent(id)}/place`, { body: { lon, lat }, signal });
 }
+
+/** get fetches an /api/v1 path (with its query string) as JSON. */
+export function get(path, { signal } = {}) {
+  return request('GET', `/api/v1/${path}`, { signal });
+}
+
+/**
+ * fetchFile fetches an /api/v1 export with the token and returns
+ * {blob, disposition}; a non-2xx answer throws an ApiError.
+ */
+export async function fetchFile(path, { signal } = {}) {
+  const token = getToken();
+  const res = await fetch(`/api/v1/${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal });
+  if (!res.ok) {
+    let code = '';
+    let message = '';
+    try {
+      const data = await res.json();
+      code = data?.error?.code || '';
+      message = data?.error?.message || '';
+    } catch {
+      // not JSON
+    }
+    const err = new ApiError(res.status, code, message);
+    if (res.status === 401) {
+      clearSession();
+      unauthorizedHandler(err);
+    }
+    throw err;
+  }
+  return { blob: await res.blob(), disposition: res.headers.get('Content-Disposition') || '' };
+}

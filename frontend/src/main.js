@@ -48,6 +48,9 @@ const PAGES = {
   board: { load: () => import('./board.js').then((m) => m.BoardPage), title: '你说我办', doc: '你说我办 · 延庆区', public: true },
   import: { load: () => import('./import.js').then((m) => m.ImportPage), title: '数据导入', doc: '数据导入 · 延庆区 吹哨报到' },
   review: { load: () => import('./import-review.js').then((m) => m.ReviewPage), title: '待定位工单', doc: '待定位工单 · 延庆区 吹哨报到' },
+  stats: { load: () => import('./stats.js').then((m) => m.StatsPage), title: '统计分析', doc: '统计分析 · 延庆区 吹哨报到' },
+  assessment: { load: () => import('./assessment.js').then((m) => m.AssessmentPage), title: '双向考核', doc: '双向考核 · 延庆区 吹哨报到' },
+  monthly: { load: () => import('./monthly.js').then((m) => m.MonthlyPage), title: '月报', doc: '月报 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page

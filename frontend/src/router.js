@@ -10,6 +10,11 @@
 //   /whistles/{id}     one whistle (案件), with the steps the caller may take
 //   /ledger[/{id}|/review?period=2026-11]  the rectification ledger (整改台账)
 //   /board             the public message board (你说我办), no login
+//   /stats?from=&to=&township=&unit=&category=&source=&grade=&period=&metric=&drill=
+//                      the statistics (统计分析)
+//   /assessment[?year=YYYY]  the two-way assessment (双向考核)
+//   /monthly[?month=YYYY-MM] the printable monthly report (月报); /report is
+//                      the grid workers' page
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
@@ -40,6 +45,9 @@ export function parseRoute(pathname, search = '') {
   if (l) return { name: 'ledger', view: 'item', id: Number(l[1]) };
   if (path === '/import') return { name: 'import' };
   if (path === '/import/review') return { name: 'review' };
+  if (path === '/stats') return { name: 'stats', search: q.toString() };
+  if (path === '/assessment') return { name: 'assessment', year: /^\d{4}$/.test(q.get('year') || '') ? Number(q.get('year')) : null };
+  if (path === '/monthly') return { name: 'monthly', month: /^\d{4}-(0[1-9]|1[0-2])$/.test(q.get('month') || '') ? q.get('month') : '' };
   const m = /^\/village\/([^/]+)$/.exec(path);
   if (m) {
     const code = decodeURIComponent(m[1]);

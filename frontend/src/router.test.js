@@ -75,3 +75,11 @@ test('ledger hrefs round-trip through parseRoute', () => {
   const r = new URL(ledgerReviewHref('2026-11'), 'http://x');
   assert.deepEqual(parseRoute(r.pathname, r.search), { name: 'ledger', view: 'review', period: '2026-11' });
 });
+
+test('parseRoute: the statistics, the assessment and the monthly report', () => {
+  assert.deepEqual(parseRoute('/stats', '?township=110119101&from=2026-01-01'), { name: 'stats', search: 'township=110119101&from=2026-01-01' });
+  assert.deepEqual(parseRoute('/assessment', '?year=2025'), { name: 'assessment', year: 2025 });
+  assert.deepEqual(parseRoute('/assessment', '?year=25'), { name: 'assessment', year: null });
+  assert.deepEqual(parseRoute('/monthly', '?month=2026-03'), { name: 'monthly', month: '2026-03' });
+  assert.deepEqual(parseRoute('/monthly/', '?month=2026-13'), { name: 'monthly', month: '' });
+});
