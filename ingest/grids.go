@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 
@@ -389,4 +390,31 @@ func gcjToWGS(mp orb.MultiPolygon) orb.MultiPolygon {
 		}
 	}
 	return out
+}
+
+// WriteGridReport prints rep for a terminal: one line per feature, the
+// coverage of each parent touched, then the totals.
+func WriteGridReport(w io.Writer, rep *GridReport) {
+	fmt.Fprintf(w, "datum %s%s\n", rep.Datum, map[bool]string{true: " (dry run: nothing written)", false: ""}[rep.DryRun])
+	for _, f := range rep.Features {
+		fmt.Fprintf(w, "#%d %s %s [%s] %s", f.N, f.Code, f.Name, f.Level, f.Outcome)
+		if f.Outcome == OutcomeRefused {
+			fmt.Fprintf(w, ": %s (%s)", f.Reason, f.Rule)
+		}
+		fmt.Fprintf(w, "; area %.1f m²", f.AreaM2)
+		if f.Repaired {
+			fmt.Fprintf(w, ", repaired with ST_MakeValid: area changed %.3f%%", 100*f.RepairChange)
+		}
+		if f.ParentAreaM2 > 0 {
+			fmt.Fprintf(w, ", outside parent %.1f m² (%.4f%% of it), overlapping siblings %.1f m² (%.4f%%)",
+				f.OutsideParentM2, 100*f.OutsideParentM2/f.ParentAreaM2, f.OverlapSiblingsM2, 100*f.OverlapSiblingsM2/f.ParentAreaM2)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range rep.Parents {
+		fmt.Fprintf(w, "parent %s: area %.1f m², gap %.1f m² (%.4f%%), children overlapping %.1f m² (%.4f%%)\n",
+			p.Code, p.AreaM2, p.GapM2, 100*p.GapShare, p.OverlapM2, 100*p.OverlapShare)
+	}
+	fmt.Fprintf(w, "total %d: new %d, changed %d, unchanged %d, refused %d\n", len(rep.Features),
+		rep.Totals[OutcomeNew], rep.Totals[OutcomeChanged], rep.Totals[OutcomeUnchanged], rep.Totals[OutcomeRefused])
 }
