@@ -143,3 +143,15 @@ func FuzzParseGridGeoJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDatumOfPRJ: no .prj text panics the CRS reader.
+func FuzzDatumOfPRJ(f *testing.F) {
+	f.Add(`GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000"]]`)
+	f.Add(`GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984"]]`)
+	f.Add(`PROJCS["CGCS2000_3_Degree_GK_CM_114E",GEOGCS[]]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, err := ingest.DatumOfPRJ(s); err == nil && d != ingest.DatumWGS84 && d != ingest.DatumCGCS2000 {
+			t.Fatalf("datum %q", d)
+		}
+	})
+}

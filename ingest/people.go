@@ -84,7 +84,8 @@ func NormalizeMobile(s string) (string, bool) {
 // problem is an ErrRoster; rows that are bad on their own are returned as
 // RowErrors beside the good ones.
 func ParseRoster(r io.Reader) ([]RosterRow, []RowError, error) {
-	f, err := excelize.OpenReader(r)
+	// limits against zip bombs: a roster is small
+	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit: 64 << 20})
 	if err != nil {
 		return nil, nil, fault.Errorf(ErrRoster, "not an xlsx workbook: %v", err)
 	}
