@@ -3,6 +3,7 @@ package ingest
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"whistlegrid/fault"
 )
@@ -182,6 +184,7 @@ func readShapeZip(ctx context.Context, file, encoding string) ([]RawGrid, string
 	}
 	defer zr.Close()
 	var shp, prj string
+	var dbfText []byte // the .dbf records, for telling UTF-8 from GBK
 	hasCPG := false
 	for _, f := range zr.File {
 		switch strings.ToLower(path.Ext(f.Name)) {
@@ -192,6 +195,21 @@ func readShapeZip(ctx context.Context, file, encoding string) ([]RawGrid, string
 			shp = f.Name
 		case ".cpg":
 			hasCPG = true
+		case ".dbf":
+			rc, err := f.Open()
+			if err != nil {
+				return nil, "", fault.Errorf(ErrGridFile, "%s: %v", f.Name, err)
+			}
+			b, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+			rc.Close()
+			if err != nil {
+				return nil, "", fault.Errorf(ErrGridFile, "%s: %v", f.Name, err)
+			}
+			if len(b) >= 32 {
+				if h := int(binary.LittleEndian.Uint16(b[8:10])); h <= len(b) {
+					dbfText = b[h:]
+				}
+			}
 		case ".prj":
 			rc, err := f.Open()
 			if err != nil {
@@ -218,7 +236,7 @@ func readShapeZip(ctx context.Context, file, encoding string) ([]RawGrid, string
 	args := []string{"-f", "GeoJSON", "-lco", "RFC7946=NO", "-lco", "COORDINATE_PRECISION=8", "/vsistdout/", "/vsizip/" + file + "/" + shp}
 	if !hasCPG {
 		if encoding == "" {
-			encoding = "CP936"
+			encoding = DBFEncoding(dbfText)
 		}
 		args = append([]string{"--config", "SHAPE_ENCODING", encoding}, args...)
 	} else if encoding != "" {
@@ -233,4 +251,21 @@ func readShapeZip(ctx context.Context, file, encoding string) ([]RawGrid, string
 	// the .prj was judged above; ogr2ogr's crs member only restates it
 	grids, _, err := parseGridGeoJSON(out.Bytes(), true)
 	return grids, datum, err
+}
+
+// DBFEncoding guesses the encoding of .dbf records that come with no .cpg:
+// UTF-8 when they hold non-ASCII text that is valid UTF-8 (GBK text of any
+// length almost never is), else CP936 (GBK), the Chinese default.
+func DBFEncoding(records []byte) string {
+	ascii := true
+	for _, c := range records {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii && utf8.Valid(records) {
+		return "UTF-8"
+	}
+	return "CP936"
 }

@@ -155,3 +155,15 @@ func FuzzDatumOfPRJ(f *testing.F) {
 		}
 	})
 }
+
+func TestDBFEncoding(t *testing.T) {
+	gbk := []byte{0xb3, 0xa3, 0xbc, 0xd2, 0xd3, 0xaa, 0xb4, 0xe5} // 常家营村 in GBK
+	for _, c := range []struct {
+		in   []byte
+		want string
+	}{{gbk, "CP936"}, {[]byte("常家营村"), "UTF-8"}, {[]byte("abc"), "CP936"}} {
+		if got := ingest.DBFEncoding(c.in); got != c.want {
+			t.Errorf("%q: %s, want %s", c.in, got, c.want)
+		}
+	}
+}
