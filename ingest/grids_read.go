@@ -3,8 +3,8 @@ package ingest
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
