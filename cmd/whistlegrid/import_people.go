@@ -45,7 +45,7 @@ func cmdImportPeople(ctx context.Context, args []string, c config, log *slog.Log
 		ingest.WritePeopleReport(stdout, rep)
 	}
 	if len(rep.Bad) > 0 {
-		return fmt.Errorf("%d bad rows; nothing written", len(rep.Bad))
+		return fmt.Errorf("%d problems in the roster; nothing written", len(rep.Bad))
 	}
 	return nil
 }
