@@ -167,3 +167,30 @@ func TestDBFEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestImportGridsGCJ02: on --datum gcj02 the outline is moved to WGS-84
+// (about 500 m south-west of the GCJ-02 coordinates near Beijing).
+func TestImportGridsGCJ02(t *testing.T) {
+	ctx := context.Background()
+	pool := gridsPool(t)
+	file := t.TempDir() + "/gcj.geojson"
+	if err := os.WriteFile(file, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"110229001001002","name":"2号院"},
+		"geometry":{"type":"Polygon","coordinates":[[[115.93,40.42],[115.94,40.42],[115.94,40.43],[115.93,40.43],[115.93,40.42]]]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ingest.ImportGrids(ctx, pool, file, ingest.GridOptions{Datum: ingest.DatumGCJ02, Level: "household"})
+	if err != nil || rep.Totals[ingest.OutcomeNew] != 1 || rep.Datum != ingest.DatumGCJ02 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	var minX, minY float64
+	if err := pool.QueryRow(ctx, `SELECT ST_XMin(geom), ST_YMin(geom) FROM grids WHERE code = '110229001001002'`).Scan(&minX, &minY); err != nil {
+		t.Fatal(err)
+	}
+	if dx, dy := 115.93-minX, 40.42-minY; dx < 0.003 || dx > 0.009 || dy < -0.003 || dy > 0.003 {
+		t.Errorf("stored corner %v %v: not moved from GCJ-02 to WGS-84", minX, minY)
+	}
+	rep, err = ingest.ImportGrids(ctx, pool, file, ingest.GridOptions{Level: "village"})
+	if err != nil || rep.Totals[ingest.OutcomeRefused] != 1 || rep.Features[0].Rule != "level" {
+		t.Errorf("--level village on a household grid: %+v %v", rep, err)
+	}
+}
