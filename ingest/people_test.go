@@ -98,6 +98,15 @@ func TestImportPeople(t *testing.T) {
 	if rep.Rows != 9 {
 		t.Errorf("rows %d, want 9", rep.Rows)
 	}
+	// a new outline of 110229001001 keeps its people on duty (assignments by code)
+	grep, err := ingest.ImportGrids(ctx, pool, "testdata/villages_gbk_cgcs2000.zip", ingest.GridOptions{})
+	if err != nil || grep.Totals[ingest.OutcomeChanged] != 1 {
+		t.Fatalf("new outline: %+v %v", grep, err)
+	}
+	var onDuty int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM assignments a JOIN grids g ON g.id = a.grid_id WHERE g.code = '110229001001' AND g.valid_to IS NULL`).Scan(&onDuty); err != nil || onDuty != 2 {
+		t.Errorf("people on duty in 110229001001 after its new outline: %d %v, want 2", onDuty, err)
+	}
 	var out bytes.Buffer
 	ingest.WritePeopleReport(&out, rep)
 	if !bytes.Contains(out.Bytes(), []byte("nothing written")) {
