@@ -38,8 +38,8 @@ var (
 	}
 )
 
-// MaxRosterRows is the most data rows a roster may have; a longer one is
-// refused whole, not cut.
+// MaxRosterRows is the most rows below the header a roster may reach
+// (blank ones included); a longer sheet is refused whole, not cut.
 const MaxRosterRows = 100_000
 
 // RosterRow is one data row of a roster, read and normalised.
@@ -105,6 +105,10 @@ func ParseRoster(r io.Reader) ([]RosterRow, []RowError, error) {
 	n := 0
 	for rows.Next() {
 		n++
+		// blank rows count too: a stray cell far down is refused, not walked to
+		if n > MaxRosterRows+1 {
+			return nil, nil, fault.Errorf(ErrRoster, "the sheet runs past row %d; a roster has at most %d rows", MaxRosterRows+1, MaxRosterRows)
+		}
 		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, nil, fault.Errorf(ErrRoster, "row %d: %v", n, err)
@@ -138,9 +142,6 @@ func ParseRoster(r io.Reader) ([]RosterRow, []RowError, error) {
 		}
 		if blank {
 			continue
-		}
-		if len(out)+len(bad) >= MaxRosterRows {
-			return nil, nil, fault.Errorf(ErrRoster, "the roster has more than %d rows; split it", MaxRosterRows)
 		}
 		row, errs := parseRosterRow(n, get)
 		if len(errs) > 0 {
