@@ -232,6 +232,29 @@ func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline 
 	if sc.Role != access.RoleCommand {
 		return nil, fault.Errorf(ErrForbidden, "only the command center edits grid outlines")
 	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("grid: edit: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	ed, err := EditTx(ctx, tx, sc, code, outline, note)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("grid: edit: %w", err)
+	}
+	return ed, nil
+}
+
+// EditTx is Edit inside the caller's transaction tx (the one definition of
+// a grid outline change: Edit and the grid import both use it). It checks
+// the role and note like Edit; on a refusal or error the caller rolls back
+// (or to a savepoint).
+func EditTx(ctx context.Context, tx pgx.Tx, sc access.Scope, code string, outline orb.MultiPolygon, note string) (*Edited, error) {
+	if sc.Role != access.RoleCommand {
+		return nil, fault.Errorf(ErrForbidden, "only the command center edits grid outlines")
+	}
 	if utf8.RuneCountInString(note) > MaxEditNote {
 		return nil, fault.FieldErrorf(ErrInvalid, "note", "note is at most %d characters", MaxEditNote)
 	}
@@ -239,12 +262,6 @@ func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline 
 	if err != nil {
 		return nil, &Refusal{Rule: RuleGeoJSON, Reason: "geometry cannot be encoded: " + err.Error()}
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("grid: edit: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
 	var id, parentID int64
 	var level string
 	err = tx.QueryRow(ctx, editTarget+access.PrefixClause("g.code", "$2"), code, sc.Prefixes()).Scan(&id, &level, &parentID)
@@ -265,67 +282,8 @@ func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline 
 		return nil, fmt.Errorf("grid: edit: lock: %w", err)
 	}
 
-	var valid bool
-	var reason string
-	var area float64
-	if err := tx.QueryRow(ctx, editValid, geom).Scan(&valid, &reason, &area); err != nil {
-		return nil, fmt.Errorf("grid: edit: validity: %w", err)
-	}
-	if !valid {
-		return nil, &Refusal{Rule: RuleInvalid, Reason: "geometry is not valid: " + reason}
-	}
-	if area < ToleranceM2 {
-		return nil, &Refusal{Rule: RuleTooSmall, Reason: fmt.Sprintf("the outline covers %.3f m², less than %g m²", area, ToleranceM2), AreaM2: area}
-	}
-	if parentID != 0 {
-		var out float64
-		if err := tx.QueryRow(ctx, editOutside, geom, parentID).Scan(&out); err != nil {
-			return nil, fmt.Errorf("grid: edit: parent: %w", err)
-		}
-		if out >= ToleranceM2 {
-			return nil, &Refusal{Rule: RuleOutside, AreaM2: out,
-				Reason: fmt.Sprintf("%.1f m² of the outline lie outside its parent (at most %g m² allowed)", out, ToleranceM2)}
-		}
-		rows, err := tx.Query(ctx, editSiblings, geom, parentID, id, ToleranceM2)
-		if err != nil {
-			return nil, fmt.Errorf("grid: edit: siblings: %w", err)
-		}
-		sibs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SiblingOverlap, error) {
-			var o SiblingOverlap
-			err := r.Scan(&o.Code, &o.Name, &o.AreaM2)
-			return o, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("grid: edit: siblings: %w", err)
-		}
-		if len(sibs) > 0 {
-			return nil, &Refusal{Rule: RuleOverlap, AreaM2: sibs[0].AreaM2, Siblings: sibs,
-				Reason: fmt.Sprintf("the outline overlaps sibling %s (%s) by %.1f m² (at most %g m² allowed)", sibs[0].Code, sibs[0].Name, sibs[0].AreaM2, ToleranceM2)}
-		}
-	}
-	if level == "household" {
-		rows, err := tx.Query(ctx, editHouseholds, geom, id)
-		if err != nil {
-			return nil, fmt.Errorf("grid: edit: households: %w", err)
-		}
-		hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (HouseholdRef, error) {
-			var h HouseholdRef
-			var g string
-			err := r.Scan(&h.ID, &h.Address, &h.GridCode, &g)
-			h.Geometry = json.RawMessage(g)
-			return h, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("grid: edit: households: %w", err)
-		}
-		if len(hs) > 0 {
-			ids := make([]string, len(hs))
-			for i, h := range hs {
-				ids[i] = fmt.Sprint(h.ID)
-			}
-			return nil, &Refusal{Rule: RuleHouseholds, Households: hs,
-				Reason: fmt.Sprintf("%d of the grid's households would fall outside the outline: %s", len(hs), strings.Join(ids, ", "))}
-		}
+	if err := checkOutline(ctx, tx, geom, id, parentID, level); err != nil {
+		return nil, err
 	}
 
 	rows, err := tx.Query(ctx, editChildren, geom, id, ToleranceM2)
@@ -357,10 +315,79 @@ func (s *Store) Edit(ctx context.Context, sc access.Scope, code string, outline 
 	if _, err := tx.Exec(ctx, editEvent, township, code, level, sc.Username, note); err != nil {
 		return nil, fmt.Errorf("grid: edit: event: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("grid: edit: %w", err)
-	}
 	return ed, nil
+}
+
+// checkOutline runs the refusal rules of an outline geom (WKB, 4326) for
+// grid id (0 for a new grid) at level under parentID (0: none): validity,
+// size, inside the parent, no sibling overlap, and for an existing
+// household grid its households inside. The error is a *Refusal, or a
+// database error.
+func checkOutline(ctx context.Context, tx pgx.Tx, geom []byte, id, parentID int64, level string) error {
+	var valid bool
+	var reason string
+	var area float64
+	if err := tx.QueryRow(ctx, editValid, geom).Scan(&valid, &reason, &area); err != nil {
+		return fmt.Errorf("grid: edit: validity: %w", err)
+	}
+	if !valid {
+		return &Refusal{Rule: RuleInvalid, Reason: "geometry is not valid: " + reason}
+	}
+	if area < ToleranceM2 {
+		return &Refusal{Rule: RuleTooSmall, Reason: fmt.Sprintf("the outline covers %.3f m², less than %g m²", area, ToleranceM2), AreaM2: area}
+	}
+	if parentID != 0 {
+		var out float64
+		if err := tx.QueryRow(ctx, editOutside, geom, parentID).Scan(&out); err != nil {
+			return fmt.Errorf("grid: edit: parent: %w", err)
+		}
+		if out >= ToleranceM2 {
+			return &Refusal{Rule: RuleOutside, AreaM2: out,
+				Reason: fmt.Sprintf("%.1f m² of the outline lie outside its parent (at most %g m² allowed)", out, ToleranceM2)}
+		}
+		rows, err := tx.Query(ctx, editSiblings, geom, parentID, id, ToleranceM2)
+		if err != nil {
+			return fmt.Errorf("grid: edit: siblings: %w", err)
+		}
+		sibs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SiblingOverlap, error) {
+			var o SiblingOverlap
+			err := r.Scan(&o.Code, &o.Name, &o.AreaM2)
+			return o, err
+		})
+		if err != nil {
+			return fmt.Errorf("grid: edit: siblings: %w", err)
+		}
+		if len(sibs) > 0 {
+			return &Refusal{Rule: RuleOverlap, AreaM2: sibs[0].AreaM2, Siblings: sibs,
+				Reason: fmt.Sprintf("the outline overlaps sibling %s (%s) by %.1f m² (at most %g m² allowed)", sibs[0].Code, sibs[0].Name, sibs[0].AreaM2, ToleranceM2)}
+		}
+	}
+	if level == "household" {
+		rows, err := tx.Query(ctx, editHouseholds, geom, id)
+		if err != nil {
+			return fmt.Errorf("grid: edit: households: %w", err)
+		}
+		hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (HouseholdRef, error) {
+			var h HouseholdRef
+			var g string
+			err := r.Scan(&h.ID, &h.Address, &h.GridCode, &g)
+			h.Geometry = json.RawMessage(g)
+			return h, err
+		})
+		if err != nil {
+			return fmt.Errorf("grid: edit: households: %w", err)
+		}
+		if len(hs) > 0 {
+			ids := make([]string, len(hs))
+			for i, h := range hs {
+				ids[i] = fmt.Sprint(h.ID)
+			}
+			return &Refusal{Rule: RuleHouseholds, Households: hs,
+				Reason: fmt.Sprintf("%d of the grid's households would fall outside the outline: %s", len(hs), strings.Join(ids, ", "))}
+		}
+	}
+
+	return nil
 }
 
 // Version is one outline a grid has had.

@@ -19,6 +19,8 @@ done
 
 pkgs=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] && [ -f /usr/share/postgresql/15/extension/postgis.control ] || pkgs+=(postgresql-15-postgis-3)
+# ogr2ogr reads the zipped Shapefiles of `whistlegrid import grids`
+command -v ogr2ogr >/dev/null 2>&1 || pkgs+=(gdal-bin)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)

@@ -5,6 +5,7 @@
 //	whistlegrid demo [--seed N]                  load the 延庆区 demo into an empty database
 //	whistlegrid user add --username U --role R [--grid CODE | --unit CODE]   create a user (password from WHISTLEGRID_PASSWORD or a prompt-free flag)
 //	whistlegrid bench NAME                       run a benchmark (see `whistlegrid bench`)
+//	whistlegrid import grids|people FILE [flags]  bring a district's grids or roster in (see README)
 //	whistlegrid db start|stop|url                manage the private PostgreSQL cluster
 //	whistlegrid drill failover --dir DIR         the failover drill (make failover-drill)
 //	whistlegrid version
@@ -56,6 +57,8 @@ usage:
   whistlegrid user add --username U --role ROLE [--grid CODE] [--unit CODE] [--name NAME]
   whistlegrid import hotline FILE [--mapping FILE] [--mode history|live] [--encoding utf8|gbk] [--dry-run] [--json]
   whistlegrid import places FILE [--encoding utf8|gbk] [--dry-run] [--json]
+  whistlegrid import grids FILE [--level L] [--datum wgs84|cgcs2000|gcj02] [--dry-run]
+  whistlegrid import people FILE.xlsx [--dry-run]
   whistlegrid bench NAME [--json]
   whistlegrid db start|stop|url
   whistlegrid version
@@ -83,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return cmdBench(ctx, args[1:], env, log, stdout)
 	case "import":
-		return cmdImport(ctx, args[1:], env, log, stdout, stderr)
+		return cmdImport(ctx, args[1:], env, log, stdout)
 	case "db":
 		return cmdDB(ctx, args[1:], env, stdout)
 	case "drill":
