@@ -224,6 +224,10 @@ func TestStatsPages(t *testing.T) {
 					t.Errorf("page %d lacks %s:\n%s", i+1, h, pages[i])
 				}
 			}
+			// the ledger's progress of the month (整改台账): its review's counts
+			if !strings.Contains(pages[3], "七、整改台账进展") || !strings.Contains(pages[3], "本月到期") {
+				t.Errorf("page 4 lacks the ledger's progress:\n%s", pages[3])
+			}
 			if !strings.Contains(pages[0], "吹哨报到工作月报") || strings.Contains(pages[0], "打印") {
 				t.Errorf("page 1 (title, no screen controls):\n%s", pages[0])
 			}

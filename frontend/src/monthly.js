@@ -8,14 +8,14 @@
 //   2. the three rates by unit;
 //   3. the top categories; overdue and supervised cases;
 //   4. the hotspots filed by 未诉先办 (clues of source hotspot); the
-//      rectification ledger's progress — a marked place, filled once the
-//      ledger exists.
+//      rectification ledger's progress: the month's review (整改台账,
+//      GET /api/v1/ledger/review?period=YYYY-MM).
 // (The route is /monthly: /report is the grid workers' page.)
 //
 // Test hooks: [data-testid=monthly-month], [data-testid=headline-table],
 // [data-testid=rates-township], [data-testid=rates-unit],
 // [data-testid=top-categories], [data-testid=overdue-cases],
-// [data-testid=hotspot-cases], [data-testid=ledger-placeholder],
+// [data-testid=hotspot-cases], [data-testid=ledger-progress],
 // body[data-map-ready="1"] once the report is drawn.
 import * as api from './api.js';
 import { clear, h } from './dom.js';
@@ -63,12 +63,13 @@ export class MonthlyPage {
     const stats = (month, by) => api.get(`stats?${new URLSearchParams({ ...monthRange(month), by })}`);
     const clues = (month, extra = {}) => api.get(`stats/clues?${new URLSearchParams({ ...monthRange(month), by: 'source', ...extra })}`);
     const r = monthRange(m);
-    const [cur, before, yearAgo, cCur, cBefore, cYearAgo, units, cats, overdue, hotspots] = await inTurn([
+    const [cur, before, yearAgo, cCur, cBefore, cYearAgo, units, cats, overdue, hotspots, ledger] = await inTurn([
       () => stats(m, 'township'), () => stats(prev, 'township'), () => stats(lastYear, 'township'),
       () => clues(m), () => clues(prev), () => clues(lastYear),
       () => stats(m, 'unit'), () => stats(m, 'category'),
       () => api.get(`whistles?${new URLSearchParams({ ...r, ever_overdue: 'true', limit: String(LIST_ROWS) })}`),
       () => api.get(`clues?${new URLSearchParams({ ...r, source: 'hotspot', limit: String(LIST_ROWS) })}`),
+      () => api.get(`ledger/review?${new URLSearchParams({ period: m })}`),
     ]);
     if (seq !== this.seq || this.destroyed) return;
     const user = this.ctx.user;
@@ -122,15 +123,19 @@ export class MonthlyPage {
         h('p', { class: 'mr-note', text: `本月吹哨中曾超期 ${count(t.ever_overdue)} 件，仍超期 ${count(t.overdue_now)} 件，督办 ${count(t.supervised)} 件。` }),
         table('overdue-cases', ['编号', '街乡镇', '类别', '吹哨时间', '状态', '超期中'],
           overdue.whistles.map((w) => [String(w.id), w.township_name, w.category_name, dateTime(w.raised_at), STATUS[w.status] || w.status, w.overdue_now ? '是' : '否']), '本月无超期'),
-        said(overdue.whistles.length, overdue.total, '件')),
+        said(overdue.whistles.length, overdue.total ?? overdue.total_estimate, '件')),
       h('section', { class: 'mr-page', 'aria-label': '第四页' },
         h('h3', { text: '六、未诉先办发现的热点' }),
         table('hotspot-cases', ['线索', '街乡镇', '村/社区', '类别', '发现时间', '吹哨'],
           hotspots.clues.map((c) => [String(c.id), link(c, 'township'), link(c, 'village'), c.category_name, dateTime(c.reported_at), c.whistle_id ? String(c.whistle_id) : '—']), '本月未发现热点'),
-        said(hotspots.clues.length, hotspots.total, '条'),
+        said(hotspots.clues.length, hotspots.total ?? hotspots.total_estimate, '条'),
         h('h3', { text: '七、整改台账进展' }),
-        h('div', { class: 'mr-placeholder', 'data-testid': 'ledger-placeholder',
-          text: '【待接入】整改台账上线后，此处列出本月台账事项的办结进度。' })),
+        h('p', { class: 'mr-note', 'data-testid': 'ledger-progress',
+          text: `本月到期 ${count(ledger.counts.due)} 项，销账 ${count(ledger.counts.closed)} 项，超期 ${count(ledger.counts.overdue)} 项，销账被退回 ${count(ledger.counts.rejected)} 项。` }),
+        table('ledger-items', ['编号', '事项', '街乡镇', '责任方', '督办层级', '状态', '本月'],
+          ledger.items.slice(0, LIST_ROWS).map((i) => [String(i.id), i.title, i.township?.name || '', i.responsible?.name || '', i.level_name, i.status_name,
+            [i.due && '到期', i.closed && '销账', i.overdue_in_period && '超期', i.rejected && '退回'].filter(Boolean).join('、')]), '本月无台账事项'),
+        said(Math.min(ledger.items.length, LIST_ROWS), ledger.items.length, '项')),
     );
     this.ctx.setStatus('');
     this.ctx.setReady(true);
