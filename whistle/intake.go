@@ -626,6 +626,14 @@ func (s skipRow) Scan(dest ...any) error {
 	return s.r.Scan(append(make([]any, s.n), dest...)...)
 }
 
+// nullID is id, or NULL for 0.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
 func nullable(s string) any {
 	if s == "" {
 		return nil

@@ -361,14 +361,15 @@ type Detail struct {
 		ReportIn time.Time `json:"report_in"`
 		Resolve  time.Time `json:"resolve"`
 	} `json:"deadlines"`
-	Note        string        `json:"note"`
-	Escalations int           `json:"escalations"`
-	RuledUnit   *string       `json:"ruled_unit"`
-	Contested   bool          `json:"contested"`
-	Summons     []SummonsView `json:"summons"`
-	Clues       []Clue        `json:"clues"`
-	Trail       []TrailEntry  `json:"trail"`
-	Notices     []NoticeView  `json:"supervision_notices"`
+	Note        string         `json:"note"`
+	Escalations int            `json:"escalations"`
+	RuledUnit   *string        `json:"ruled_unit"`
+	Contested   bool           `json:"contested"`
+	Summons     []SummonsView  `json:"summons"`
+	Clues       []Clue         `json:"clues"`
+	Trail       []TrailEntry   `json:"trail"`
+	Notices     []NoticeView   `json:"supervision_notices"`
+	Callbacks   []CallbackView `json:"callbacks"`
 }
 
 // SummonsView is a summoned unit as the API shows it.
@@ -407,6 +408,14 @@ type TrailEntry struct {
 	Action string    `json:"action"`
 	Unit   *string   `json:"unit"`
 	Note   string    `json:"note"`
+}
+
+// CallbackView is one callback to the resident (回访), oldest first.
+type CallbackView struct {
+	At     time.Time      `json:"at"`
+	Actor  string         `json:"actor"`
+	Result CallbackResult `json:"result"`
+	Note   string         `json:"note"`
 }
 
 // NoticeView is a supervision notice (督办).
@@ -499,6 +508,21 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	}
 	if d.Notices == nil {
 		d.Notices = []NoticeView{}
+	}
+	rows, err = s.pool.Query(ctx, `SELECT at, actor, result, note FROM whistle_callbacks WHERE whistle_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Callbacks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (CallbackView, error) {
+		var v CallbackView
+		err := r.Scan(&v.At, &v.Actor, &v.Result, &v.Note)
+		return v, err
+	})
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	if d.Callbacks == nil {
+		d.Callbacks = []CallbackView{}
 	}
 	return d, nil
 }
