@@ -51,7 +51,17 @@ INSERT INTO risk_rules (id, rules) VALUES (1, '{
 ALTER TABLE clues
     ADD COLUMN risk jsonb,
     -- the reporter's phone as a hash: the repeat-caller rule counts by it
-    ADD COLUMN reporter_phone_hash bytea GENERATED ALWAYS AS (sha256(convert_to(reporter_phone, 'UTF8'))) STORED;
+    ADD COLUMN reporter_phone_hash bytea;
+UPDATE clues SET reporter_phone_hash = sha256(convert_to(reporter_phone, 'UTF8')) WHERE reporter_phone IS NOT NULL;
+-- +goose StatementBegin
+CREATE FUNCTION clues_phone_hash() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.reporter_phone_hash := sha256(convert_to(NEW.reporter_phone, 'UTF8'));
+    RETURN NEW;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER clues_phone_hash BEFORE INSERT OR UPDATE OF reporter_phone ON clues
+    FOR EACH ROW EXECUTE FUNCTION clues_phone_hash();
 CREATE INDEX clues_reporter_phone_hash_idx ON clues (reporter_phone_hash, reported_at) WHERE reporter_phone_hash IS NOT NULL;
 ALTER TABLE whistles ADD COLUMN risk jsonb;
 
@@ -87,6 +97,8 @@ CREATE TABLE meeting_matters (
 -- +goose Down
 DROP TABLE meeting_matters, meetings, risk_rules, whistle_callbacks;
 ALTER TABLE whistles DROP COLUMN risk;
+DROP TRIGGER clues_phone_hash ON clues;
+DROP FUNCTION clues_phone_hash;
 ALTER TABLE clues DROP COLUMN risk, DROP COLUMN reporter_phone_hash;
 ALTER TABLE clues DROP CONSTRAINT clues_source_check;
 ALTER TABLE clues ADD CONSTRAINT clues_source_check
