@@ -139,6 +139,8 @@ func New(cfg Config) *Server {
 	authed.GET("/assessment", s.needWhistles, s.assessment)
 	authed.GET("/hotspots", s.hotspots)
 	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
+	authed.GET("/risk-rules", s.needWhistles, s.riskRules)
+	authed.PUT("/risk-rules", s.needWhistles, s.putRiskRules)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

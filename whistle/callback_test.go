@@ -47,7 +47,9 @@ func TestCallbackAndReopen(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	id := f.closedWhistle(t)
-	cb := func(result string) map[string]string { return map[string]string{"result": result, "note": "电话回访"} }
+	cb := func(result string) map[string]string {
+		return map[string]string{"result": result, "note": "电话回访"}
+	}
 
 	// the permission matrix: role × own or other jurisdiction
 	for _, tt := range []struct {

@@ -250,6 +250,10 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	if sc.ReadOnly() {
 		return IntakeResult{}, fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
+	risk, err := s.judgeRisk(ctx, v) // 风险研判 (risk.go), before the intake transaction
+	if err != nil {
+		return IntakeResult{}, err
+	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)
 	now := s.now().Round(time.Microsecond) // as PostgreSQL keeps it
@@ -317,6 +321,16 @@ func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		res.Clue.WhistleID = &id
 		w := j.ev.summaries[id]
 		res.Whistle = &w
+	}
+	if risk != nil {
+		w, err := s.flagRisk(ctx, j.clueID, j.whistleID, township.Code, j.clue, risk, now)
+		if err != nil {
+			return IntakeResult{}, err
+		}
+		res.Clue.Risk = risk
+		if w != nil {
+			res.Whistle = w
+		}
 	}
 	return res, nil
 }
