@@ -22,6 +22,7 @@ import (
 	"whistlegrid/grid"
 	"whistlegrid/hotspot"
 	"whistlegrid/live"
+	"whistlegrid/meeting"
 	"whistlegrid/whistle"
 )
 
@@ -59,6 +60,7 @@ type Server struct {
 	placer   *grid.Placer
 	live     *live.Hub
 	whistles *whistle.Store
+	meetings *meeting.Store
 	hotspot  *hotspot.Store
 	handler  http.Handler
 	engine   *gin.Engine
@@ -94,6 +96,7 @@ func New(cfg Config) *Server {
 	s.throttle = auth.NewThrottle(cfg.Pool, cfg.LoginThrottle)
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
+		s.meetings = meeting.NewStore(cfg.Pool, s.whistles)
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -141,6 +144,9 @@ func New(cfg Config) *Server {
 	authed.POST("/hotspots/scan", s.needWhistles, s.hotspotScan)
 	authed.GET("/risk-rules", s.needWhistles, s.riskRules)
 	authed.PUT("/risk-rules", s.needWhistles, s.putRiskRules)
+	authed.GET("/villages/:code/meetings", s.needWhistles, s.villageMeetings)
+	authed.POST("/villages/:code/meetings", s.needWhistles, s.postMeeting)
+	authed.PATCH("/meetings/:id/matters/:n", s.needWhistles, s.patchMatter)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

@@ -105,7 +105,7 @@ const (
 func (s *Store) validate(in ClueInput) (*validated, error) {
 	v := &validated{in: in}
 	if !ValidSource(in.Source) {
-		return nil, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+		return nil, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor, meeting")
 	}
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	v.in.ExternalID = in.ExternalID

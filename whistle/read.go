@@ -109,7 +109,7 @@ type ClueFilter struct {
 // Clues lists clues in the caller's jurisdiction, newest first.
 func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) ([]Clue, int, error) {
 	if f.Source != "" && !ValidSource(f.Source) {
-		return nil, 0, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+		return nil, 0, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor, meeting")
 	}
 	f.Limit = clampLimit(f.Limit)
 	where, args := clueWhere(sc, f)

@@ -253,6 +253,8 @@ func SourceName(source string) string {
 		return "未诉先办"
 	case "sensor":
 		return "物联感知"
+	case "meeting":
+		return "村民说事（议事会）"
 	case "none":
 		return "无线索"
 	}
