@@ -220,9 +220,9 @@ func figures(f whistle.Figures) string {
 		}
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
-	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d ever_overdue=%d overdue_now=%d clues=%d ri=%s res=%s sat=%s mean=%s p90=%s",
+	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d ever_overdue=%d overdue_now=%d clues=%d ri=%s res=%s sat=%s callbacks=%d residents=%s mean=%s p90=%s",
 		f.Key, f.Name, f.Raised, f.Closed, f.Open, f.EverOverdue, f.OverdueNow, f.Clues,
-		num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H))
+		num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), f.Callbacks, num(f.ResidentSatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H))
 }
 
 func (set *statsSet) period() string {
@@ -354,8 +354,8 @@ func TestStats(t *testing.T) {
 						cells[j] = "null"
 					}
 				}
-				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s mean=%s p90=%s",
-					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11], cells[12])
+				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s callbacks=%s residents=%s mean=%s p90=%s",
+					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11], cells[12], cells[13], cells[14])
 				if got != figures(f) {
 					t.Errorf("%s row %d: CSV %s, JSON %s", by, i+1, got, figures(f))
 				}
