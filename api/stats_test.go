@@ -62,7 +62,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 	// emptied before the server starts. TRUNCATE takes an exclusive lock
 	// on each table in turn; under a running server it deadlocks with the
 	// live hub's outbox read, which joins whistles, clues and summons.
-	exec(`TRUNCATE whistle_events, supervision_notices, summons, clues, whistles`)
+	exec(`TRUNCATE whistle_events, supervision_notices, whistle_callbacks, meeting_matters, meetings, summons, clues, whistles`)
 	exec(`DELETE FROM rules WHERE category_id IN (SELECT id FROM categories WHERE code IN ('CM.01.02', 'CM.06.04'))`)
 	exec(`INSERT INTO rules (category_id, action, join_radius_m, join_window) SELECT id, 'whistle', 100, '7 days' FROM categories WHERE code IN ('CM.01.02', 'CM.06.04')`)
 	for name, code := range map[string]*string{"区城市管理委": &set.city, "区交通局": &set.transport, "延庆区环卫服务公司": &set.sanitary} {
@@ -220,9 +220,9 @@ func figures(f whistle.Figures) string {
 		}
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
-	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d ever_overdue=%d overdue_now=%d clues=%d ri=%s res=%s sat=%s callbacks=%d residents=%s mean=%s p90=%s",
+	return fmt.Sprintf("%s %s raised=%d closed=%d open=%d ever_overdue=%d overdue_now=%d clues=%d ri=%s res=%s sat=%s mean=%s p90=%s",
 		f.Key, f.Name, f.Raised, f.Closed, f.Open, f.EverOverdue, f.OverdueNow, f.Clues,
-		num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), f.Callbacks, num(f.ResidentSatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H))
+		num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H))
 }
 
 func (set *statsSet) period() string {
@@ -354,8 +354,11 @@ func TestStats(t *testing.T) {
 						cells[j] = "null"
 					}
 				}
-				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s callbacks=%s residents=%s mean=%s p90=%s",
-					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11], cells[12], cells[13], cells[14])
+				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s mean=%s p90=%s",
+					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[13], cells[14])
+				if want := fmt.Sprintf("%d", f.Callbacks); cells[11] != want || (f.ResidentSatisfactionRate == nil) != (cells[12] == "null") {
+					t.Errorf("%s row %d: CSV callbacks %s residents %s, JSON %d %v", by, i+1, cells[11], cells[12], f.Callbacks, f.ResidentSatisfactionRate)
+				}
 				if got != figures(f) {
 					t.Errorf("%s row %d: CSV %s, JSON %s", by, i+1, got, figures(f))
 				}
