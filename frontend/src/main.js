@@ -39,6 +39,7 @@ const PAGES = {
   wall: { load: () => import('./wall.js').then((m) => m.WallPage), title: '指挥平台', doc: '延庆区 吹哨报到 指挥平台' },
   coverage: { load: () => import('./coverage.js').then((m) => m.CoveragePage), title: '网格覆盖核查', doc: '网格覆盖核查 · 延庆区 吹哨报到' },
   village: { load: () => import('./village.js').then((m) => m.VillagePage), title: '党员联系群众网格图', doc: '党员联系群众网格图 · 延庆区 吹哨报到' },
+  meetings: { load: () => import('./meetings.js').then((m) => m.MeetingsPage), title: '村民说事', doc: '村民说事 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page

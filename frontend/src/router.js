@@ -5,13 +5,14 @@
 //   /                  the live wall map (指挥大屏)
 //   /coverage[?parent=CODE]  the coverage review (网格覆盖核查)
 //   /village/{code}    a village's party-member contact map (党员联系群众网格图)
+//   /village/{code}/meetings  a village's villagers' meetings (村民说事)
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
 
 /**
  * parseRoute turns a location's pathname and search string into
- * { name: 'wall' | 'coverage' | 'village' | 'notfound', ... }.
+ * { name: 'wall' | 'coverage' | 'village' | 'meetings' | 'notfound', ... }.
  */
 export function parseRoute(pathname, search = '') {
   const path = ('/' + String(pathname || '').replace(/^\/+/, '')).replace(/\/+$/, '') || '/';
@@ -22,6 +23,11 @@ export function parseRoute(pathname, search = '') {
   if (m) {
     const code = decodeURIComponent(m[1]);
     return VILLAGE_CODE.test(code) ? { name: 'village', code } : { name: 'notfound', path };
+  }
+  const mm = /^\/village\/([^/]+)\/meetings$/.exec(path);
+  if (mm) {
+    const code = decodeURIComponent(mm[1]);
+    return VILLAGE_CODE.test(code) ? { name: 'meetings', code } : { name: 'notfound', path };
   }
   return { name: 'notfound', path };
 }

@@ -13,6 +13,9 @@ test('parseRoute', () => {
     ['/village/110119101001/', '', { name: 'village', code: '110119101001' }],
     ['/village/1101191010', '', { name: 'notfound', path: '/village/1101191010' }],
     ['/village/', '', { name: 'notfound', path: '/village' }],
+    ['/village/110119101001/meetings', '', { name: 'meetings', code: '110119101001' }],
+    ['/village/110119101001/meetings/', '', { name: 'meetings', code: '110119101001' }],
+    ['/village/1101191010/meetings', '', { name: 'notfound', path: '/village/1101191010/meetings' }],
     ['/nope', '', { name: 'notfound', path: '/nope' }],
   ]) {
     assert.deepEqual(parseRoute(path, search), want, `${path}${search}`);
