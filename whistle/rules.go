@@ -31,7 +31,8 @@ import (
 // a raise opens it (raised), the first report-in starts the work (raised → in_progress); the
 // resolution that leaves no lead unit unresolved puts it before the
 // township (→ awaiting_approval); close closes it; a return, and a ruling
-// on a whistle awaiting approval, send it back to work (→ in_progress).
+// on a whistle awaiting approval, send it back to work (→ in_progress), as
+// does a reopening of a closed whistle (MayReopen).
 // The other steps leave the status as it is.
 func Next(step Step, s *State, unitID int64) Status {
 	switch step {
