@@ -25,6 +25,7 @@ import (
 	"whistlegrid/ingest"
 	"whistlegrid/ledger"
 	"whistlegrid/live"
+	"whistlegrid/meeting"
 	"whistlegrid/metrics"
 	"whistlegrid/whistle"
 )
@@ -74,6 +75,7 @@ type Server struct {
 	placer   *grid.Placer
 	live     *live.Hub
 	whistles *whistle.Store
+	meetings *meeting.Store
 	hotspot  *hotspot.Store
 	imports  *ingest.Importer
 	handler  http.Handler
@@ -123,6 +125,7 @@ func New(cfg Config) *Server {
 	if cfg.Placer != nil {
 		s.whistles = whistle.NewStore(cfg.Pool, cfg.Placer, whistle.Options{})
 		s.imports = ingest.NewImporter(cfg.Pool, cfg.Placer, s.whistles)
+		s.meetings = meeting.NewStore(cfg.Pool, s.whistles)
 	}
 	s.reqs = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "whistlegrid_http_request_duration_seconds",
@@ -203,6 +206,11 @@ func New(cfg Config) *Server {
 	authed.GET("/imports/:id/rejects", s.needImports, s.getImportRejects)
 	authed.GET("/hotline/unplaced", s.needImports, s.unplacedOrders)
 	authed.POST("/hotline/unplaced/:id/place", s.needImports, s.placeOrder)
+	authed.GET("/risk-rules", s.needWhistles, s.riskRules)
+	authed.PUT("/risk-rules", s.needWhistles, s.putRiskRules)
+	authed.GET("/villages/:code/meetings", s.needWhistles, s.villageMeetings)
+	authed.POST("/villages/:code/meetings", s.needWhistles, s.postMeeting)
+	authed.PATCH("/meetings/:id/matters/:n", s.needWhistles, s.patchMatter)
 
 	// The live stream, the snapshot and the tiles need the hub (Config.Live):
 	// without it they answer 503 (after the token check). The stream and the

@@ -90,7 +90,7 @@ func (s *Server) statsClues(c *gin.Context) {
 // is an empty cell.
 func statsCSV(st whistle.Stats) ([]byte, error) {
 	header := []string{"代码", "名称", "吹哨数", "已结案", "未结案", "曾超期", "超期中", "线索数",
-		"响应率", "解决率", "满意率", "平均办理时长(小时)", "办理时长P90(小时)", "督办数"}
+		"响应率", "解决率", "满意率", "回访数", "居民满意率", "平均办理时长(小时)", "办理时长P90(小时)", "督办数"}
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
 	w := csv.NewWriter(&buf)
@@ -108,7 +108,8 @@ func statsCSV(st whistle.Stats) ([]byte, error) {
 	}
 	for _, f := range rows {
 		rec := []string{f.Key, f.Name, strconv.Itoa(f.Raised), strconv.Itoa(f.Closed), strconv.Itoa(f.Open), strconv.Itoa(f.EverOverdue), strconv.Itoa(f.OverdueNow),
-			strconv.Itoa(f.Clues), num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H),
+			strconv.Itoa(f.Clues), num(f.ReportInRate), num(f.ResolutionRate), num(f.SatisfactionRate),
+			strconv.Itoa(f.Callbacks), num(f.ResidentSatisfactionRate), num(f.TurnaroundMeanH), num(f.TurnaroundP90H),
 			strconv.Itoa(f.Supervised)}
 		if err := w.Write(rec); err != nil {
 			return nil, err

@@ -64,7 +64,7 @@ func buildStatsSet(t *testing.T) *statsSet {
 	// live hub's outbox read, which joins whistles, clues and summons.
 	// CASCADE: the tables that refer to clues or whistles (the ledger's
 	// items, the board's messages, ...) are emptied with them.
-	exec(`TRUNCATE attachments, hotline_orders, whistle_events, supervision_notices, summons, clues, whistles CASCADE`)
+	exec(`TRUNCATE attachments, hotline_orders, whistle_callbacks, meeting_matters, meetings, whistle_events, supervision_notices, summons, clues, whistles CASCADE`)
 	exec(`DELETE FROM rules WHERE category_id IN (SELECT id FROM categories WHERE code IN ('CM.01.02', 'CM.06.04'))`)
 	exec(`INSERT INTO rules (category_id, action, join_radius_m, join_window) SELECT id, 'whistle', 100, '7 days' FROM categories WHERE code IN ('CM.01.02', 'CM.06.04')`)
 	for name, code := range map[string]*string{"区城市管理委": &set.city, "区交通局": &set.transport, "延庆区环卫服务公司": &set.sanitary} {
@@ -357,7 +357,10 @@ func TestStats(t *testing.T) {
 					}
 				}
 				got := fmt.Sprintf("%s %s raised=%s closed=%s open=%s ever_overdue=%s overdue_now=%s clues=%s ri=%s res=%s sat=%s mean=%s p90=%s",
-					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[11], cells[12])
+					cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10], cells[13], cells[14])
+				if want := fmt.Sprintf("%d", f.Callbacks); cells[11] != want || (f.ResidentSatisfactionRate == nil) != (cells[12] == "null") {
+					t.Errorf("%s row %d: CSV callbacks %s residents %s, JSON %d %v", by, i+1, cells[11], cells[12], f.Callbacks, f.ResidentSatisfactionRate)
+				}
 				if got != figures(f) {
 					t.Errorf("%s row %d: CSV %s, JSON %s", by, i+1, got, figures(f))
 				}

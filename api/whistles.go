@@ -145,7 +145,8 @@ func (s *Server) getWhistle(c *gin.Context) {
 }
 
 // whistleStep: POST /api/v1/whistles/{id}/{step} with step one of report-in, resolve,
-// close, return, rate, escalate, consult, rule, contest, supervise and its JSON body -> 200 the whistle.
+// close, return, rate, escalate, consult, rule, contest, supervise, callback ({"result","note"}: the command
+// center's 回访) or reopen ({"reason"}: after an unsatisfied callback) and its JSON body -> 200 the whistle.
 func (s *Server) whistleStep(c *gin.Context) {
 	id, err := idParam(c)
 	if err != nil {
@@ -158,7 +159,7 @@ func (s *Server) whistleStep(c *gin.Context) {
 		known = known || s == step
 	}
 	if !known {
-		s.fail(c, fault.New(fault.NotFound, "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule, contest or supervise"))
+		s.fail(c, fault.New(fault.NotFound, "no step "+c.Param("step")+": use report-in, resolve, close, return, rate, escalate, consult, rule, contest, supervise, callback or reopen"))
 		return
 	}
 	var in whistle.StepInput

@@ -35,6 +35,7 @@ type StepInput struct {
 	// /api/v1/attachments) to attach to the step, e.g. photos of a
 	// resolution; at most MaxAttachments.
 	Attachments []int64 `json:"attachments"`
+	Result     string   `json:"result"`      // callback: satisfied, basically_satisfied, unsatisfied
 }
 
 // Limits of the free-text fields of a step and of a raised whistle, in
@@ -128,6 +129,14 @@ func validateInput(step Step, in StepInput) error {
 		if strings.TrimSpace(in.Reason) == "" {
 			return invalid("reason", "a contest needs a reason")
 		}
+	case StepCallback:
+		if !CallbackResult(in.Result).Valid() {
+			return invalid("result", "result must be satisfied, basically_satisfied or unsatisfied")
+		}
+	case StepReopen:
+		if strings.TrimSpace(in.Reason) == "" {
+			return invalid("reason", "a reopening needs a reason (what the resident was unsatisfied with)")
+		}
 	}
 	return nil
 }
@@ -154,6 +163,11 @@ func loadState(ctx context.Context, q stateQuerier, id int64, lock bool) (*State
 		return nil, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("whistle: %w", err)
+	}
+	err = q.QueryRow(ctx, `SELECT result, at FROM whistle_callbacks WHERE whistle_id = $1 ORDER BY at DESC, id DESC LIMIT 1`, id).
+		Scan(&st.LastCallback, &st.LastCallbackAt)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("whistle: %w", err)
 	}
 	rows, err := q.Query(ctx, `
@@ -239,6 +253,11 @@ func (s *Store) Act(ctx context.Context, sc access.Scope, id int64, step Step, i
 	}
 	if err := Allowed(step, st, unitID, arg); err != nil {
 		return Detail{}, err
+	}
+	if step == StepReopen {
+		if err := MayReopen(st, now); err != nil {
+			return Detail{}, err
+		}
 	}
 	ev := events{}
 	if err := s.apply(ctx, tx, &ev, st, sc, step, unitID, in, now); err != nil {
@@ -375,6 +394,42 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, ev *events, st *State, sc 
 			return err
 		}
 		return ev.whistle(ctx, tx, "whistle.ruled", id, map[string]any{"unit": map[string]any{"code": in.LeadUnit, "name": name}, "reason": in.Reason, "actor": actor})
+	case StepCallback:
+		if err := exec(`INSERT INTO whistle_callbacks (whistle_id, at, actor_id, actor, result, note) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, now, nullID(actorID), actor, in.Result, in.Note); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "callback", 0, in.Note, map[string]any{"result": in.Result}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.callback", id, map[string]any{"result": in.Result, "actor": actor})
+	case StepReopen:
+		// back to work with the same units: the leads resolve again, by a
+		// new resolve deadline at the whistle's grade
+		var category string
+		if err := tx.QueryRow(ctx, `SELECT c.code FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = $1`, id).Scan(&category); err != nil {
+			return fmt.Errorf("whistle: reopen: %w", err)
+		}
+		pol, err := loadPolicies(ctx, tx, category)
+		if err != nil {
+			return err
+		}
+		_, p, ok := pol.AtRaise(category, st.Grade)
+		if !ok {
+			return fmt.Errorf("whistle: reopen: no deadlines for %s at %s", category, st.Grade)
+		}
+		if err := exec(`UPDATE summons SET resolved_at = NULL, outcome = NULL WHERE whistle_id = $1 AND role = 'lead'`, id); err != nil {
+			return err
+		}
+		if err := exec(`UPDATE whistles SET status = $3, closed_at = NULL, outcome = NULL, updated_at = $2,
+			resolve_due = GREATEST(report_in_due, $4::timestamptz) WHERE id = $1`,
+			id, now, string(Next(step, st, 0)), now.Truncate(time.Microsecond).Add(p.Resolve)); err != nil {
+			return err
+		}
+		if err := trail(ctx, tx, id, actorID, actor, "reopen", 0, in.Reason, map[string]any{"callback_at": st.LastCallbackAt}, now); err != nil {
+			return err
+		}
+		return ev.whistle(ctx, tx, "whistle.reopened", id, map[string]any{"reason": in.Reason, "actor": actor})
 	case StepContest:
 		if err := exec(`UPDATE whistles SET contested_at = $2, updated_at = $2 WHERE id = $1`, id, now); err != nil {
 			return err

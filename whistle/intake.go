@@ -118,7 +118,7 @@ const (
 func (s *Store) validate(in ClueInput) (*validated, error) {
 	v := &validated{in: in}
 	if !ValidSource(in.Source) {
-		return nil, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+		return nil, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor, meeting")
 	}
 	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	v.in.ExternalID = in.ExternalID
@@ -291,6 +291,10 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	if sc.ReadOnly() {
 		return IntakeResult{}, "", fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
+	risk, err := s.judgeRisk(ctx, v) // 风险研判 (risk.go), before the intake transaction
+	if err != nil {
+		return IntakeResult{}, "", err
+	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)
 	now := s.now().Round(time.Microsecond) // as PostgreSQL keeps it
@@ -361,6 +365,16 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		res.Clue.WhistleID = &id
 		w := j.ev.summaries[id]
 		res.Whistle = &w
+	}
+	if risk != nil {
+		w, err := s.flagRisk(ctx, j.clueID, j.whistleID, township.Code, j.clue, risk, now)
+		if err != nil {
+			return IntakeResult{}, "", err
+		}
+		res.Clue.Risk = risk
+		if w != nil {
+			res.Whistle = w
+		}
 	}
 	return res, j.outcome, nil
 }
@@ -716,6 +730,14 @@ type skipRow struct {
 
 func (s skipRow) Scan(dest ...any) error {
 	return s.r.Scan(append(make([]any, s.n), dest...)...)
+}
+
+// nullID is id, or NULL for 0.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 func nullable(s string) any {

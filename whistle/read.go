@@ -36,6 +36,7 @@ type Clue struct {
 	WhistleID     *int64     `json:"whistle_id"`
 	// Attachments are the photos and documents posted with the clue.
 	Attachments []AttachmentRef `json:"attachments"`
+	Risk          *Risk      `json:"risk,omitempty"` // flagged high-risk (风险研判)
 }
 
 // Link is one level of a clue's chain.
@@ -47,7 +48,7 @@ type Link struct {
 
 const clueColumns = `c.id, c.source, c.external_id, cat.code, cat.name, c.text, ST_X(c.location), ST_Y(c.location),
 	c.received_lon, c.received_lat, c.datum, coalesce(to_hex(c.h3), ''), hg.code, hg.name, v.code, v.name, z.code, z.name, t.code, t.name, d.code, d.name,
-	coalesce(c.boundary_distance_m, 0), c.near_edge, c.reported_at, c.received_at, coalesce(c.reporter_name, ''), coalesce(c.reporter_phone, ''), c.whistle_id`
+	coalesce(c.boundary_distance_m, 0), c.near_edge, c.reported_at, c.received_at, coalesce(c.reporter_name, ''), coalesce(c.reporter_phone, ''), c.whistle_id, c.risk`
 
 const clueFrom = `
 FROM clues c
@@ -64,7 +65,7 @@ func scanClue(sc access.Scope, r pgx.Row) (Clue, error) {
 	var name, phone string
 	err := r.Scan(&c.ID, &c.Source, &c.ExternalID, &c.Category, &c.CategoryName, &c.Text, &c.Lon, &c.Lat,
 		&c.Received[0], &c.Received[1], &c.Datum, &c.H3, &l[0].Code, &l[0].Name, &l[1].Code, &l[1].Name, &l[2].Code, &l[2].Name,
-		&l[3].Code, &l[3].Name, &l[4].Code, &l[4].Name, &c.EdgeDistanceM, &c.NearEdge, &c.ReportedAt, &c.ReceivedAt, &name, &phone, &c.WhistleID)
+		&l[3].Code, &l[3].Name, &l[4].Code, &l[4].Name, &c.EdgeDistanceM, &c.NearEdge, &c.ReportedAt, &c.ReceivedAt, &name, &phone, &c.WhistleID, &c.Risk)
 	if err != nil {
 		return c, err
 	}
@@ -134,7 +135,7 @@ type ClueList struct {
 func (s *Store) Clues(ctx context.Context, sc access.Scope, f ClueFilter) (ClueList, error) {
 	var out ClueList
 	if f.Source != "" && !ValidSource(f.Source) {
-		return out, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor")
+		return out, invalid("source", "source must be one of patrol, hotline, app, forum, hotspot, sensor, meeting")
 	}
 	where, args := clueWhere(sc, f)
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -238,7 +239,8 @@ type Summary struct {
 	Overdue      bool       `json:"overdue"` // EverOverdue, by its older name
 	OverdueNow   bool       `json:"overdue_now"`
 	EverOverdue  bool       `json:"ever_overdue"`
-	Units        []string   `json:"units"` // codes of the lead units
+	Units        []string   `json:"units"`          // codes of the lead units
+	Risk         *Risk      `json:"risk,omitempty"` // flagged high-risk (风险研判)
 }
 
 // summaryColumns are a Summary's columns over w, a row of the SQL function
@@ -247,7 +249,7 @@ type Summary struct {
 // the columns of whistle_summary, in its order, then overdue_now.
 const summaryColumns = `w.id, w.township, w.township_name, w.grid, w.grade, w.status, w.category, w.category_name,
 	coalesce(ST_X(w.location), 0), coalesce(ST_Y(w.location), 0), w.raised_at, w.report_in_due, w.resolve_due, w.closed_at, w.outcome, w.clue_count,
-	w.ever_overdue, w.units, w.overdue_now`
+	w.ever_overdue, w.units, w.overdue_now, (SELECT wr.risk FROM whistles wr WHERE wr.id = w.id)`
 
 // summaries is the FROM clause of the whistles in the caller's
 // jurisdiction with their summaries as of the bind at: whistle_summaries
@@ -271,7 +273,7 @@ func (w *Summary) finish() {
 // scanSummary scans summaryColumns.
 func scanSummary(r pgx.Row) (Summary, error) {
 	var w Summary
-	err := r.Scan(append(w.dest(), &w.OverdueNow)...)
+	err := r.Scan(append(w.dest(), &w.OverdueNow, &w.Risk)...)
 	w.finish()
 	return w, err
 }
@@ -452,14 +454,15 @@ type Detail struct {
 		ReportIn time.Time `json:"report_in"`
 		Resolve  time.Time `json:"resolve"`
 	} `json:"deadlines"`
-	Note        string        `json:"note"`
-	Escalations int           `json:"escalations"`
-	RuledUnit   *string       `json:"ruled_unit"`
-	Contested   bool          `json:"contested"`
-	Summons     []SummonsView `json:"summons"`
-	Clues       []Clue        `json:"clues"`
-	Trail       []TrailEntry  `json:"trail"`
-	Notices     []NoticeView  `json:"supervision_notices"`
+	Note        string         `json:"note"`
+	Escalations int            `json:"escalations"`
+	RuledUnit   *string        `json:"ruled_unit"`
+	Contested   bool           `json:"contested"`
+	Summons     []SummonsView  `json:"summons"`
+	Clues       []Clue         `json:"clues"`
+	Trail       []TrailEntry   `json:"trail"`
+	Notices     []NoticeView   `json:"supervision_notices"`
+	Callbacks   []CallbackView `json:"callbacks"`
 }
 
 // SummonsView is a summoned unit as the API shows it.
@@ -504,6 +507,14 @@ type TrailEntry struct {
 	id          int64
 }
 
+// CallbackView is one callback to the resident (回访), oldest first.
+type CallbackView struct {
+	At     time.Time      `json:"at"`
+	Actor  string         `json:"actor"`
+	Result CallbackResult `json:"result"`
+	Note   string         `json:"note"`
+}
+
 // NoticeView is a supervision notice (督办).
 type NoticeView struct {
 	Unit string    `json:"unit"`
@@ -520,7 +531,7 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	var ruled *string
 	row := s.pool.QueryRow(ctx, `SELECT `+summaryColumns+`, w.note, w.escalations, ru.code, w.contested_at IS NOT NULL`+from+
 		` LEFT JOIN units ru ON ru.id = w.ruled_unit_id WHERE w.id = `+arg(id), args...)
-	err := row.Scan(append(d.Summary.dest(), &d.OverdueNow, &d.Note, &d.Escalations, &ruled, &d.Contested)...)
+	err := row.Scan(append(d.Summary.dest(), &d.OverdueNow, &d.Risk, &d.Note, &d.Escalations, &ruled, &d.Contested)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}
@@ -615,6 +626,21 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	}
 	if d.Notices == nil {
 		d.Notices = []NoticeView{}
+	}
+	rows, err = s.pool.Query(ctx, `SELECT at, actor, result, note FROM whistle_callbacks WHERE whistle_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	d.Callbacks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (CallbackView, error) {
+		var v CallbackView
+		err := r.Scan(&v.At, &v.Actor, &v.Result, &v.Note)
+		return v, err
+	})
+	if err != nil {
+		return d, fmt.Errorf("whistle: get: %w", err)
+	}
+	if d.Callbacks == nil {
+		d.Callbacks = []CallbackView{}
 	}
 	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
+	"whistlegrid/geo"
 	"whistlegrid/grid"
 )
 
@@ -30,7 +31,8 @@ import (
 // a raise opens it (raised), the first report-in starts the work (raised → in_progress); the
 // resolution that leaves no lead unit unresolved puts it before the
 // township (→ awaiting_approval); close closes it; a return, and a ruling
-// on a whistle awaiting approval, send it back to work (→ in_progress).
+// on a whistle awaiting approval, send it back to work (→ in_progress), as
+// does a reopening of a closed whistle (MayReopen).
 // The other steps leave the status as it is.
 func Next(step Step, s *State, unitID int64) Status {
 	switch step {
@@ -47,6 +49,8 @@ func Next(step Step, s *State, unitID int64) Status {
 	case StepClose:
 		return Closed
 	case StepReturn:
+		return InProgress
+	case StepReopen:
 		return InProgress
 	case StepRule:
 		if s.Status == AwaitingApproval {
@@ -258,4 +262,57 @@ func loadPolicies(ctx context.Context, q rowsQuerier, category string) (Policies
 		return p, fmt.Errorf("whistle: policies: %w", err)
 	}
 	return p, nil
+}
+
+// CallbackResult is the resident's answer at a callback (回访).
+type CallbackResult string
+
+// The answers, best first.
+const (
+	CallbackSatisfied   CallbackResult = "satisfied"           // 满意
+	CallbackBasically   CallbackResult = "basically_satisfied" // 基本满意
+	CallbackUnsatisfied CallbackResult = "unsatisfied"         // 不满意
+)
+
+// ReopenWindow is how long after an unsatisfied callback the township may
+// reopen the whistle.
+const ReopenWindow = 7 * 24 * time.Hour
+
+// Valid reports whether r is an answer.
+func (r CallbackResult) Valid() bool {
+	return r == CallbackSatisfied || r == CallbackBasically || r == CallbackUnsatisfied
+}
+
+// Satisfied reports whether the answer counts as satisfied in the
+// residents' satisfaction rate (居民满意率): satisfied and basically
+// satisfied do. The SQL of whistle/stats.go (residentSatisfied) is the
+// same rule.
+func (r CallbackResult) Satisfied() bool { return r == CallbackSatisfied || r == CallbackBasically }
+
+// MayReopen decides whether a closed whistle may be reopened at now: only
+// when its latest callback was unsatisfied, within ReopenWindow of it.
+func MayReopen(s *State, now time.Time) error {
+	if s.LastCallback != CallbackUnsatisfied {
+		return fault.Errorf(ErrConflict, "a whistle is reopened only after an unsatisfied callback")
+	}
+	if now.Sub(s.LastCallbackAt) > ReopenWindow {
+		return fault.Errorf(ErrConflict, "the unsatisfied callback was more than 7 days ago (%s)", s.LastCallbackAt.In(geo.Beijing).Format("2006-01-02 15:04"))
+	}
+	return nil
+}
+
+// RiskPolicy is the deadlines of a flagged (high-risk) clue's whistle of
+// category: each the fastest of the category's own and the priority
+// grade's.
+func (p Policies) RiskPolicy(category string) Policy {
+	out := p.Grades[Priority]
+	if c, ok := p.Categories[category]; ok {
+		if out.ReportIn == 0 || c.ReportIn < out.ReportIn {
+			out.ReportIn = c.ReportIn
+		}
+		if out.Resolve == 0 || c.Resolve < out.Resolve {
+			out.Resolve = c.Resolve
+		}
+	}
+	return out
 }

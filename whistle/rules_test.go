@@ -77,7 +77,8 @@ func TestNext(t *testing.T) {
 }
 
 // Next and Allowed agree: every step Allowed from a status leads to a
-// status; closed is left by no step.
+// status; closed is left by no step but a reopening (after an
+// unsatisfied callback, MayReopen).
 func TestNextFromAllowed(t *testing.T) {
 	for _, from := range []Status{Raised, InProgress, AwaitingApproval, Closed} {
 		for _, step := range Steps() {
@@ -86,7 +87,7 @@ func TestNextFromAllowed(t *testing.T) {
 				continue
 			}
 			got := Next(step, s, 11)
-			if from == Closed && got != Closed {
+			if from == Closed && got != Closed && !(step == StepReopen && got == InProgress) {
 				t.Errorf("%s from closed leads to %s", step, got)
 			}
 			if got == Raised && from != Raised {
@@ -227,5 +228,47 @@ func TestTighten(t *testing.T) {
 				t.Errorf("Tighten = %v, %v; want %v, %v", ri, rs, tt.wantRI, tt.wantRS)
 			}
 		})
+	}
+}
+
+// A whistle is reopened only after an unsatisfied callback, within 7 days.
+func TestMayReopen(t *testing.T) {
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		result CallbackResult
+		after  time.Duration
+		ok     bool
+	}{
+		{"no callback", "", time.Hour, false},
+		{"satisfied", CallbackSatisfied, time.Hour, false},
+		{"basically satisfied", CallbackBasically, time.Hour, false},
+		{"unsatisfied, the same day", CallbackUnsatisfied, time.Hour, true},
+		{"unsatisfied, on the 7th day", CallbackUnsatisfied, ReopenWindow, true},
+		{"unsatisfied, past 7 days", CallbackUnsatisfied, ReopenWindow + time.Minute, false},
+	} {
+		err := MayReopen(&State{Status: Closed, LastCallback: tt.result, LastCallbackAt: at}, at.Add(tt.after))
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrConflict)) {
+			t.Errorf("%s: %v, want ok=%v", tt.name, err, tt.ok)
+		}
+	}
+	if !CallbackBasically.Satisfied() || CallbackUnsatisfied.Satisfied() || CallbackResult("meh").Valid() {
+		t.Error("CallbackResult rules")
+	}
+}
+
+// A flagged clue's deadlines are the fastest of its category's and the
+// priority grade's.
+func TestRiskPolicy(t *testing.T) {
+	p := Policies{Grades: map[Grade]Policy{Priority: {ReportIn: 2 * time.Hour, Resolve: 72 * time.Hour}},
+		Categories: map[string]CategoryPolicy{
+			"A": {Grade: Routine, Policy: Policy{ReportIn: time.Hour, Resolve: 100 * time.Hour}},
+			"B": {Grade: Routine, Policy: Policy{ReportIn: 24 * time.Hour, Resolve: 48 * time.Hour}},
+		}}
+	if got := p.RiskPolicy("A"); got != (Policy{time.Hour, 72 * time.Hour}) {
+		t.Errorf("A: %v", got)
+	}
+	if got := p.RiskPolicy("B"); got != (Policy{2 * time.Hour, 48 * time.Hour}) {
+		t.Errorf("B: %v", got)
 	}
 }

@@ -51,6 +51,11 @@ type StatsQuery struct {
 //     those with outcome partly) ÷ closed whistles.
 //   - SatisfactionRate (满意率): rated summons whose satisfied rating is 4
 //     or 5 ÷ rated summons.
+//   - ResidentSatisfactionRate (居民满意率): the residents' own answer at
+//     the command center's callback (回访), not the township's rating of
+//     the units: whistles whose latest callback is satisfied or basically
+//     satisfied ÷ whistles with a callback (Callbacks). CallbackResult.
+//     Satisfied is the same rule in Go.
 //   - TurnaroundMeanH, TurnaroundP90H (办理时长): mean and 90th percentile
 //     (percentile_cont, interpolated) of closed_at − raised_at of the
 //     closed whistles, in hours.
@@ -71,9 +76,12 @@ type Figures struct {
 	ReportInRate     *float64 `json:"report_in_rate"`
 	ResolutionRate   *float64 `json:"resolution_rate"`
 	SatisfactionRate *float64 `json:"satisfaction_rate"`
-	TurnaroundMeanH  *float64 `json:"turnaround_mean_h"`
-	TurnaroundP90H   *float64 `json:"turnaround_p90_h"`
-	Supervised       int      `json:"supervised"`
+	// Callbacks and ResidentSatisfactionRate: the residents' answers
+	Callbacks                int      `json:"callbacks"`
+	ResidentSatisfactionRate *float64 `json:"resident_satisfaction_rate"`
+	TurnaroundMeanH          *float64 `json:"turnaround_mean_h"`
+	TurnaroundP90H           *float64 `json:"turnaround_p90_h"`
+	Supervised               int      `json:"supervised"`
 }
 
 // Stats is the answer of GET /api/v1/stats. Groups hold only groups with
@@ -144,7 +152,8 @@ WITH sel AS (
 	SELECT w.id, w.status, w.outcome, w.grade, w.raised_at, w.closed_at, w.report_in_due, w.resolve_due,
 		w.township, w.township_name, w.category, w.category_name, w.ever_overdue, w.overdue_now, w.grid,
 		(SELECT count(*) FROM clues c WHERE c.whistle_id = w.id) AS clues,
-		coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') AS source`
+		coalesce((SELECT c.source FROM clues c WHERE c.whistle_id = w.id ORDER BY c.reported_at, c.id LIMIT 1), 'none') AS source,
+		(SELECT cb.result FROM whistle_callbacks cb WHERE cb.whistle_id = w.id ORDER BY cb.at DESC, cb.id DESC LIMIT 1) AS callback`
 
 // statsPeriod limits the selection to the period; the filters follow.
 const statsPeriod = `
@@ -174,6 +183,9 @@ SELECT k.total, coalesce(k.key, ''), coalesce(k.name, ''),
 	round((count(*) FILTER (WHERE sel.outcome = 'resolved') + 0.5 * count(*) FILTER (WHERE sel.outcome = 'partly'))
 		/ nullif(count(*) FILTER (WHERE sel.status = 'closed'), 0), 4)::float8,
 	round(sum(sm.satisfied) / nullif(sum(sm.rated), 0), 4)::float8,
+	count(*) FILTER (WHERE sel.callback IS NOT NULL),
+	round(count(*) FILTER (WHERE sel.callback IN ('satisfied', 'basically_satisfied'))::numeric
+		/ nullif(count(*) FILTER (WHERE sel.callback IS NOT NULL), 0), 4)::float8,
 	round(avg(h.hours)::numeric, 2)::float8,
 	round((percentile_cont(0.9) WITHIN GROUP (ORDER BY h.hours))::numeric, 2)::float8,
 	count(*) FILTER (WHERE EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = sel.id AND (k.unit_id IS NULL OR n.unit_id = k.unit_id)))
@@ -245,7 +257,7 @@ func (s *Store) Stats(ctx context.Context, sc access.Scope, q StatsQuery) (Stats
 			var f Figures
 			var total bool
 			if err := rows.Scan(&total, &f.Key, &f.Name, &f.Raised, &f.Closed, &f.Open, &f.EverOverdue, &f.OverdueNow, &f.Clues,
-				&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H, &f.Supervised); err != nil {
+				&f.ReportInRate, &f.ResolutionRate, &f.SatisfactionRate, &f.Callbacks, &f.ResidentSatisfactionRate, &f.TurnaroundMeanH, &f.TurnaroundP90H, &f.Supervised); err != nil {
 				return err
 			}
 			if total {
@@ -336,6 +348,8 @@ func SourceName(source string) string {
 		return "未诉先办"
 	case "sensor":
 		return "物联感知"
+	case "meeting":
+		return "村民说事（议事会）"
 	case "none":
 		return "无线索"
 	}

@@ -26,11 +26,13 @@ const (
 	// one per unit and kind of lateness (report-in, resolve), as the sweep
 	// sends them.
 	StepSupervise Step = "supervise"
+	StepCallback Step = "callback" // the command center calls the resident back (回访)
+	StepReopen   Step = "reopen"   // the township reopens after an unsatisfied callback
 )
 
 // Steps lists every step, for tests that walk them all.
 func Steps() []Step {
-	return []Step{StepReportIn, StepResolve, StepClose, StepReturn, StepRate, StepEscalate, StepConsult, StepRule, StepContest, StepSupervise}
+	return []Step{StepReportIn, StepResolve, StepClose, StepReturn, StepRate, StepEscalate, StepConsult, StepRule, StepContest, StepSupervise, StepCallback, StepReopen}
 }
 
 // Summons is a unit summoned to a whistle, as the decisions need it.
@@ -61,6 +63,9 @@ type State struct {
 	// ReportInDue and ResolveDue are the deadlines, and At the time the
 	// decision is made (the caller's now): supervise reads them.
 	ReportInDue, ResolveDue, At time.Time
+	// the latest callback (回访): its result ("" when none) and time
+	LastCallback   CallbackResult
+	LastCallbackAt time.Time
 }
 
 // summons returns the unit's summons, or nil.
@@ -120,6 +125,16 @@ func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, e
 			return 0, nil
 		}
 		return 0, fault.Errorf(ErrForbidden, "only the command center rules on responsibility")
+	case StepCallback:
+		if sc.Role == access.RoleCommand {
+			return 0, nil
+		}
+		return 0, fault.Errorf(ErrForbidden, "only the command center calls residents back")
+	case StepReopen:
+		if sc.Role == access.RoleTownship || sc.Role == access.RoleCommand {
+			return 0, nil
+		}
+		return 0, fault.Errorf(ErrForbidden, "only the township (or the command center) may reopen a whistle")
 	case StepContest:
 		if sc.Role == access.RoleUnit && s.RuledUnitID != 0 && sc.UnitID == s.RuledUnitID {
 			return sc.UnitID, nil
@@ -137,7 +152,7 @@ func Authorize(sc access.Scope, step Step, s *State, actingUnit int64) (int64, e
 // Allowed decides whether step may be taken now, from the whistle's status
 // and the acting unit's summons: ErrConflict with the reason when not.
 func Allowed(step Step, s *State, unitID int64, arg string) error {
-	if s.Status == Closed && step != StepRate {
+	if s.Status == Closed && step != StepRate && step != StepCallback && step != StepReopen {
 		return fault.Errorf(ErrConflict, "whistle %d is closed", s.ID)
 	}
 	switch step {
@@ -203,6 +218,14 @@ func Allowed(step Step, s *State, unitID int64, arg string) error {
 		}
 		if s.RuledUnitID != 0 && !s.Contested {
 			return fault.Errorf(ErrConflict, "the whistle is already ruled; a new ruling follows only a contest")
+		}
+	case StepCallback:
+		if s.Status != Closed {
+			return fault.Errorf(ErrConflict, "the resident is called back after the whistle is closed")
+		}
+	case StepReopen:
+		if s.Status != Closed {
+			return fault.Errorf(ErrConflict, "only a closed whistle can be reopened; this one is %s", s.Status)
 		}
 	case StepContest:
 		if s.RuledUnitID == 0 {

@@ -40,21 +40,21 @@ func TestAuthorizeMatrix(t *testing.T) {
 		"no jurisdiction": {Role: access.RoleTownship},
 	}
 	// "ok", "403" or "404" for each caller and step, in Steps() order:
-	// report_in resolve close return rate escalate consult rule contest supervise
-	want := map[string][10]string{
-		"command":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "403", "ok"},
-		"screen":          {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"township own":    {"403", "403", "ok", "ok", "ok", "ok", "ok", "403", "403", "403"},
-		"township other":  {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"unit lead":       {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"unit assist":     {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"unit ruled":      {"ok", "ok", "403", "403", "403", "403", "403", "403", "ok", "403"},
-		"unit other":      {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"worker own":      {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"worker other":    {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"party own":       {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
-		"party other":     {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
-		"no jurisdiction": {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+	// report_in resolve close return rate escalate consult rule contest supervise callback reopen
+	want := map[string][12]string{
+		"command":         {"ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "403", "ok", "ok", "ok"},
+		"screen":          {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"township own":    {"403", "403", "ok", "ok", "ok", "ok", "ok", "403", "403", "403", "403", "ok"},
+		"township other":  {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"unit lead":       {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"unit assist":     {"ok", "ok", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"unit ruled":      {"ok", "ok", "403", "403", "403", "403", "403", "403", "ok", "403", "403", "403"},
+		"unit other":      {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"worker own":      {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"worker other":    {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"party own":       {"403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403", "403"},
+		"party other":     {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
+		"no jurisdiction": {"404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404", "404"},
 	}
 	for name, sc := range callers {
 		for i, step := range Steps() {
@@ -149,6 +149,10 @@ func TestAllowedTransitions(t *testing.T) {
 		{"supervise twice", supervised(late(base(Raised, Routine))), StepSupervise, 1, "", ErrConflict},
 		{"supervise a unit not summoned", late(base(Raised, Routine)), StepSupervise, 9, "", ErrInvalid},
 		{"supervise when closed", late(base(Closed, Routine)), StepSupervise, 1, "", ErrConflict},
+		{"callback when closed", base(Closed, Routine), StepCallback, 0, "", nil},
+		{"callback before close", resolved(base(AwaitingApproval, Routine)), StepCallback, 0, "", ErrConflict},
+		{"reopen closed", base(Closed, Routine), StepReopen, 0, "", nil},
+		{"reopen in progress", base(InProgress, Routine), StepReopen, 0, "", ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +183,9 @@ func TestValidateInput(t *testing.T) {
 		{StepConsult, StepInput{Minutes: "x"}, "attendees"},
 		{StepRule, StepInput{Reason: "x"}, "lead_unit"},
 		{StepContest, StepInput{}, "reason"},
+		{StepCallback, StepInput{Result: "fine"}, "result"},
+		{StepCallback, StepInput{}, "result"},
+		{StepReopen, StepInput{}, "reason"},
 	} {
 		err := validateInput(tt.step, tt.in)
 		var fe *fault.Error

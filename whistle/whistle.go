@@ -82,10 +82,10 @@ const (
 func (o Outcome) Valid() bool { return o == Resolved || o == Partly || o == Unresolved }
 
 // ValidSource reports whether s is a clue source: patrol, hotline, app,
-// forum, hotspot, sensor.
+// forum, hotspot, sensor, meeting (a matter raised at a villagers' meeting).
 func ValidSource(s string) bool {
 	switch s {
-	case "patrol", "hotline", "app", "forum", "hotspot", "sensor":
+	case "patrol", "hotline", "app", "forum", "hotspot", "sensor", "meeting":
 		return true
 	}
 	return false

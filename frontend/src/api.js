@@ -354,3 +354,18 @@ export async function fetchFile(path, { signal } = {}) {
   }
   return { blob: await res.blob(), disposition: res.headers.get('Content-Disposition') || '' };
 }
+
+/** meetings fetches a village's villagers' meetings (村民说事): {meetings: [...]}, newest first. */
+export function meetings(code, { signal } = {}) {
+  return request('GET', `/api/v1/villages/${encodeURIComponent(code)}/meetings`, { signal });
+}
+
+/** postMeeting records a meeting; each matter becomes a clue of source meeting. */
+export function postMeeting(code, body) {
+  return request('POST', `/api/v1/villages/${encodeURIComponent(code)}/meetings`, { body });
+}
+
+/** advanceMatter moves a meeting's matter n one stage on. */
+export function advanceMatter(id, n, body) {
+  return request('PATCH', `/api/v1/meetings/${encodeURIComponent(id)}/matters/${encodeURIComponent(n)}`, { body });
+}

@@ -51,6 +51,7 @@ const PAGES = {
   stats: { load: () => import('./stats.js').then((m) => m.StatsPage), title: '统计分析', doc: '统计分析 · 延庆区 吹哨报到' },
   assessment: { load: () => import('./assessment.js').then((m) => m.AssessmentPage), title: '双向考核', doc: '双向考核 · 延庆区 吹哨报到' },
   monthly: { load: () => import('./monthly.js').then((m) => m.MonthlyPage), title: '月报', doc: '月报 · 延庆区 吹哨报到' },
+  meetings: { load: () => import('./meetings.js').then((m) => m.MeetingsPage), title: '村民说事', doc: '村民说事 · 延庆区 吹哨报到' },
 };
 
 let page = null; // the mounted page

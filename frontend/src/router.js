@@ -15,13 +15,14 @@
 //   /assessment[?year=YYYY]  the two-way assessment (双向考核)
 //   /monthly[?month=YYYY-MM] the printable monthly report (月报); /report is
 //                      the grid workers' page
+//   /village/{code}/meetings  a village's villagers' meetings (村民说事)
 
 /** VILLAGE_CODE matches a 12-digit village division code. */
 export const VILLAGE_CODE = /^[0-9]{12}$/;
 
 /**
  * parseRoute turns a location's pathname and search string into
- * { name: 'wall' | 'coverage' | 'village' | 'import' | 'review' | 'notfound', ... }.
+ * { name: 'wall' | 'coverage' | 'village' | 'meetings' | 'import' | 'review' | ... | 'notfound', ... }.
  */
 export function parseRoute(pathname, search = '') {
   const path = ('/' + String(pathname || '').replace(/^\/+/, '')).replace(/\/+$/, '') || '/';
@@ -52,6 +53,11 @@ export function parseRoute(pathname, search = '') {
   if (m) {
     const code = decodeURIComponent(m[1]);
     return VILLAGE_CODE.test(code) ? { name: 'village', code } : { name: 'notfound', path };
+  }
+  const mm = /^\/village\/([^/]+)\/meetings$/.exec(path);
+  if (mm) {
+    const code = decodeURIComponent(mm[1]);
+    return VILLAGE_CODE.test(code) ? { name: 'meetings', code } : { name: 'notfound', path };
   }
   return { name: 'notfound', path };
 }

@@ -42,6 +42,8 @@ export function normalise(w) {
     reportInDue: time(w.report_in_due),
     resolveDue: time(w.resolve_due),
     clueCount: w.clue_count ?? null,
+    // 风险研判: the reasons a clue of it was flagged high-risk, or null
+    risk: w.risk?.reasons?.length ? w.risk.reasons : null,
   };
 }
 

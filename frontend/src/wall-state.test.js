@@ -1,7 +1,7 @@
 // Run with `npm test` (node --test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WallState, beijingDay, isOverdue, overdueSince, tickerText } from './wall-state.js';
+import { WallState, beijingDay, isOverdue, normalise, overdueSince, tickerText } from './wall-state.js';
 
 const H = 3600 * 1000;
 const now = Date.parse('2026-03-03T04:00:00Z'); // 12:00 in Beijing
@@ -121,4 +121,11 @@ test('tickerText', () => {
   ]) {
     assert.equal(tickerText(ev, names), want, ev.kind);
   }
+});
+
+test('a flagged whistle keeps its risk reasons; an unflagged one has none', () => {
+  const base = { id: 1, lon: 116, lat: 40, grade: 'priority', status: 'raised', raised_at: '2026-11-01T00:00:00Z' };
+  assert.deepEqual(normalise({ ...base, risk: { reasons: ['关键词：燃气泄漏'] } }).risk, ['关键词：燃气泄漏']);
+  assert.equal(normalise(base).risk, null);
+  assert.equal(normalise({ ...base, risk: { reasons: [] } }).risk, null);
 });

@@ -412,6 +412,7 @@ export class WallPage {
       ui.overdueList.append(h('li', { class: 'clickable', onclick: () => this.openWhistle(w.id) },
         h('span', { class: `grade-dot grade-${w.grade}`, style: { background: GRADE_COLORS[w.grade] } }),
         h('span', { class: 'overdue-what', text: `${w.townshipName} · ${w.categoryName}` }),
+        w.risk ? h('span', { class: 'risk-mark', title: w.risk.join('；'), text: '高风险' }) : null,
         h('span', { class: 'overdue-for', text: `超期${duration(o.for)}` })));
     }
   }
@@ -469,6 +470,7 @@ export class WallPage {
     const body = [
       h('div', { class: 'drawer-title', text: `${d.township_name || ''} · ${d.category_name || d.category}` }),
       h('a', { class: 'drawer-case', href: whistleHref(d.id), 'data-link': '', 'data-testid': 'drawer-case-link', text: '打开案件办理 →' }),
+      d.risk?.reasons?.length ? h('div', { class: 'drawer-alarm risk-mark', 'data-testid': 'risk', text: `高风险：${d.risk.reasons.join('；')}` }) : null,
       overdue ? h('div', { class: 'drawer-alarm', text: `已超期${resolveDue < now ? ` ${duration(now - resolveDue)}` : ''}` }) : null,
       d.note ? h('p', { class: 'drawer-note', text: d.note }) : null,
       h('dl', { class: 'drawer-facts' }, facts.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),

@@ -1,0 +1,322 @@
+package whistle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"whistlegrid/access"
+	"whistlegrid/fault"
+)
+
+// Risk is why a clue (and its whistle) was judged high-risk (风险研判).
+type Risk struct {
+	Reasons []string `json:"reasons"`
+}
+
+// RiskRules are the rules the command center edits (GET/PUT
+// /api/v1/risk-rules), one row of risk_rules. A clue is flagged when its
+// text holds a keyword or a self-harm phrase, a wage phrase with a large
+// number (an amount in yuan of at least WageAmount, 万 counted, or at
+// least WagePeople people), its category is one of Categories (a code or
+// the code of a parent), its reporter's phone (counted by its hash) has
+// reported CallerRepeats times within CallerWindowDays, or its place
+// (within PlaceRadiusM) has PlaceClues clues within PlaceWindowDays. A
+// count of 0 turns its rule off.
+type RiskRules struct {
+	Keywords         []string `json:"keywords"`
+	SelfHarm         []string `json:"self_harm"`
+	WageKeywords     []string `json:"wage_keywords"`
+	WageAmount       float64  `json:"wage_amount"`
+	WagePeople       int      `json:"wage_people"`
+	Categories       []string `json:"categories"`
+	CallerRepeats    int      `json:"caller_repeats"`
+	CallerWindowDays int      `json:"caller_window_days"`
+	PlaceClues       int      `json:"place_clues"`
+	PlaceRadiusM     float64  `json:"place_radius_m"`
+	PlaceWindowDays  int      `json:"place_window_days"`
+}
+
+// Limits of the risk rules.
+const (
+	MaxRiskPhrases   = 200
+	MaxRiskPhraseLen = 32
+)
+
+// Validate checks the rules (ErrInvalid naming the field).
+func (r RiskRules) Validate(knownCategory func(string) bool) error {
+	for _, l := range []struct {
+		name string
+		v    []string
+	}{{"keywords", r.Keywords}, {"self_harm", r.SelfHarm}, {"wage_keywords", r.WageKeywords}, {"categories", r.Categories}} {
+		if len(l.v) > MaxRiskPhrases {
+			return invalid(l.name, "at most %d %s", MaxRiskPhrases, l.name)
+		}
+		for i, p := range l.v {
+			if strings.TrimSpace(p) == "" || utf8.RuneCountInString(p) > MaxRiskPhraseLen {
+				return invalid(fmt.Sprintf("%s[%d]", l.name, i), "a phrase has 1 to %d characters", MaxRiskPhraseLen)
+			}
+		}
+	}
+	for i, c := range r.Categories {
+		if !knownCategory(c) {
+			return invalid(fmt.Sprintf("categories[%d]", i), "unknown category %q", c)
+		}
+	}
+	for _, n := range []struct {
+		name   string
+		v, max float64
+	}{{"wage_amount", r.WageAmount, 1e12}, {"wage_people", float64(r.WagePeople), 1e6},
+		{"caller_repeats", float64(r.CallerRepeats), 1000}, {"caller_window_days", float64(r.CallerWindowDays), 365},
+		{"place_clues", float64(r.PlaceClues), 1000}, {"place_radius_m", r.PlaceRadiusM, 5000}, {"place_window_days", float64(r.PlaceWindowDays), 365}} {
+		if n.v < 0 || n.v > n.max || math.IsNaN(n.v) {
+			return invalid(n.name, "%s must be 0 to %g", n.name, n.max)
+		}
+	}
+	if r.CallerRepeats > 0 && r.CallerWindowDays == 0 {
+		return invalid("caller_window_days", "caller_window_days is needed with caller_repeats")
+	}
+	if r.PlaceClues > 0 && (r.PlaceWindowDays == 0 || r.PlaceRadiusM == 0) {
+		return invalid("place_window_days", "place_window_days and place_radius_m are needed with place_clues")
+	}
+	return nil
+}
+
+// RiskFacts is what the rules judge of one clue: its text and category,
+// and the counts the database makes, this clue included.
+type RiskFacts struct {
+	Text, Category string
+	CallerClues    int // clues of the reporter's phone within the window
+	PlaceClues     int // clues at the place within the window
+}
+
+// number: an amount, with 万 counted, or a count of people (人/名).
+var riskNumber = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*(万)?\s*(元|块|人|名|个人|位)?`)
+
+// Judge is the reasons the rules flag a clue for, none when it is not.
+func (r RiskRules) Judge(f RiskFacts) []string {
+	var out []string
+	for _, k := range r.Keywords {
+		if strings.Contains(f.Text, k) {
+			out = append(out, "关键词："+k)
+		}
+	}
+	for _, k := range r.SelfHarm {
+		if strings.Contains(f.Text, k) {
+			out = append(out, "自伤风险："+k)
+		}
+	}
+	for _, k := range r.WageKeywords {
+		if !strings.Contains(f.Text, k) {
+			continue
+		}
+		for _, m := range riskNumber.FindAllStringSubmatch(f.Text, -1) {
+			v, err := strconv.ParseFloat(m[1], 64)
+			if err != nil {
+				continue
+			}
+			people := m[3] == "人" || m[3] == "名" || m[3] == "个人" || m[3] == "位"
+			if m[2] == "万" {
+				v *= 10000
+			}
+			if people && r.WagePeople > 0 && v >= float64(r.WagePeople) {
+				out = append(out, fmt.Sprintf("%s涉及人数多：%s", k, m[0]))
+			} else if !people && r.WageAmount > 0 && v >= r.WageAmount {
+				out = append(out, fmt.Sprintf("%s金额大：%s", k, m[0]))
+			}
+		}
+		break
+	}
+	for _, c := range r.Categories {
+		if f.Category == c || strings.HasPrefix(f.Category, c+".") {
+			out = append(out, "高风险类别："+c)
+		}
+	}
+	if r.CallerRepeats > 0 && f.CallerClues >= r.CallerRepeats {
+		out = append(out, fmt.Sprintf("同一来电 %d 天内第 %d 次", r.CallerWindowDays, f.CallerClues))
+	}
+	if r.PlaceClues > 0 && f.PlaceClues >= r.PlaceClues {
+		out = append(out, fmt.Sprintf("同一地点（%g 米内）%d 天内 %d 条线索", r.PlaceRadiusM, r.PlaceWindowDays, f.PlaceClues))
+	}
+	return out
+}
+
+// RiskRulesOf reads the risk rules.
+func (s *Store) RiskRulesOf(ctx context.Context) (RiskRules, error) {
+	var r RiskRules
+	if err := s.pool.QueryRow(ctx, `SELECT rules FROM risk_rules WHERE id = 1`).Scan(&r); err != nil {
+		return r, fmt.Errorf("whistle: risk rules: %w", err)
+	}
+	return r, nil
+}
+
+// PutRiskRules replaces the risk rules: the command center only.
+func (s *Store) PutRiskRules(ctx context.Context, sc access.Scope, r RiskRules) (RiskRules, error) {
+	if sc.Role != access.RoleCommand {
+		return r, fault.Errorf(ErrForbidden, "only the command center edits the risk rules")
+	}
+	if err := r.Validate(s.placer.KnownCategory); err != nil {
+		return r, err
+	}
+	for _, l := range []*[]string{&r.Keywords, &r.SelfHarm, &r.WageKeywords, &r.Categories} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return r, err
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE risk_rules SET rules = $1, updated_at = $2, updated_by = $3 WHERE id = 1`, b, s.now(), sc.Username); err != nil {
+		return r, fmt.Errorf("whistle: risk rules: %w", err)
+	}
+	return r, nil
+}
+
+// judgeRisk reads the rules and the counts for a clue about to be taken
+// in, and judges it: nil when it is not flagged.
+func (s *Store) judgeRisk(ctx context.Context, v *validated) (*Risk, error) {
+	var raw []byte
+	var caller, place int
+	phone := ""
+	if v.in.Reporter != nil {
+		phone = v.in.Reporter.Phone
+	}
+	lat := v.wgs[1]
+	err := s.pool.QueryRow(ctx, `
+		WITH r AS (SELECT rules,
+			coalesce((rules->>'caller_window_days')::int, 0) AS cw, coalesce((rules->>'place_window_days')::int, 0) AS pw,
+			coalesce((rules->>'place_radius_m')::float8, 0) AS pr, coalesce((rules->>'place_clues')::int, 0) AS pn,
+			coalesce((rules->>'caller_repeats')::int, 0) AS cn FROM risk_rules WHERE id = 1)
+		SELECT r.rules,
+			CASE WHEN $1 = '' OR r.cn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c WHERE c.reporter_phone_hash = sha256(convert_to($1, 'UTF8'))
+				AND c.reported_at > $2::timestamptz - make_interval(days => r.cw) AND c.reported_at <= $2::timestamptz) END,
+			CASE WHEN r.pn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c
+				WHERE c.location && ST_Expand(ST_SetSRID(ST_MakePoint($3, $4), 4326), r.pr / (111320 * cos($4 * pi() / 180)) * 1.01)
+				AND ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, r.pr)
+				AND c.reported_at > $2::timestamptz - make_interval(days => r.pw) AND c.reported_at <= $2::timestamptz) END
+		FROM r`, phone, v.reportedAt, v.wgs[0], lat).Scan(&raw, &caller, &place)
+	if err != nil {
+		return nil, fmt.Errorf("whistle: risk: %w", err)
+	}
+	var rules RiskRules
+	if err := json.Unmarshal(raw, &rules); err != nil {
+		return nil, fmt.Errorf("whistle: risk rules: %w", err)
+	}
+	f := RiskFacts{Text: v.in.Text, Category: v.in.Category, CallerClues: caller, PlaceClues: place + 1}
+	if phone != "" {
+		f.CallerClues++
+	}
+	reasons := rules.Judge(f)
+	if len(reasons) == 0 {
+		return nil, nil
+	}
+	return &Risk{Reasons: reasons}, nil
+}
+
+// flagRisk marks a clue just taken in, and its whistle, high-risk: the
+// whistle is at least priority, with the deadlines still ahead tightened
+// to the category's fastest (Policies.RiskPolicy, Tighten); the trail says
+// why, and a clue.risk event goes out. It returns the whistle's summary
+// after, when there is a whistle.
+func (s *Store) flagRisk(ctx context.Context, clueID, whistleID int64, township string, clue map[string]any, risk *Risk, now time.Time) (*Summary, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("whistle: risk: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	b, _ := json.Marshal(risk)
+	if _, err := tx.Exec(ctx, `UPDATE clues SET risk = $2 WHERE id = $1`, clueID, b); err != nil {
+		return nil, fmt.Errorf("whistle: risk: %w", err)
+	}
+	ev := events{}
+	var sum *Summary
+	if whistleID != 0 {
+		var grade Grade
+		var ri, rs time.Time
+		var category string
+		var old []byte
+		err := tx.QueryRow(ctx, `SELECT w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
+			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = $1 FOR UPDATE OF w`, whistleID).Scan(&grade, &ri, &rs, &category, &old)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, fault.Errorf(ErrNotFound, "no whistle %d", whistleID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("whistle: risk: %w", err)
+		}
+		var merged Risk
+		_ = json.Unmarshal(old, &merged)
+		for _, r := range risk.Reasons {
+			if !contains(merged.Reasons, r) {
+				merged.Reasons = append(merged.Reasons, r)
+			}
+		}
+		pol, err := loadPolicies(ctx, tx, category)
+		if err != nil {
+			return nil, err
+		}
+		to := grade
+		if grade.Rank() < Priority.Rank() {
+			to = Priority
+		}
+		ri, rs = Tighten(now.Truncate(time.Microsecond), ri, rs, pol.RiskPolicy(category))
+		mb, _ := json.Marshal(merged)
+		esc := 0
+		if to != grade {
+			esc = 1
+		}
+		if _, err := tx.Exec(ctx, `UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
+			whistleID, mb, string(to), ri, rs, esc, now); err != nil {
+			return nil, fmt.Errorf("whistle: risk: %w", err)
+		}
+		note := "风险研判：" + strings.Join(risk.Reasons, "；")
+		if err := trail(ctx, tx, whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": clueID, "reasons": risk.Reasons}, now); err != nil {
+			return nil, err
+		}
+		kind := "whistle.risk"
+		extra := map[string]any{"clue_id": clueID, "reasons": risk.Reasons, "actor": "system"}
+		if to != grade {
+			if err := trail(ctx, tx, whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": grade, "to": to}, now); err != nil {
+				return nil, err
+			}
+			kind = "whistle.escalated"
+			extra["from"], extra["to"], extra["reason"] = grade, to, note
+		}
+		if err := ev.whistle(ctx, tx, kind, whistleID, extra); err != nil {
+			return nil, err
+		}
+		w := ev.summaries[whistleID]
+		w.Risk = &merged
+		sum = &w
+	}
+	p := map[string]any{"clue_id": clueID, "clue": clue, "reasons": risk.Reasons}
+	if whistleID != 0 {
+		p["whistle_id"] = whistleID
+	}
+	ev.add("clue.risk", township, p)
+	if err := ev.write(ctx, tx, now); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("whistle: risk: %w", err)
+	}
+	return sum, nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
