@@ -35,7 +35,7 @@ type StepInput struct {
 	// /api/v1/attachments) to attach to the step, e.g. photos of a
 	// resolution; at most MaxAttachments.
 	Attachments []int64 `json:"attachments"`
-	Result     string   `json:"result"`      // callback: satisfied, basically_satisfied, unsatisfied
+	Result      string  `json:"result"` // callback: satisfied, basically_satisfied, unsatisfied
 }
 
 // Limits of the free-text fields of a step and of a raised whistle, in

@@ -36,7 +36,7 @@ type Clue struct {
 	WhistleID     *int64     `json:"whistle_id"`
 	// Attachments are the photos and documents posted with the clue.
 	Attachments []AttachmentRef `json:"attachments"`
-	Risk          *Risk      `json:"risk,omitempty"` // flagged high-risk (风险研判)
+	Risk        *Risk           `json:"risk,omitempty"` // flagged high-risk (风险研判)
 }
 
 // Link is one level of a clue's chain.

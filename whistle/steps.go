@@ -26,8 +26,8 @@ const (
 	// one per unit and kind of lateness (report-in, resolve), as the sweep
 	// sends them.
 	StepSupervise Step = "supervise"
-	StepCallback Step = "callback" // the command center calls the resident back (回访)
-	StepReopen   Step = "reopen"   // the township reopens after an unsatisfied callback
+	StepCallback  Step = "callback" // the command center calls the resident back (回访)
+	StepReopen    Step = "reopen"   // the township reopens after an unsatisfied callback
 )
 
 // Steps lists every step, for tests that walk them all.
