@@ -114,7 +114,31 @@ func OpenAPIDocument(fsys fs.FS) ([]byte, error) {
 			}
 		}
 	}
+	withDefaultError(doc["paths"].(map[string]any))
 	return json.Marshal(doc)
+}
+
+// withDefaultError gives every operation that lists no default answer
+// the error shape as its default: any route may answer it (401 without a
+// token, 429 and 503 from the edge), whatever its fragment lists.
+func withDefaultError(paths map[string]any) {
+	for _, item := range paths {
+		ops, _ := item.(map[string]any)
+		for method, op := range ops {
+			o, ok := op.(map[string]any)
+			if !ok || !slices.Contains([]string{"get", "put", "post", "delete", "patch"}, method) {
+				continue
+			}
+			rs, _ := o["responses"].(map[string]any)
+			if rs == nil {
+				rs = map[string]any{}
+				o["responses"] = rs
+			}
+			if rs["default"] == nil {
+				rs["default"] = map[string]any{"$ref": "#/components/responses/Error"}
+			}
+		}
+	}
 }
 
 // plainMap turns what the YAML decoder gives (maps with any keys) into

@@ -30,6 +30,8 @@ import (
 // is a transport error, so the test that got it fails on the spot with
 // the reason.
 func TestMain(m *testing.M) {
+	// the Excel exports are files: checked as bytes against a string schema
+	openapi3filter.RegisterBodyDecoder("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", openapi3filter.FileBodyDecoder)
 	doc, err := loadOpenAPI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "openapi:", err)
@@ -240,7 +242,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // component defined twice, or a fragment with other keys, fails loudly.
 func TestOpenAPIFragments(t *testing.T) {
 	t.Parallel()
-	base := &fstest.MapFile{Data: []byte("openapi: 3.1.0\ninfo: {title: t, version: v}\ncomponents:\n  schemas:\n    Error: {type: object}\n")}
+	base := &fstest.MapFile{Data: []byte("openapi: 3.1.0\ninfo: {title: t, version: v}\ncomponents:\n  schemas:\n    Error: {type: object}\n  responses:\n    Error: {description: the error shape}\n")}
 	a := &fstest.MapFile{Data: []byte("paths:\n  /a:\n    get: {responses: {'200': {description: ok}}}\ncomponents:\n  schemas:\n    AThing: {type: string}\n")}
 	b := &fstest.MapFile{Data: []byte("paths:\n  /b:\n    get: {responses: {'200': {description: ok}}}\n")}
 	tests := []struct {
@@ -273,6 +275,10 @@ func TestOpenAPIFragments(t *testing.T) {
 			}
 			if doc.Paths.Value("/a") == nil || doc.Paths.Value("/b") == nil || doc.Components.Schemas["AThing"] == nil || doc.Components.Schemas["Error"] == nil {
 				t.Errorf("merged %s", out)
+			}
+			// every operation may answer the error shape (401, 429, 503 at the edge)
+			if d := doc.Paths.Value("/a").Get.Responses.Default(); d == nil || d.Ref != "#/components/responses/Error" {
+				t.Errorf("/a has no default error answer: %s", out)
 			}
 		})
 	}
