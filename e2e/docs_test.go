@@ -35,6 +35,11 @@ func TestAPIDocs(t *testing.T) {
 		`document.querySelector('h1') !== null && document.querySelector('h1').textContent.includes('whistlegrid API')
 			&& document.body.textContent.includes('Clues in the caller')`,
 		`document.body.textContent.slice(0, 300)`)
+	// Redoc's sidebar mark is served from this origin (copy-redoc.mjs), not
+	// its CDN: it loads under the page's CSP (a CSP error fails the test)
+	waitFor(t, ctx, 30*time.Second, "the sidebar's mark loads from this origin",
+		`(() => { const i = document.querySelector('img[alt="redocly logo"]'); return !!i && i.complete && i.naturalWidth > 0 && new URL(i.src).origin === location.origin; })()`,
+		`document.querySelector('img[alt="redocly logo"]')?.src || 'no mark'`)
 	text := evaluate[string](t, ctx, `document.body.textContent`)
 	for _, want := range []string{"limit", "after", "rel=\"next\"", "total_estimate"} {
 		if !strings.Contains(text, want) {
