@@ -273,10 +273,13 @@ func (w *Summary) finish() {
 // scanSummary scans summaryColumns.
 func scanSummary(r pgx.Row) (Summary, error) {
 	var w Summary
-	err := r.Scan(append(w.dest(), &w.OverdueNow, &w.Risk)...)
+	err := r.Scan(w.columns()...)
 	w.finish()
 	return w, err
 }
+
+// columns are the destinations of summaryColumns, in its order.
+func (w *Summary) columns() []any { return append(w.dest(), &w.OverdueNow, &w.Risk) }
 
 // scanIntakeSummary scans a row of whistle_summary, as whistle_intake
 // returns it: no overdue_now column. Intake returns only open whistles, and
@@ -531,7 +534,7 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	var ruled *string
 	row := s.pool.QueryRow(ctx, `SELECT `+summaryColumns+`, w.note, w.escalations, ru.code, w.contested_at IS NOT NULL`+from+
 		` LEFT JOIN units ru ON ru.id = w.ruled_unit_id WHERE w.id = `+arg(id), args...)
-	err := row.Scan(append(d.Summary.dest(), &d.OverdueNow, &d.Risk, &d.Note, &d.Escalations, &ruled, &d.Contested)...)
+	err := row.Scan(append(d.Summary.columns(), &d.Note, &d.Escalations, &ruled, &d.Contested)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, fault.Errorf(ErrNotFound, "no whistle %d in your jurisdiction", id)
 	}

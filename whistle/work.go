@@ -270,7 +270,7 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
 		var it QueueItem
 		var k time.Time
-		err := r.Scan(append(it.Summary.dest(), &it.OverdueNow, &k)...)
+		err := r.Scan(append(it.Summary.columns(), &k)...)
 		it.Summary.finish()
 		it.Due = it.ResolveDue
 		if t == TabReportIn {
