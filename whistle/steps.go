@@ -316,6 +316,9 @@ func Actions(sc access.Scope, s *State) []Action {
 			if err != nil {
 				continue
 			}
+			if step == StepReopen && MayReopen(s, s.At) != nil {
+				continue // only after an unsatisfied callback, within 7 days
+			}
 			if Allowed(step, s, unitID, "") == nil {
 				out = append(out, Action{Step: step})
 			}
