@@ -17,6 +17,8 @@ export function actionLabel(step, role) {
     rule: '定责',
     contest: '复议',
     supervise: '督办',
+    callback: '回访',
+    reopen: '重新办理',
   };
   return labels[step] || step;
 }
@@ -25,6 +27,9 @@ export function actionLabel(step, role) {
 export function actionTestId(step) {
   return `act-${String(step).replace(/_/g, '-')}`;
 }
+
+/** CALLBACK_RESULTS are the resident's answers at the callback (回访). */
+export const CALLBACK_RESULTS = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
 
 const RATINGS = [5, 4, 3, 2, 1].map((n) => [String(n), `${n} 分`]);
 
@@ -84,6 +89,13 @@ export function fieldsOf(action, role, unitNames = {}, allUnits = []) {
       return [note('复议理由', true, 'reason')];
     case 'supervise':
       return [unit('督办单位'), note('督办要求')];
+    case 'callback':
+      return [
+        { name: 'result', kind: 'select', label: '群众评价', testid: 'act-result', options: Object.entries(CALLBACK_RESULTS), required: true },
+        note('回访记录'),
+      ];
+    case 'reopen':
+      return [note('重新办理原因', true, 'reason')];
   }
   return [note()];
 }

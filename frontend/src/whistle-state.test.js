@@ -28,3 +28,11 @@ test('bodyOf', () => {
   assert.deepEqual(bodyOf('resolve', { outcome: 'resolved', photos: 'x' }, [3, 4]), { outcome: 'resolved', attachments: [3, 4] });
   assert.deepEqual(bodyOf('resolve', { outcome: 'resolved' }), { outcome: 'resolved' });
 });
+
+test('fieldsOf: the callback asks for the answer of the resident, a reopen for its reason', () => {
+  const cb = fieldsOf({ step: 'callback' }, 'command');
+  assert.deepEqual(cb.map((f) => f.name), ['result', 'note']);
+  assert.deepEqual(cb[0].options.map(([v]) => v), ['satisfied', 'basically_satisfied', 'unsatisfied']);
+  assert.deepEqual(fieldsOf({ step: 'reopen' }, 'township').map((f) => [f.name, f.required]), [['reason', true]]);
+  assert.deepEqual(bodyOf('callback', { result: 'unsatisfied', note: '未解决' }), { result: 'unsatisfied', note: '未解决' });
+});
