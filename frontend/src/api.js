@@ -278,28 +278,6 @@ export function call(method, path, { body, auth = true, signal } = {}) {
 }
 
 /**
- * download fetches path with the token and saves the answer as a file
- * named by its Content-Disposition (or fallback).
- */
-export async function download(path, fallback) {
-  const token = getToken();
-  const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!res.ok) throw new ApiError(res.status, '', `HTTP ${res.status}`);
-  const cd = res.headers.get('Content-Disposition') || '';
-  const m = /filename\*=utf-8''([^;]+)/i.exec(cd);
-  const name = m ? decodeURIComponent(m[1]) : fallback;
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-  return name;
-}
-
-/**
  * importFile uploads a file to POST /api/v1/imports (a FormData with kind,
  * file, dry_run, mode, encoding, mapping): a dry run answers its report,
  * an import {id, status} to follow with importStatus.

@@ -11,6 +11,7 @@
 import * as api from './api.js';
 import { clear, h } from './dom.js';
 import { KINDS, mayImport, precisionRows, progressShare, summaryRows } from './import-state.js';
+import { downloadExport } from './stats-download.js';
 import './import.css';
 
 export class ImportPage {
@@ -172,15 +173,9 @@ export class ImportPage {
     r.hidden = false;
   }
 
-  // The rejects file needs the bearer token: fetch it and save it as a blob.
-  async #download(e, id) {
+  // The rejects file needs the bearer token: fetched and saved as a blob.
+  #download(e, id) {
     e.preventDefault();
-    const res = await fetch(`/api/v1/imports/${id}/rejects`, { headers: { Authorization: `Bearer ${api.getToken()}` } });
-    const url = URL.createObjectURL(await res.blob());
-    const a = h('a', { href: url, download: `import-${id}-rejects.csv` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    URL.revokeObjectURL(url);
+    downloadExport(`imports/${id}/rejects`, `import-${id}-rejects.csv`).catch((err) => this.ctx.setStatus(`下载失败：${err.message}`, true));
   }
 }

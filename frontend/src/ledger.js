@@ -25,6 +25,7 @@ import {
   recentPeriods,
 } from './ledger-state.js';
 import { ledgerHref, ledgerReviewHref } from './router.js';
+import { downloadExport } from './stats-download.js';
 import './ledger.css';
 
 const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }) : '—');
@@ -256,7 +257,7 @@ export class LedgerPage {
     const msg = h('span', { class: 'form-msg', role: 'status' });
     const download = h('button', { type: 'button', 'data-testid': 'review-download', text: '导出 Excel', onclick: async () => {
       try {
-        const name = await api.download(`/api/v1/ledger/review?format=xlsx&period=${encodeURIComponent(period)}`, `整改台账审核_${period}.xlsx`);
+        const name = await downloadExport(`ledger/review?format=xlsx&period=${encodeURIComponent(period)}`, `整改台账审核_${period}.xlsx`);
         msg.textContent = `已导出 ${name}`;
       } catch (err) {
         msg.textContent = `导出失败：${err.message}`;
