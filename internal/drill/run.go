@@ -74,7 +74,7 @@ func (d *Drill) exercise(ctx context.Context) (Result, error) {
 		select {
 		case <-s.connected:
 		case <-time.After(30 * time.Second):
-			return r, fmt.Errorf("drill: websocket client %s did not connect", s.name)
+			return r, fmt.Errorf("drill: websocket client %s did not connect: %s", s.name, s.lastDialError())
 		}
 	}
 	d.progress("%d websocket clients on the live stream since seq %d", len(streams), since0)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -42,6 +44,7 @@ type stream struct {
 	connects  int
 	closes    map[string]int // why each connection ended
 	connected chan struct{}  // closed on the first connect
+	dialErr   string         // why the last dial failed
 }
 
 func newStream(name, base, token string, since0 int64) *stream {
@@ -56,10 +59,13 @@ func (s *stream) run(ctx context.Context) {
 		s.mu.Unlock()
 		u := fmt.Sprintf("%s/api/v1/live?token=%s&since=%d", s.base, url.QueryEscape(s.token), since)
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		c, _, err := websocket.DefaultDialer.DialContext(dctx, "ws"+strings.TrimPrefix(u, "http"), nil)
+		c, resp, err := websocket.DefaultDialer.DialContext(dctx, wsURL(u), nil)
 		cancel()
 		if err != nil {
 			s.closed(ctx, "dial failed")
+			s.mu.Lock()
+			s.dialErr = dialError(resp, err)
+			s.mu.Unlock()
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -97,6 +103,22 @@ func (s *stream) run(ctx context.Context) {
 	}
 }
 
+// dialError says why a dial failed: the HTTP answer when there was one.
+func dialError(resp *http.Response, err error) string {
+	if resp == nil {
+		return err.Error()
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	return fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+}
+
+// lastDialError is why the last dial failed, if one did.
+func (s *stream) lastDialError() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialErr
+}
+
 func (s *stream) closed(ctx context.Context, why string) {
 	if ctx.Err() != nil {
 		return // the drill ended it
@@ -129,4 +151,13 @@ func (s *stream) state() (seqs []event, last int64, connects int, closes map[str
 		closes[k] = v
 	}
 	return append([]event(nil), s.seqs...), s.last, s.connects, closes
+}
+
+// wsURL is u with a ws or wss scheme: an http(s) base is turned into its
+// websocket form, a ws(s) one is kept.
+func wsURL(u string) string {
+	if strings.HasPrefix(u, "http") {
+		return "ws" + strings.TrimPrefix(u, "http")
+	}
+	return u
 }
