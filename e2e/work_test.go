@@ -309,7 +309,7 @@ func TestWalk(t *testing.T) {
 			return imgs.length >= 2 && imgs.every((i) => i.complete && i.naturalWidth > 0)
 				&& !!document.querySelector('[data-testid="trail-item"][data-action="resolve"] [data-testid="case-photo"] img'); })()`,
 		`JSON.stringify([...document.querySelectorAll('[data-testid="case-photo"] img')].map((i) => [i.src.replace(/token=[^&]*/, 'token=…'), i.complete, i.naturalWidth]))`)
-	evaluate[bool](t, cmd, `(window.scrollTo(0, 0), true)`)
+	evaluate[bool](t, cmd, `(document.querySelector('.case-head').scrollIntoView({ block: 'start' }), true)`)
 	waitFor(t, cmd, mapReadyTimeout, "the case map drawn", `!!document.querySelector('.case-map[data-drawn="1"]')`, `'not drawn'`)
 	docShot(t, cmd, "walk-case-closed.png")
 	workAxe(t, cmd, axeSource, "/whistles/{id} (command, closed)")
