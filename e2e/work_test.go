@@ -367,6 +367,20 @@ func TestWalk(t *testing.T) {
 	step(t, town, workStep, "open the case",
 		chromedp.Navigate(srv.URL+fmt.Sprintf("/whistles/%d", w2.ID)),
 	)
+	// every action the case offers is reachable by Tab from the case's head
+	waitFor(t, town, workStep, "the township's actions", `!!document.querySelector('[data-testid="act-escalate"]')`, `document.querySelector('#view').textContent.slice(0, 200)`)
+	acts := workActions(t, town)
+	evaluate[bool](t, town, `(document.querySelector('.case-head a').focus(), true)`)
+	reached := map[string]bool{}
+	for i := 0; i < 60 && len(reached) < len(acts); i++ {
+		step(t, town, workStep, "tab", chromedp.KeyEvent("\t"))
+		if id := evaluate[string](t, town, `document.activeElement?.closest('.case-actions') ? document.activeElement.dataset.testid || '' : ''`); id != "" {
+			reached[id] = true
+		}
+	}
+	if len(acts) < 2 || len(reached) != len(acts) {
+		t.Errorf("Tab reaches %v of the actions %v", reached, acts)
+	}
 	workClick(t, town, `[data-testid="act-escalate"]`, `[data-testid="act-grade"]`)
 	step(t, town, workStep, "fill the escalation",
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-grade"]`), "priority"),
