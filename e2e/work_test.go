@@ -380,7 +380,7 @@ func TestWalk(t *testing.T) {
 		map[string]any{"grade": "priority", "reason": "指挥中心先行升级"}); status != http.StatusOK {
 		t.Fatalf("command escalates: %d %s", status, body)
 	}
-	waitFor(t, town, 10*time.Second, "the form says the case changed", `!!document.querySelector('[data-testid="case-stale"]')`, `document.querySelector('.case-form')?.outerHTML`)
+	waitFor(t, town, workStep, "the form says the case changed", `!!document.querySelector('[data-testid="case-stale"]')`, `document.querySelector('.case-form')?.outerHTML`)
 	if got := evaluate[string](t, town, `document.querySelector('[data-testid="act-note"]').value`); got != workReason {
 		t.Errorf("the stream swept the typed text away: %q", got)
 	}
@@ -594,7 +594,7 @@ func workTabToActions(t *testing.T, ctx context.Context) {
 // (polled in the page: the case redraws itself as the stream reports).
 func workWaitStatus(t *testing.T, ctx context.Context, status string) {
 	t.Helper()
-	waitFor(t, ctx, 20*time.Second, "status "+status,
+	waitFor(t, ctx, workStep, "status "+status,
 		`document.querySelector('[data-testid="whistle-status"]')?.dataset.status === `+jsString(status),
 		`(document.querySelector('.case-head')?.textContent || document.querySelector('#view').textContent).slice(0, 200)`)
 }
@@ -603,7 +603,7 @@ func workWaitStatus(t *testing.T, ctx context.Context, status string) {
 // redraws itself when the stream reports a step) until then appears.
 func workClick(t *testing.T, ctx context.Context, sel, then string) {
 	t.Helper()
-	waitFor(t, ctx, 20*time.Second, "click "+sel+" for "+then,
+	waitFor(t, ctx, workStep, "click "+sel+" for "+then,
 		`(() => { if (document.querySelector(`+jsString(then)+`)) return true; document.querySelector(`+jsString(sel)+`)?.click(); return false; })()`,
 		`(document.querySelector('.case') || document.querySelector('#view')).textContent.slice(0, 300)`)
 }
