@@ -55,7 +55,8 @@ const (
 //     with every step in the trail and both photos loaded (naturalWidth);
 //  6. refusals: a unit not summoned opening the whistle gets the
 //     not-found page; a township that escalates after the command center
-//     did gets the server's 409 inline, the case reloaded and its text kept;
+//     regraded (改级, in its own browser) gets the server's 409 inline, the
+//     case reloaded and its text kept;
 //  7. axe-core finds no serious or critical violation on /work and
 //     /whistles/{id}, at desktop size and at 390×844 (/report: TestReport).
 //
@@ -376,10 +377,16 @@ func TestWalk(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-grade"]`), "priority"),
 		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), workReason),
 	)
-	if status, body := apiDo(t, http.MethodPost, srv.URL+fmt.Sprintf("/api/v1/whistles/%d/escalate", w2.ID), cmdTok,
-		map[string]any{"grade": "priority", "reason": "指挥中心先行升级"}); status != http.StatusOK {
-		t.Fatalf("command escalates: %d %s", status, body)
-	}
+	// meanwhile the command center, in its own browser, regrades it (改级)
+	step(t, cmd, workStep, "the command center opens the second case", chromedp.Navigate(srv.URL+fmt.Sprintf("/whistles/%d", w2.ID)))
+	workClick(t, cmd, `[data-testid="act-escalate"]`, `[data-testid="act-grade"]`)
+	step(t, cmd, workStep, "the command center regrades first",
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-grade"]`), "priority"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="act-note"]`), "指挥中心先行升级"),
+		chromedp.Click(chromedp.CSS(`[data-testid="act-submit"]`)),
+	)
+	waitFor(t, cmd, workStep, "the command center's regrade", `document.querySelector('[data-testid="whistle-grade"]')?.textContent === '重点哨'`,
+		`(document.querySelector('.case-head')?.textContent || '') + ' | ' + (document.querySelector('[data-testid="act-error"]')?.textContent || '')`)
 	waitFor(t, town, workStep, "the form says the case changed", `!!document.querySelector('[data-testid="case-stale"]')`, `document.querySelector('.case-form')?.outerHTML`)
 	if got := evaluate[string](t, town, `document.querySelector('[data-testid="act-note"]').value`); got != workReason {
 		t.Errorf("the stream swept the typed text away: %q", got)
