@@ -4,5 +4,7 @@
 //
 // They need the frontend built (`make build`) and Chromium installed
 // (`apt-get install -y chromium`); without either they fail and say so.
-// Screenshots go to artifacts/ at the repository root.
+// Screenshots go to artifacts/ at the repository root; the README's
+// (docShot) go to docs/screenshots/ when WHISTLEGRID_SCREENSHOTS=1, else
+// to a temporary folder.
 package e2e

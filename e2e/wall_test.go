@@ -17,6 +17,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/api"
+	"whistlegrid/attach"
 	"whistlegrid/auth"
 	"whistlegrid/frontend"
 	"whistlegrid/grid"
@@ -39,6 +40,7 @@ type liveServer struct {
 	t      *testing.T
 	pool   *pgxpool.Pool
 	placer *grid.Placer
+	blobs  *attach.Disk // the attachment store, a folder of the test's own
 	log    *slog.Logger
 	addr   string // host:port, kept across restarts
 	URL    string
@@ -58,11 +60,15 @@ func startLiveServer(t *testing.T, pool *pgxpool.Pool) *liveServer {
 	if err != nil {
 		t.Fatalf("placement index: %v", err)
 	}
+	blobs, err := attach.NewDisk(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &liveServer{t: t, pool: pool, placer: placer, addr: ln.Addr().String(),
+	s := &liveServer{t: t, pool: pool, placer: placer, blobs: blobs, addr: ln.Addr().String(),
 		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
 	s.URL = "http://" + s.addr
 	s.serve(ln)
@@ -81,7 +87,7 @@ func (s *liveServer) serve(ln net.Listener) {
 			s.t.Errorf("hub: %v", err)
 		}
 	}()
-	srv := api.New(api.Config{Pool: s.pool, Logger: s.log, Frontend: frontend.Handler(), Placer: s.placer, Live: hub, Version: "test"})
+	srv := api.New(api.Config{Pool: s.pool, Logger: s.log, Frontend: frontend.Handler(), Placer: s.placer, Live: hub, Version: "test", Attachments: s.blobs})
 	s.hs = &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	s.stopHub, s.hubDone = cancel, done
 	go func() { _ = s.hs.Serve(ln) }()
