@@ -31,6 +31,37 @@ func FollowChanges(ctx context.Context, pool *pgxpool.Pool, p *Placer, log *slog
 	}
 }
 
+// NewFollowingPlacer builds the placement index once and keeps it in step
+// as FollowChanges does, until ctx ends: it listens on ChangedChannel
+// before it builds, so a change committed during the build is notified and
+// refreshes it, and the index is not built a second time to catch one.
+func NewFollowingPlacer(ctx context.Context, pool *pgxpool.Pool, opts IndexOptions, log *slog.Logger) (*Placer, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+ChangedChannel); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	p, err := NewPlacer(ctx, pool, opts)
+	if err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN *")
+		conn.Release()
+		return nil, err
+	}
+	go func() {
+		err := wait(ctx, conn, p, log)
+		conn.Release()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("placement index: listening for grid changes failed; retrying", slog.Any("err", err))
+		FollowChanges(ctx, pool, p, log)
+	}()
+	return p, nil
+}
+
 func followOnce(ctx context.Context, pool *pgxpool.Pool, p *Placer, log *slog.Logger) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -44,6 +75,11 @@ func followOnce(ctx context.Context, pool *pgxpool.Pool, p *Placer, log *slog.Lo
 	if err := p.Refresh(ctx); err != nil {
 		return err
 	}
+	return wait(ctx, conn, p, log)
+}
+
+// wait refreshes p after each notification on conn, which listens.
+func wait(ctx context.Context, conn *pgxpool.Conn, p *Placer, log *slog.Logger) error {
 	for {
 		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 			return err

@@ -8,8 +8,10 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +33,9 @@ type Store struct {
 	placer *grid.Placer
 	now    func() time.Time
 	lanes  [intakeLanes]lane // clue intake, by category
+
+	riskRules atomic.Pointer[riskRulesCache] // the risk rules as last read (risk.go)
+	notifier  notifier                       // events notified after intake commits
 }
 
 // Options tunes a Store.
@@ -291,10 +296,6 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	if sc.ReadOnly() {
 		return IntakeResult{}, "", fault.Errorf(ErrForbidden, "the wall screen is read-only")
 	}
-	risk, err := s.judgeRisk(ctx, v) // 风险研判 (risk.go), before the intake transaction
-	if err != nil {
-		return IntakeResult{}, "", err
-	}
 	chain := v.placement.Chain
 	township := linkAt(chain, grid.LevelTownship)
 	now := s.now().Round(time.Microsecond) // as PostgreSQL keeps it
@@ -321,6 +322,7 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 			raisable, codes, roles},
 		clue: map[string]any{"source": v.in.Source, "category": v.in.Category, "lon": v.wgs[0], "lat": v.wgs[1],
 			"grid": chain[0].Code, "near_edge": v.placement.NearEdge, "reporter_name": rep.Name, "reporter_phone": rep.Phone},
+		check: s.newRiskCheck(v), // 风险研判 (risk.go), in the intake transaction
 	}
 	if len(v.in.Attachments) > 0 || v.in.MediaURL != "" || sc.Role == access.RoleGridWorker {
 		var user any
@@ -366,14 +368,10 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 		w := j.ev.summaries[id]
 		res.Whistle = &w
 	}
-	if risk != nil {
-		w, err := s.flagRisk(ctx, j.clueID, j.whistleID, township.Code, j.clue, risk, now)
-		if err != nil {
-			return IntakeResult{}, "", err
-		}
-		res.Clue.Risk = risk
-		if w != nil {
-			res.Whistle = w
+	if j.risk != nil {
+		res.Clue.Risk = j.risk
+		if j.riskWhistle != nil {
+			res.Whistle = j.riskWhistle
 		}
 	}
 	return res, j.outcome, nil
@@ -418,11 +416,14 @@ type intakeJob struct {
 	args     []any          // whistle_intake's arguments
 	attach   []any          // clue_attach's arguments; nil: not called
 	clue     map[string]any // the clue.received event's clue, but its id
+	check    *riskCheck     // the risk judgement's query and rules
 
 	// what the database did, set when done is closed
 	stored            bool // the clue was already stored: nothing changed
 	clueID, whistleID int64
-	outcome           string // metrics.OutcomeKept, Joined, Raised or Escalated
+	outcome           string   // metrics.OutcomeKept, Joined, Raised or Escalated
+	risk              *Risk    // why the clue was flagged high-risk; nil: it was not
+	riskWhistle       *Summary // its whistle after the flag, when flagged with one
 	ev                events
 	err               error
 
@@ -433,6 +434,7 @@ type intakeJob struct {
 // reset forgets what an attempt that was rolled back did.
 func (j *intakeJob) reset() {
 	j.stored, j.clueID, j.whistleID, j.ev, j.err, j.outcome = false, 0, 0, events{}, nil, metrics.OutcomeKept
+	j.risk, j.riskWhistle = nil, nil
 }
 
 // Lanes: clues of a category go through one of intakeLanes lanes, at most
@@ -560,10 +562,17 @@ func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
 	}
 }
 
-// intakeTx runs jobs in one transaction, in two round trips: BEGIN and a
-// call of whistle_intake for each, then their events and COMMIT. A clue
-// stored meanwhile by a concurrent intake (unique_violation on its key)
-// leaves a lone job stored; in a batch it fails the batch.
+// intakeTx runs jobs in one transaction, in two round trips: BEGIN and,
+// for each job, a call of whistle_intake and the risk counts
+// (riskCountsQuery); then their events and COMMIT. A clue judged high-risk
+// is flagged in between, in the same transaction (flagRisk). A clue stored
+// meanwhile by a concurrent intake (unique_violation on its key) leaves a
+// lone job stored; in a batch it fails the batch.
+//
+// The events are written without the trigger's notification; once the
+// commit is durable they are notified on their own (notifier), so that
+// intake commits can share WAL flushes: PostgreSQL lets one notifying
+// commit at a time wait for its flush.
 func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err error) {
 	defer func() {
 		if err != nil {
@@ -589,20 +598,20 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	var lockTimeout *string // alone: the session's, waiting as long as it takes
 	if len(jobs) > 1 {
-		b.Queue("SET LOCAL lock_timeout = '" + batchLockTimeout + "'")
+		lockTimeout = new(batchLockTimeout)
 	}
+	b.Queue(`SELECT set_config('whistlegrid.notify', 'after_commit', true),
+		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout)
 	for _, j := range jobs {
 		b.Queue(intakeQuery, j.args...)
 		if j.attach != nil {
 			b.Queue(clueAttachQuery, j.attach...)
 		}
+		b.Queue(riskCountsQuery, j.check.args...)
 	}
-	skip := 1
-	if len(jobs) > 1 {
-		skip = 2
-	}
-	err = readIntake(conn.SendBatch(ctx, b), skip, jobs)
+	err = s.readIntake(conn.SendBatch(ctx, b), 2, jobs)
 	var pe *pgconn.PgError
 	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
 		jobs[0].reset()
@@ -625,27 +634,40 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 			clueEvent["whistle_id"] = j.whistleID
 		}
 		j.ev.add("clue.received", j.township, clueEvent)
+		if j.risk != nil {
+			if j.riskWhistle, err = flagRisk(ctx, conn, &j.ev, j.clueID, j.whistleID, j.township, j.clue, j.risk, j.now); err != nil {
+				return err
+			}
+		}
 		all.rows = append(all.rows, j.ev.rows...)
 		for range j.ev.rows {
 			ats = append(ats, j.now)
 		}
 	}
 	b = &pgx.Batch{}
+	var top int64
 	if len(all.rows) > 0 {
 		q, args, err := all.insertAt(ats)
 		if err != nil {
 			return err
 		}
-		b.Queue(q, args...)
+		b.Queue(`WITH e AS (`+q+` RETURNING seq) SELECT coalesce(max(seq), 0) FROM e`, args...).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&top)
+		})
 	}
 	b.Queue("COMMIT")
-	return conn.SendBatch(ctx, b).Close()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	s.notifier.notify(s.pool, top)
+	return nil
 }
 
 // readIntake reads the answers of the first skip statements (BEGIN, SET)
-// and of whistle_intake for each job: it adds an event for each whistle
-// step to the job's events and sets its clue and whistle ids, or stored.
-func readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
+// and, for each job, of whistle_intake and the risk counts: it adds an
+// event for each whistle step to the job's events, sets its clue and
+// whistle ids, or stored, and judges its risk.
+func (s *Store) readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
 	defer func() {
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -669,9 +691,69 @@ func readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
 				return err
 			}
 		}
+		risk, err := s.judge(j.check, br.QueryRow())
+		if err != nil {
+			return err
+		}
+		if !j.stored {
+			j.risk = risk
+		}
 	}
 	return nil
 }
+
+// notifier notifies the live stream's channel of events written by intake
+// after their commits, one notification at a time, each carrying the
+// highest seq known then: notifications that would queue up behind one
+// being sent are folded into the next.
+type notifier struct {
+	top     atomic.Int64 // the highest seq committed
+	sending atomic.Bool  // a goroutine is sending
+}
+
+// notify makes sure a notification carrying at least seq top goes out.
+func (n *notifier) notify(pool *pgxpool.Pool, top int64) {
+	if top == 0 {
+		return
+	}
+	for {
+		cur := n.top.Load()
+		if top <= cur || n.top.CompareAndSwap(cur, top) {
+			break
+		}
+	}
+	if !n.sending.CompareAndSwap(false, true) {
+		return // the sender sees the new top when it is done
+	}
+	go func() {
+		for {
+			top := n.top.Load()
+			sendNotify(pool, top)
+			n.sending.Store(false)
+			if n.top.Load() == top || !n.sending.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
+}
+
+// sendNotify notifies the events channel of seq top, in a transaction of
+// its own that writes no data: it need not wait for a WAL flush (the events
+// it announces are durable already). A notification that fails is lost:
+// the hubs poll as well (live.Options.Poll).
+func sendNotify(pool *pgxpool.Pool, top int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit = off")
+	b.Queue("SELECT pg_notify($1, $2)", eventsChannel, strconv.FormatInt(top, 10))
+	b.Queue("COMMIT")
+	_ = pool.SendBatch(ctx, b).Close()
+}
+
+// eventsChannel is the channel the events trigger notifies (live.Channel).
+const eventsChannel = "whistlegrid_events"
 
 // read reads the rows of whistle_intake for j.
 func (j *intakeJob) read(rows pgx.Rows) error {
@@ -773,7 +855,7 @@ func (e *events) add(kind, township string, payload map[string]any) {
 
 // whistle adds an event carrying the whistle's current summary, read in the
 // transaction so it shows the change.
-func (e *events) whistle(ctx context.Context, tx pgx.Tx, kind string, id int64, extra map[string]any) error {
+func (e *events) whistle(ctx context.Context, tx dbtx, kind string, id int64, extra map[string]any) error {
 	w, err := summaryOf(ctx, tx, id)
 	if err != nil {
 		return err
@@ -841,8 +923,16 @@ func (e *events) insertAt(ats []time.Time) (string, []any, error) {
 	return insertEvents, []any{ats, kinds, towns, payloads}, nil
 }
 
+// dbtx is a transaction: a pgx.Tx, or a connection in a transaction begun
+// with a statement (the intake's lane).
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // trail appends a step to the whistle's trail.
-func trail(ctx context.Context, tx pgx.Tx, whistleID, actorID int64, actor, action string, unitID int64, note string, data map[string]any, now time.Time) error {
+func trail(ctx context.Context, tx dbtx, whistleID, actorID int64, actor, action string, unitID int64, note string, data map[string]any, now time.Time) error {
 	if data == nil {
 		data = map[string]any{}
 	}

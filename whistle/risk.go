@@ -182,70 +182,107 @@ func (s *Store) PutRiskRules(ctx context.Context, sc access.Scope, r RiskRules) 
 	return r, nil
 }
 
-// judgeRisk reads the rules and the counts for a clue about to be taken
-// in, and judges it: nil when it is not flagged.
-func (s *Store) judgeRisk(ctx context.Context, v *validated) (*Risk, error) {
-	var raw []byte
-	var caller, place int
+// riskCountsQuery counts, inside the intake transaction and just after the
+// clue was stored (so the counts hold it, and every clue stored before it,
+// in this transaction or committed), the clues of the reporter's phone and
+// those at the place within the rules' windows, each only when its rule is
+// on: both are index scans (clues_reporter_phone_hash_idx, the location
+// index with the time window checked on the few rows nearby). It answers
+// the rules' version (the row's xmin) and the rules themselves only when
+// that version is not $5, the version the caller holds in memory: the rules
+// are parsed once per change, and every server instance sees a change at
+// its next clue.
+const riskCountsQuery = `
+WITH r AS (SELECT xmin::text AS version, rules,
+	coalesce((rules->>'caller_window_days')::int, 0) AS cw, coalesce((rules->>'place_window_days')::int, 0) AS pw,
+	coalesce((rules->>'place_radius_m')::float8, 0) AS pr, coalesce((rules->>'place_clues')::int, 0) AS pn,
+	coalesce((rules->>'caller_repeats')::int, 0) AS cn FROM risk_rules WHERE id = 1)
+SELECT r.version, CASE WHEN r.version = $5 THEN NULL ELSE r.rules END,
+	CASE WHEN $1 = '' OR r.cn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c WHERE c.reporter_phone_hash = sha256(convert_to($1, 'UTF8'))
+		AND c.reported_at > $2::timestamptz - make_interval(days => r.cw) AND c.reported_at <= $2::timestamptz) END,
+	CASE WHEN r.pn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c
+		WHERE c.location && ST_Expand(ST_SetSRID(ST_MakePoint($3, $4), 4326), r.pr / (111320 * cos($4 * pi() / 180)) * 1.01)
+		AND ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, r.pr)
+		AND c.reported_at > $2::timestamptz - make_interval(days => r.pw) AND c.reported_at <= $2::timestamptz) END
+FROM r`
+
+// riskRulesCache is the risk rules as last read, by version.
+type riskRulesCache struct {
+	version string
+	rules   RiskRules
+}
+
+// riskCheck is one clue's risk judgement on its way through the intake
+// transaction: the arguments of riskCountsQuery, and the rules in memory
+// when it was queued.
+type riskCheck struct {
+	args   []any
+	cached *riskRulesCache
+	text   string
+	cat    string
+	phone  bool
+}
+
+// newRiskCheck prepares the judgement of a clue: its counts are read by
+// riskCountsQuery in the intake transaction.
+func (s *Store) newRiskCheck(v *validated) *riskCheck {
 	phone := ""
 	if v.in.Reporter != nil {
 		phone = v.in.Reporter.Phone
 	}
-	lat := v.wgs[1]
-	err := s.pool.QueryRow(ctx, `
-		WITH r AS (SELECT rules,
-			coalesce((rules->>'caller_window_days')::int, 0) AS cw, coalesce((rules->>'place_window_days')::int, 0) AS pw,
-			coalesce((rules->>'place_radius_m')::float8, 0) AS pr, coalesce((rules->>'place_clues')::int, 0) AS pn,
-			coalesce((rules->>'caller_repeats')::int, 0) AS cn FROM risk_rules WHERE id = 1)
-		SELECT r.rules,
-			CASE WHEN $1 = '' OR r.cn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c WHERE c.reporter_phone_hash = sha256(convert_to($1, 'UTF8'))
-				AND c.reported_at > $2::timestamptz - make_interval(days => r.cw) AND c.reported_at <= $2::timestamptz) END,
-			CASE WHEN r.pn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c
-				WHERE c.location && ST_Expand(ST_SetSRID(ST_MakePoint($3, $4), 4326), r.pr / (111320 * cos($4 * pi() / 180)) * 1.01)
-				AND ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, r.pr)
-				AND c.reported_at > $2::timestamptz - make_interval(days => r.pw) AND c.reported_at <= $2::timestamptz) END
-		FROM r`, phone, v.reportedAt, v.wgs[0], lat).Scan(&raw, &caller, &place)
-	if err != nil {
+	c := &riskCheck{cached: s.riskRules.Load(), text: v.in.Text, cat: v.in.Category, phone: phone != ""}
+	version := ""
+	if c.cached != nil {
+		version = c.cached.version
+	}
+	c.args = []any{phone, v.reportedAt, v.wgs[0], v.wgs[1], version}
+	return c
+}
+
+// judge reads riskCountsQuery's row and judges the clue: nil when it is not
+// flagged. Rules read anew replace those in memory.
+func (s *Store) judge(c *riskCheck, row pgx.Row) (*Risk, error) {
+	var version string
+	var raw []byte
+	var caller, place int
+	if err := row.Scan(&version, &raw, &caller, &place); err != nil {
 		return nil, fmt.Errorf("whistle: risk: %w", err)
 	}
-	var rules RiskRules
-	if err := json.Unmarshal(raw, &rules); err != nil {
-		return nil, fmt.Errorf("whistle: risk rules: %w", err)
+	rules := c.cached
+	if raw != nil || rules == nil || rules.version != version {
+		rules = &riskRulesCache{version: version}
+		if err := json.Unmarshal(raw, &rules.rules); err != nil {
+			return nil, fmt.Errorf("whistle: risk rules: %w", err)
+		}
+		s.riskRules.Store(rules)
 	}
-	f := RiskFacts{Text: v.in.Text, Category: v.in.Category, CallerClues: caller, PlaceClues: place + 1}
-	if phone != "" {
-		f.CallerClues++
-	}
-	reasons := rules.Judge(f)
+	// the counts hold the clue itself: it is stored already
+	f := RiskFacts{Text: c.text, Category: c.cat, CallerClues: caller, PlaceClues: place}
+	reasons := rules.rules.Judge(f)
 	if len(reasons) == 0 {
 		return nil, nil
 	}
 	return &Risk{Reasons: reasons}, nil
 }
 
-// flagRisk marks a clue just taken in, and its whistle, high-risk: the
-// whistle is at least priority, with the deadlines still ahead tightened
-// to the category's fastest (Policies.RiskPolicy, Tighten); the trail says
-// why, and a clue.risk event goes out. It returns the whistle's summary
-// after, when there is a whistle.
-func (s *Store) flagRisk(ctx context.Context, clueID, whistleID int64, township string, clue map[string]any, risk *Risk, now time.Time) (*Summary, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("whistle: risk: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
+// flagRisk marks a clue just taken in, and its whistle, high-risk, in the
+// intake transaction q: the whistle is at least priority, with the
+// deadlines still ahead tightened to the category's fastest
+// (Policies.RiskPolicy, Tighten); the trail says why, and a clue.risk event
+// is added to ev. It returns the whistle's summary after, when there is a
+// whistle.
+func flagRisk(ctx context.Context, q dbtx, ev *events, clueID, whistleID int64, township string, clue map[string]any, risk *Risk, now time.Time) (*Summary, error) {
 	b, _ := json.Marshal(risk)
-	if _, err := tx.Exec(ctx, `UPDATE clues SET risk = $2 WHERE id = $1`, clueID, b); err != nil {
+	if _, err := q.Exec(ctx, `UPDATE clues SET risk = $2 WHERE id = $1`, clueID, b); err != nil {
 		return nil, fmt.Errorf("whistle: risk: %w", err)
 	}
-	ev := events{}
 	var sum *Summary
 	if whistleID != 0 {
 		var grade Grade
 		var ri, rs time.Time
 		var category string
 		var old []byte
-		err := tx.QueryRow(ctx, `SELECT w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
+		err := q.QueryRow(ctx, `SELECT w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
 			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = $1 FOR UPDATE OF w`, whistleID).Scan(&grade, &ri, &rs, &category, &old)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, fault.Errorf(ErrNotFound, "no whistle %d", whistleID)
@@ -260,7 +297,7 @@ func (s *Store) flagRisk(ctx context.Context, clueID, whistleID int64, township 
 				merged.Reasons = append(merged.Reasons, r)
 			}
 		}
-		pol, err := loadPolicies(ctx, tx, category)
+		pol, err := loadPolicies(ctx, q, category)
 		if err != nil {
 			return nil, err
 		}
@@ -274,24 +311,24 @@ func (s *Store) flagRisk(ctx context.Context, clueID, whistleID int64, township 
 		if to != grade {
 			esc = 1
 		}
-		if _, err := tx.Exec(ctx, `UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
+		if _, err := q.Exec(ctx, `UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
 			whistleID, mb, string(to), ri, rs, esc, now); err != nil {
 			return nil, fmt.Errorf("whistle: risk: %w", err)
 		}
 		note := "风险研判：" + strings.Join(risk.Reasons, "；")
-		if err := trail(ctx, tx, whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": clueID, "reasons": risk.Reasons}, now); err != nil {
+		if err := trail(ctx, q, whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": clueID, "reasons": risk.Reasons}, now); err != nil {
 			return nil, err
 		}
 		kind := "whistle.risk"
 		extra := map[string]any{"clue_id": clueID, "reasons": risk.Reasons, "actor": "system"}
 		if to != grade {
-			if err := trail(ctx, tx, whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": grade, "to": to}, now); err != nil {
+			if err := trail(ctx, q, whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": grade, "to": to}, now); err != nil {
 				return nil, err
 			}
 			kind = "whistle.escalated"
 			extra["from"], extra["to"], extra["reason"] = grade, to, note
 		}
-		if err := ev.whistle(ctx, tx, kind, whistleID, extra); err != nil {
+		if err := ev.whistle(ctx, q, kind, whistleID, extra); err != nil {
 			return nil, err
 		}
 		w := ev.summaries[whistleID]
@@ -303,12 +340,6 @@ func (s *Store) flagRisk(ctx context.Context, clueID, whistleID int64, township 
 		p["whistle_id"] = whistleID
 	}
 	ev.add("clue.risk", township, p)
-	if err := ev.write(ctx, tx, now); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("whistle: risk: %w", err)
-	}
 	return sum, nil
 }
 

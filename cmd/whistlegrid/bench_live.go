@@ -26,6 +26,7 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	clients := fs.Int("clients", 1000, "websocket clients")
 	rate := fs.Int("rate", 200, "events per second")
 	dur := fs.Duration("duration", 60*time.Second, "how long events are inserted")
+	nonDurable := fs.Bool("non-durable", true, "also run with synchronous_commit off (a quarter of the duration), printed beside and labelled (not how it serves)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,16 +52,46 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%-28s %14s %14s\n", "", fmt.Sprintf("%d clients", res.Clients), fmt.Sprintf("%d clients", base.Clients))
-	fmt.Fprintf(stdout, "%-28s %14.1f %14.1f\n", "events/s", res.EventsPerS, base.EventsPerS)
-	fmt.Fprintf(stdout, "%-28s %14.6f %14.6f\n", "delivered/expected", res.DeliveredRatio, base.DeliveredRatio)
-	fmt.Fprintf(stdout, "%-28s %14.1f %14.1f\n", "p50 delivery (ms)", res.P50Ms, base.P50Ms)
-	fmt.Fprintf(stdout, "%-28s %14.1f %14.1f\n", "p99 delivery (ms)", res.P99Ms, base.P99Ms)
-	fmt.Fprintf(stdout, "%-28s %14d %14d\n", "server bytes per client", res.BytesPerClient, base.BytesPerClient)
-	fmt.Fprintf(stdout, "targets: delivered exactly 1 %s; p99 ≤ 100 ms %s\n", passFail(res.DeliveredRatio == 1), passFail(res.P99Ms <= 100))
+	// Beside it, labelled: the same clients with synchronous_commit off on
+	// the inserting connections, so an event's commit does not wait for its
+	// WAL flush (never how it serves).
+	var fast bench.LiveResult
+	if *nonDurable {
+		cfg := pool.Config().Copy()
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+		fpool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		fast, err = bench.Live(ctx, fpool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: max(*dur/4, time.Second)})
+		fpool.Close()
+		if err != nil {
+			return err
+		}
+	}
+	nd := func(f string, v any) string {
+		if !*nonDurable {
+			return "-"
+		}
+		return fmt.Sprintf(f, v)
+	}
+	fmt.Fprintf(stdout, "%-28s %16s %16s %22s\n", "", "durable", "durable baseline", "sync_commit=off (NOT")
+	fmt.Fprintf(stdout, "%-28s %16s %16s %22s\n", "", fmt.Sprintf("%d clients", res.Clients), fmt.Sprintf("%d clients", base.Clients),
+		fmt.Sprintf("durable) %d clients", *clients))
+	fmt.Fprintf(stdout, "%-28s %16.1f %16.1f %22s\n", "events/s", res.EventsPerS, base.EventsPerS, nd("%.1f", fast.EventsPerS))
+	fmt.Fprintf(stdout, "%-28s %16.6f %16.6f %22s\n", "delivered/expected", res.DeliveredRatio, base.DeliveredRatio, nd("%.6f", fast.DeliveredRatio))
+	fmt.Fprintf(stdout, "%-28s %16.1f %16.1f %22s\n", "p50 delivery (ms)", res.P50Ms, base.P50Ms, nd("%.1f", fast.P50Ms))
+	fmt.Fprintf(stdout, "%-28s %16.1f %16.1f %22s\n", "p99 delivery (ms)", res.P99Ms, base.P99Ms, nd("%.1f", fast.P99Ms))
+	fmt.Fprintf(stdout, "%-28s %16d %16d %22s\n", "server bytes per client", res.BytesPerClient, base.BytesPerClient, nd("%d", fast.BytesPerClient))
+	fmt.Fprintf(stdout, "targets (durable): delivered exactly 1 %s; p99 ≤ 100 ms %s\n", passFail(res.DeliveredRatio == 1), passFail(res.P99Ms <= 100))
 	if *asJSON {
-		b, _ := json.Marshal(map[string]any{"clients": res.Clients, "events_per_s": res.EventsPerS, "delivered_ratio": res.DeliveredRatio,
-			"p50_ms": res.P50Ms, "p99_ms": res.P99Ms, "bytes_per_client": res.BytesPerClient})
+		out := map[string]any{"durable": true, "clients": res.Clients, "events_per_s": res.EventsPerS, "delivered_ratio": res.DeliveredRatio,
+			"p50_ms": res.P50Ms, "p99_ms": res.P99Ms, "bytes_per_client": res.BytesPerClient}
+		if *nonDurable {
+			out["non_durable"] = map[string]any{"synchronous_commit": "off", "clients": fast.Clients, "events_per_s": fast.EventsPerS,
+				"delivered_ratio": fast.DeliveredRatio, "p50_ms": fast.P50Ms, "p99_ms": fast.P99Ms}
+		}
+		b, _ := json.Marshal(out)
 		fmt.Fprintln(stdout, string(b))
 	}
 	return nil

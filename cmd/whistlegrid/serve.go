@@ -209,12 +209,12 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	}
 
 	start := time.Now()
-	placer, err := grid.NewPlacer(ctx, pool, grid.IndexOptions{})
+	// built once, kept in step with grid changes from then on
+	placer, err := grid.NewFollowingPlacer(ctx, pool, grid.IndexOptions{}, log)
 	if err != nil {
 		return fmt.Errorf("placement index: %w", err)
 	}
 	log.Info("placement index built", slog.Int("household_grids", placer.Index().Len()), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
-	go grid.FollowChanges(ctx, pool, placer, log)
 	hub := live.NewHub(pool, log, live.Options{})
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
