@@ -44,7 +44,6 @@ func meetingsHistory(ctx context.Context, tx pgx.Tx, rng *rand.Rand, end time.Ti
 	type village struct {
 		id         int64
 		code, name string
-		user       string
 	}
 	rows, err := tx.Query(ctx, `SELECT v.id, v.code, v.name FROM grids v JOIN grids t ON t.level = 'township' AND t.code = left(v.code, 9)
 		WHERE v.level = 'village' AND v.valid_to IS NULL AND t.name = $1 ORDER BY v.code`, MeetingTownship)
