@@ -29,6 +29,21 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// Duty is a task an account is given on top of its role.
+type Duty string
+
+// The duties.
+const (
+	// DutyCallback is the command center's callback desk (回访席): it calls
+	// residents back after their cases close, and is the one command-center
+	// account that sees their names and phones (SeesReporter).
+	DutyCallback Duty = "callback"
+)
+
+// Valid reports whether d is a known duty for an account of role r: the
+// callback desk is a command-center account.
+func (d Duty) Valid(r Role) bool { return d == DutyCallback && r == RoleCommand }
+
 // Scope is a caller's jurisdiction, the one mechanism every query uses to
 // limit rows in SQL. Grid codes nest by prefix (a household grid's code
 // starts with its village's, a village's and a zone's with their
@@ -44,6 +59,18 @@ type Scope struct {
 	// Townships are the township codes a unit serves; nil for a
 	// district-wide department.
 	Townships []string
+	// Duties are the account's duties beyond its role (DutyCallback).
+	Duties []Duty
+}
+
+// Has reports whether the account has duty d.
+func (s Scope) Has(d Duty) bool {
+	for _, x := range s.Duties {
+		if x == d {
+			return true
+		}
+	}
+	return false
 }
 
 // Prefixes returns the grid-code prefixes of the jurisdiction, nil for the
@@ -142,17 +169,19 @@ func (s Scope) SeesResidents() bool {
 
 // SeesReporter reports whether the caller may see the name and phone of
 // the person who reported a clue placed in the household grid grid, the
-// one rule of REST (whistle) and of the live stream (live) alike: those
-// who call a reporter back see it, each inside their own grids — the
-// command center anywhere, a township operator in its township, a grid
+// one rule of REST (whistle), of the live stream (live) and of the board's
+// screening (board) alike: those who call a reporter back see it, each
+// inside their own grids — the command center's callback desk
+// (DutyCallback) anywhere, a township operator in its township, a grid
 // worker in its village (a whistle joins clues across villages; the
-// reporters of the other villages stay masked). Party members, units and
-// the wall screen see reporters masked (Reporter). An unknown grid ("")
-// is seen by the command center only.
+// reporters of the other villages stay masked). The command center's
+// other accounts, party members, units and the wall screen see reporters
+// masked (Reporter). An unknown grid ("") is seen by the callback desk
+// only.
 func (s Scope) SeesReporter(grid string) bool {
 	switch s.Role {
 	case RoleCommand:
-		return true
+		return s.Has(DutyCallback)
 	case RoleTownship, RoleGridWorker:
 		return grid != "" && s.Covers(grid)
 	}

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -74,8 +75,11 @@ func TestReporter(t *testing.T) {
 		grid  string
 		want  string
 	}{
-		{Scope{Role: RoleCommand}, town2, name + " " + phone},
-		{Scope{Role: RoleCommand}, "", name + " " + phone},
+		// the command center's callback desk sees every reporter; its other accounts see them masked (issue 16 §4)
+		{Scope{Role: RoleCommand, Duties: []Duty{DutyCallback}}, town2, name + " " + phone},
+		{Scope{Role: RoleCommand, Duties: []Duty{DutyCallback}}, "", name + " " + phone},
+		{Scope{Role: RoleCommand}, town2, masked},
+		{Scope{Role: RoleCommand}, "", masked},
 		{Scope{Role: RoleScreen}, house, masked},
 		{Scope{Role: RoleTownship, GridCode: "110119101"}, house, name + " " + phone},
 		{Scope{Role: RoleTownship, GridCode: "110119101"}, town2, masked},
@@ -86,7 +90,7 @@ func TestReporter(t *testing.T) {
 		{Scope{Role: RoleUnit}, house, masked},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.scope.Role)+" "+tt.grid, func(t *testing.T) {
+		t.Run(fmt.Sprint(tt.scope.Role, tt.scope.Duties, " ", tt.grid), func(t *testing.T) {
 			n, p := tt.scope.Reporter(tt.grid, name, phone)
 			if got := n + " " + p; got != tt.want {
 				t.Errorf("Reporter = %q, want %q", got, tt.want)
@@ -95,5 +99,20 @@ func TestReporter(t *testing.T) {
 				t.Errorf("SeesReporter = %v", got)
 			}
 		})
+	}
+}
+
+// TestDuty: the callback duty is a command-center account's only.
+func TestDuty(t *testing.T) {
+	for _, r := range []Role{RoleCommand, RoleScreen, RoleTownship, RoleUnit, RoleGridWorker, RolePartyMember} {
+		if got := DutyCallback.Valid(r); got != (r == RoleCommand) {
+			t.Errorf("callback duty valid for %s: %v", r, got)
+		}
+	}
+	if Duty("janitor").Valid(RoleCommand) {
+		t.Error("an unknown duty is valid")
+	}
+	if (Scope{Role: RoleCommand}).Has(DutyCallback) || !(Scope{Role: RoleCommand, Duties: []Duty{DutyCallback}}).Has(DutyCallback) {
+		t.Error("Has")
 	}
 }

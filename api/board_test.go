@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"whistlegrid/access"
+
 	"whistlegrid/board"
 	"whistlegrid/fault"
 	"whistlegrid/internal/testenv"
@@ -66,8 +68,13 @@ func TestBoardWorkflow(t *testing.T) {
 	cmd, town, other := env.Login(t, "command"), env.Login(t, "t"+p.TownA), env.Login(t, "t"+p.TownB)
 	st, b = env.Do(t, "GET", "/api/v1/board/screening?status=pending", cmd, nil)
 	mustStatus(t, "screening", st, b, 200)
+	if bytes.Contains(b, []byte(phone)) || !bytes.Contains(b, []byte(access.MaskPhone(phone))) {
+		t.Errorf("a command-center account off the callback desk sees the phone unmasked: %s", b)
+	}
+	st, b = env.Do(t, "GET", "/api/v1/board/screening?status=pending", env.Login(t, "callback"), nil)
+	mustStatus(t, "screening by the callback desk", st, b, 200)
 	if !bytes.Contains(b, []byte(phone)) {
-		t.Errorf("the command center does not see the phone: %s", b)
+		t.Errorf("the callback desk does not see the phone: %s", b)
 	}
 	acc := fmt.Sprintf("/api/v1/board/messages/%d/accept", m1.ID)
 	st, b = env.Do(t, "POST", acc, town, nil)

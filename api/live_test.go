@@ -612,7 +612,8 @@ func TestLiveMasksByRole(t *testing.T) {
 		user             string
 		wantDuty, wantRe string
 	}{
-		{"command", duty, repOnly},
+		{"callback", duty, repOnly},
+		{"command", duty, residMask}, // only the callback desk sees reporters (issue 16 §4)
 		{"screen", dutyMask, residMask},
 		{"t" + p.TownA, duty, resid},
 		{"u" + p.Unit, duty, residMask},

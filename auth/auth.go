@@ -49,10 +49,13 @@ type User struct {
 	Username    string `json:"username"`
 	Role        string `json:"role"`
 	DisplayName string `json:"display_name"`
-	GridCode    string `json:"-"`
-	UnitCode    string `json:"-"`
-	GridName    string `json:"-"`
-	UnitName    string `json:"-"`
+	// Duties are the account's duties beyond its role (access.Duty):
+	// ["callback"] for the command center's callback desk.
+	Duties   []string `json:"duties"`
+	GridCode string   `json:"-"`
+	UnitCode string   `json:"-"`
+	GridName string   `json:"-"`
+	UnitName string   `json:"-"`
 }
 
 // Jurisdiction is where a user acts, for the client.
@@ -115,7 +118,7 @@ const userColumns = `u.id, u.username, u.role, u.display_name, coalesce(g.code, 
 	coalesce(g.name, ''), coalesce(un.name, ''), u.unit_id,
 	CASE WHEN u.role = 'unit' AND un.kind <> 'department' THEN
 		ARRAY(SELECT t.code FROM unit_townships ut JOIN grids t ON t.id = ut.township_id WHERE ut.unit_id = u.unit_id ORDER BY t.code)
-	END`
+	END, u.duties`
 
 const loginQuery = `SELECT u.password_hash, ` + userColumns + `
 FROM users u
@@ -260,10 +263,13 @@ type NewUser struct {
 	DisplayName string
 	GridCode    string // for command, screen (the district), township, grid_worker, party_member
 	UnitCode    string // for unit
+	// Duties beyond the role: access.DutyCallback for the command
+	// center's callback desk.
+	Duties []access.Duty
 }
 
-const addUser = `INSERT INTO users (username, password_hash, role, display_name, grid_id, grid_level, unit_id)
-SELECT $1, $2, $3, $4, g.id, g.level, un.id
+const addUser = `INSERT INTO users (username, password_hash, role, display_name, grid_id, grid_level, unit_id, duties)
+SELECT $1, $2, $3, $4, g.id, g.level, un.id, $7
 FROM (SELECT 1) one
 LEFT JOIN grids g ON g.code = $5 AND g.valid_to IS NULL
 LEFT JOIN units un ON un.code = $6
@@ -281,6 +287,13 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 	if nu.Role != access.RoleUnit && nu.GridCode == "" {
 		return 0, fault.FieldErrorf(ErrInvalid, "grid", "a %s user needs a grid code", nu.Role)
 	}
+	duties := []string{}
+	for _, d := range nu.Duties {
+		if !d.Valid(nu.Role) {
+			return 0, fault.FieldErrorf(ErrInvalid, "duty", "duty %q is not one a %s account may have", d, nu.Role)
+		}
+		duties = append(duties, string(d))
+	}
 	hash, err := HashPassword(nu.Password)
 	if err != nil {
 		return 0, err
@@ -293,7 +306,7 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 		unitCode = nu.UnitCode
 	}
 	var id int64
-	err = s.pool.QueryRow(ctx, addUser, nu.Username, hash, string(nu.Role), nu.DisplayName, gridCode, unitCode).Scan(&id)
+	err = s.pool.QueryRow(ctx, addUser, nu.Username, hash, string(nu.Role), nu.DisplayName, gridCode, unitCode, duties).Scan(&id)
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
@@ -309,11 +322,14 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (int64, error) {
 func scanUser(row pgx.Row, hash *string, u *User, sc *access.Scope, extra ...any) error {
 	var unitID *int64
 	var townships []string
-	dest := append([]any{hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships}, extra...)
+	dest := append([]any{hash, &u.ID, &u.Username, &u.Role, &u.DisplayName, &u.GridCode, &u.UnitCode, &u.GridName, &u.UnitName, &unitID, &townships, &u.Duties}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
 	*sc = access.Scope{UserID: u.ID, Username: u.Username, Role: access.Role(u.Role), GridCode: u.GridCode, UnitCode: u.UnitCode, Townships: townships}
+	for _, d := range u.Duties {
+		sc.Duties = append(sc.Duties, access.Duty(d))
+	}
 	if unitID != nil {
 		sc.UnitID = *unitID
 	}

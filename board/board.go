@@ -341,8 +341,8 @@ func (s *Store) Status(ctx context.Context, r string) (Receipt, error) {
 }
 
 // Message is a message as the command center and the townships see it.
-// The phone is shown to the command center (it calls back) and masked
-// for the rest.
+// The phone is shown to the command center's callback desk (it calls
+// back: access.Scope.SeesReporter) and masked for the rest.
 type Message struct {
 	Public
 	Phone      string   `json:"phone"`
@@ -387,7 +387,7 @@ func (s *Store) Screening(ctx context.Context, sc access.Scope, status string, l
 		err := r.Scan(&m.ID, &m.Text, &m.Category, &m.CategoryName, &m.Township, &m.CreatedAt, &m.Status, &m.Reply, &m.RepliedAt,
 			&m.Phone, &m.Lon, &m.Lat, &m.Reason, &m.ClueID, &m.WhistleID, &m.TownshipID)
 		m.StatusName = StatusNames[m.Status]
-		if sc.Role != access.RoleCommand && m.Phone != "" {
+		if !sc.SeesReporter("") && m.Phone != "" {
 			m.Phone = access.MaskPhone(m.Phone)
 		}
 		return m, err

@@ -64,7 +64,15 @@ type HistorySummary struct {
 	Trail      int // whistle_events rows
 	Events     int // events rows
 	Notices    int // supervision_notices rows
-	Clusters   []Cluster
+	// Callbacks counts the command center's calls to residents after their
+	// case closed (whistle_callbacks rows), CallbacksUnsatisfied those
+	// answered unsatisfied.
+	Callbacks, CallbacksUnsatisfied int
+	// Meetings counts the villagers' meetings (村民说事) and their matters.
+	Meetings, Matters int
+	// RiskClues counts the clues flagged by the risk rules.
+	RiskClues int
+	Clusters  []Cluster
 	// Plan is the time spent drawing and simulating, Write the time spent
 	// writing, Took the whole call.
 	Plan, Write, Took time.Duration
@@ -90,6 +98,7 @@ type PathCounts struct {
 	Rated            int // every unit rated
 	Open             int // not closed at End
 	OpenOverdue      int // not closed at End and overdue
+	Reopened         int // reopened by its township after an unsatisfied callback (回访)
 }
 
 // LoadHistory writes a year of history (End − 365 days … End) onto a

@@ -30,6 +30,12 @@ type ChannelCounts struct {
 	LedgerPaths    map[string]int // ontime, rejected, late, open, neverdone
 	Board          map[string]int // pending, accepted, rejected
 	BoardReplies   int
+	Meetings       int            // villagers' meetings (村民说事)
+	Matters        int            // their matters, each a clue of source meeting
+	MattersByStage map[string]int // raised, discussed, done, judged
+	MatterWhistles int            // matters done through a whistle
+	RiskClues      int            // clues flagged by the risk rules
+	RiskWhistles   int            // their whistles
 }
 
 // loadChannels writes, after the whistles' year, the year of the two
@@ -44,11 +50,18 @@ type ChannelCounts struct {
 // (with the township's public reply once their case closed), others
 // rejected with a reason, a few still pending. One transaction.
 func loadChannels(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions, sum *HistorySummary) (ChannelCounts, error) {
-	cc := ChannelCounts{LedgerByStatus: map[string]int{}, LedgerByLevel: map[string]int{}, LedgerPaths: map[string]int{}, Board: map[string]int{}}
+	cc := ChannelCounts{LedgerByStatus: map[string]int{}, LedgerByLevel: map[string]int{}, LedgerPaths: map[string]int{}, Board: map[string]int{},
+		MattersByStage: map[string]int{}}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x16))
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if err := ledgerHistory(ctx, tx, rng, opts.End, sum, &cc); err != nil {
 			return err
+		}
+		if err := meetingsHistory(ctx, tx, rand.New(rand.NewPCG(uint64(opts.Seed), 0x2)), opts.End, sum, &cc); err != nil {
+			return fmt.Errorf("meetings: %w", err)
+		}
+		if err := riskHistory(ctx, tx, &cc); err != nil {
+			return fmt.Errorf("risk: %w", err)
 		}
 		return boardHistory(ctx, tx, rng, opts.End, &cc)
 	})
@@ -56,7 +69,9 @@ func loadChannels(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions, 
 		return cc, fmt.Errorf("demo: history: channels: %w", err)
 	}
 	opts.Logger.Info("demo: history: ledger and board", "ledger", cc.Ledger, "ledger_status", cc.LedgerByStatus, "ledger_paths", cc.LedgerPaths,
-		"board", cc.Board, "board_replies", cc.BoardReplies)
+		"board", cc.Board, "board_replies", cc.BoardReplies, "meetings", cc.Meetings, "matters", cc.Matters, "matter_stages", cc.MattersByStage,
+		"risk_clues", cc.RiskClues, "risk_whistles", cc.RiskWhistles)
+	sum.Meetings, sum.Matters, sum.RiskClues = cc.Meetings, cc.Matters, cc.RiskClues
 	return cc, nil
 }
 

@@ -201,10 +201,11 @@ func checkWhistleRules(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 	}
 	steps := map[string]whistle.Step{"report_in": whistle.StepReportIn, "resolve": whistle.StepResolve, "close": whistle.StepClose,
 		"return": whistle.StepReturn, "rate": whistle.StepRate, "escalate": whistle.StepEscalate, "consult": whistle.StepConsult,
-		"rule": whistle.StepRule, "contest": whistle.StepContest}
+		"rule": whistle.StepRule, "contest": whistle.StepContest, "callback": whistle.StepCallback, "reopen": whistle.StepReopen}
 
 	// the trail, replayed
-	rows, err = pool.Query(ctx, `SELECT whistle_id, at, actor, action, coalesce(unit_id, 0), coalesce(data->>'from', ''), coalesce(data->>'to', '')
+	// (a callback's result comes as "to")
+	rows, err = pool.Query(ctx, `SELECT whistle_id, at, actor, action, coalesce(unit_id, 0), coalesce(data->>'from', ''), coalesce(data->>'to', data->>'result', '')
 		FROM whistle_events ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
@@ -281,6 +282,11 @@ func checkWhistleRules(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 		if err := whistle.Allowed(step, st, acting, arg); err != nil {
 			return fmt.Sprintf("%s by %s at %v, from %s: %v", action, actor, at, st.Status, err)
 		}
+		if step == whistle.StepReopen {
+			if err := whistle.MayReopen(st, at); err != nil {
+				return fmt.Sprintf("reopen by %s at %v: %v", actor, at, err)
+			}
+		}
 		next := whistle.Next(step, st, acting)
 		switch step {
 		case whistle.StepReportIn:
@@ -311,6 +317,14 @@ func checkWhistleRules(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 			st.RuledUnitID, st.Contested = acting, false
 		case whistle.StepContest:
 			st.Contested = true
+		case whistle.StepCallback:
+			st.LastCallback, st.LastCallbackAt = whistle.CallbackResult(to), at
+		case whistle.StepReopen:
+			for i := range st.Summons {
+				if st.Summons[i].Role == "lead" {
+					st.Summons[i].Resolved = false
+				}
+			}
 		}
 		st.Status = next
 		taken[action]++
@@ -357,7 +371,7 @@ func checkWhistleRules(t *testing.T, ctx context.Context, pool *pgxpool.Pool) {
 			fail("whistle %d: the trail replayed by whistle's rules ends %s and %s, the whistle is %s and %s", id, w.st.Status, w.st.Grade, w.status, w.grade)
 		}
 	}
-	for _, a := range []string{"raise", "report_in", "resolve", "close", "return", "rate", "escalate", "consult", "rule", "contest", "escalate by the sweep", "escalate on repeated clues"} {
+	for _, a := range []string{"raise", "report_in", "resolve", "close", "return", "rate", "escalate", "consult", "rule", "contest", "escalate by the sweep", "escalate on repeated clues", "callback", "reopen"} {
 		if taken[a] == 0 {
 			t.Errorf("no %s replayed", a)
 		}

@@ -40,6 +40,8 @@ type sim struct {
 	trail      []trailRow
 	events     []eventRow
 	notices    []noticeRow
+	callbacks  []callbackRow
+	cr         *rand.Rand // the callbacks' own draw, so the rest of the year keeps its course
 	rules      map[[2]int64]hRuleValue
 	command    int64 // the command center's user id
 	log        *slog.Logger
@@ -72,6 +74,10 @@ type sw struct {
 	byHand, escClues, escHand, escSwp  bool
 	contested, reruled, stalled, rated bool
 	noticed                            map[[2]int64]bool // (unit id, 0 report-in / 1 resolve)
+	resident                           bool              // a resident's case (a hotline, board or app clue): called back after it closes
+	lastCB                             whistle.CallbackResult
+	lastCBAt                           time.Time
+	reopened                           bool
 }
 
 // ss is a unit summoned to a simulated whistle.
@@ -108,6 +114,8 @@ const (
 	actContest
 	actRaiseByHand
 	actSweep
+	actCallback
+	actReopen
 )
 
 // item is a scheduled step. Items run in time order; sweeps at the same
@@ -167,6 +175,14 @@ type eventRow struct {
 	payload  map[string]any
 }
 
+// callbackRow is a whistle_callbacks row.
+type callbackRow struct {
+	whistle, actorID int64
+	at               time.Time
+	actor, result    string
+	note             string
+}
+
 // noticeRow is a supervision_notices row.
 type noticeRow struct {
 	whistle, unit int64
@@ -178,7 +194,8 @@ type noticeRow struct {
 func newSim(w *world, o HistoryOptions, clues []*draft) *sim {
 	s := &sim{w: w, end: o.End, start: o.End.Add(-HistoryDays * 24 * time.Hour), clues: clues, clueWh: make([]*sw, len(clues)),
 		open: map[*hCat][]*sw{}, rules: map[[2]int64]hRuleValue{}, command: w.users["command"],
-		r: stream(o.Seed, "history lifecycle "+o.End.UTC().Format(time.RFC3339)), log: o.Logger}
+		r: stream(o.Seed, "history lifecycle "+o.End.UTC().Format(time.RFC3339)), log: o.Logger,
+		cr: stream(o.Seed, "history callbacks "+o.End.UTC().Format(time.RFC3339))}
 	s.tuneUnits(o.Seed)
 	return s
 }
@@ -380,6 +397,7 @@ func (s *sim) responsible(d *draft, at time.Time) []grid.UnitRef {
 func (s *sim) join(w *sw, i int, r hRuleValue, now time.Time) {
 	id := s.clueID(i)
 	s.clueWh[i] = w
+	w.resident = w.resident || residentSource(s.clues[i].source)
 	w.clueCount++
 	w.updatedAt = now
 	s.addTrail(w, now, 0, "system", "join", 0, fmt.Sprintf("线索 #%d 并入（第 %d 条）", id, w.clueCount), map[string]any{"clue_id": id})
@@ -400,7 +418,7 @@ func (s *sim) raise(now time.Time, i int, units []grid.UnitRef, actorID int64, a
 	w := &sw{id: s.w.base.whistle + int64(len(s.whistles)) + 1, town: &s.w.towns[s.w.townBy[town.Code]], gridID: d.pl.Chain[0].ID,
 		gridCode: d.pl.Chain[0].Code, cat: d.cat, grade: grade, status: whistle.Next(whistle.StepRaise, &whistle.State{}, 0), loc: d.wgs,
 		note: note, raisedBy: actorID, raisedAt: now, reportInDue: now.Add(p.ReportIn), resolveDue: now.Add(p.Resolve), clueCount: 1,
-		updatedAt: now, noticed: map[[2]int64]bool{}}
+		updatedAt: now, noticed: map[[2]int64]bool{}, resident: residentSource(d.source)}
 	codes, roles := whistle.Summonable(units)
 	for k, code := range codes {
 		if hu := s.w.unitBy[code]; hu != nil {

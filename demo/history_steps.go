@@ -33,7 +33,7 @@ func (s *sim) pick(list []string) string { return list[s.r.IntN(len(list))] }
 // state is w as whistle's decisions read it.
 func (w *sw) state() *whistle.State {
 	st := &whistle.State{ID: w.id, TownshipCode: w.town.code, GridCode: w.gridCode, Status: w.status, Grade: w.grade,
-		Contested: !w.contestedAt.IsZero(), Summons: make([]whistle.Summons, len(w.summons))}
+		Contested: !w.contestedAt.IsZero(), Summons: make([]whistle.Summons, len(w.summons)), LastCallback: w.lastCB, LastCallbackAt: w.lastCBAt}
 	if w.ruled != nil {
 		st.RuledUnitID = w.ruled.id
 	}
@@ -194,6 +194,10 @@ func (s *sim) step(it *item) {
 		s.contest(it.w, now)
 	case actRaiseByHand:
 		s.raiseByHand(it.clue, now)
+	case actCallback:
+		s.callback(it.w, now)
+	case actReopen:
+		s.reopen(it.w, now)
 	}
 }
 
@@ -313,6 +317,9 @@ func (s *sim) review(w *sw, now time.Time) {
 			s.open[w.cat] = append(open[:i:i], open[i+1:]...)
 			break
 		}
+	}
+	if w.resident {
+		s.at(s.workHours(now.Add(time.Duration((0.5+2.5*s.cr.Float64())*24*float64(time.Hour)))), now, actCallback, w, nil)
 	}
 	if !w.plan.noRate {
 		t := s.workHours(now.Add(time.Duration((0.2 + 30*s.r.Float64()) * float64(time.Hour))))

@@ -89,7 +89,7 @@ func TestLoadHistory(t *testing.T) {
 				t.Errorf("no %s whistle", g)
 			}
 		}
-		for _, a := range []string{"raise", "join", "report_in", "resolve", "close", "return", "rate", "escalate", "consult", "rule", "contest", "overdue", "supervise"} {
+		for _, a := range []string{"raise", "join", "report_in", "resolve", "close", "return", "rate", "escalate", "consult", "rule", "contest", "overdue", "supervise", "callback", "reopen"} {
 			if n := count(t, `SELECT count(*) FROM whistle_events WHERE action = $1`, a); n == 0 {
 				t.Errorf("no %s step in the trail", a)
 			}
@@ -113,7 +113,8 @@ func TestLoadHistory(t *testing.T) {
 		for name, n := range map[string]int{"joined": p.Joined, "raised by hand": p.RaisedByHand, "report-in overdue": p.ReportInOverdue,
 			"resolve overdue": p.ResolveOverdue, "returned": p.Returned, "returned twice": p.ReturnedTwice, "escalated by clues": p.EscalatedByClues,
 			"escalated by hand": p.EscalatedByHand, "escalated by the sweep": p.EscalatedBySweep, "consulted": p.Consulted, "ruled": p.Ruled,
-			"contested": p.Contested, "ruled again": p.ReRuled, "rated": p.Rated, "open": p.Open, "open and overdue": p.OpenOverdue} {
+			"contested": p.Contested, "ruled again": p.ReRuled, "rated": p.Rated, "open": p.Open, "open and overdue": p.OpenOverdue,
+			"reopened after an unsatisfied callback": p.Reopened} {
 			if n == 0 {
 				t.Errorf("no whistle went down the %q path", name)
 			}
@@ -210,10 +211,19 @@ func TestLoadHistory(t *testing.T) {
 				AND EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.role = 'lead' AND s.resolved_at IS NULL)`},
 			{"one lead", `SELECT count(*) FROM whistles w WHERE (SELECT count(*) FROM summons s WHERE s.whistle_id = w.id AND s.role = 'lead') <> 1`},
 			{"steps after the summons", `SELECT count(*) FROM summons s WHERE s.reported_in_at < s.summoned_at OR s.resolved_at < s.reported_in_at`},
-			{"rated after closing", `SELECT count(*) FROM summons s JOIN whistles w ON w.id = s.whistle_id WHERE s.rated_at IS NOT NULL AND (w.closed_at IS NULL OR s.rated_at < w.closed_at)`},
+			// (a reopened whistle keeps its ratings, as the live reopen does: rated after its first close)
+			{"rated after closing", `SELECT count(*) FROM summons s JOIN whistles w ON w.id = s.whistle_id WHERE s.rated_at IS NOT NULL
+				AND s.rated_at < coalesce((SELECT min(e.at) FROM whistle_events e WHERE e.whistle_id = w.id AND e.action = 'close'), 'infinity')`},
+			{"a callback after a close", `SELECT count(*) FROM whistle_callbacks cb WHERE NOT EXISTS (SELECT 1 FROM whistle_events e WHERE e.whistle_id = cb.whistle_id AND e.action = 'close' AND e.at < cb.at)`},
+			{"callbacks are trailed", `SELECT count(*) FROM whistle_callbacks cb WHERE NOT EXISTS (SELECT 1 FROM whistle_events e WHERE e.whistle_id = cb.whistle_id AND e.action = 'callback' AND e.at = cb.at AND e.data->>'result' = cb.result)`},
+			{"reopened within 7 days of an unsatisfied callback", `SELECT count(*) FROM whistle_events r WHERE r.action = 'reopen' AND NOT EXISTS (SELECT 1 FROM whistle_callbacks cb
+				WHERE cb.whistle_id = r.whistle_id AND cb.result = 'unsatisfied' AND cb.at < r.at AND cb.at >= r.at - interval '7 days')`},
+			{"callbacks only on residents' cases", `SELECT count(*) FROM whistle_callbacks cb WHERE NOT EXISTS (SELECT 1 FROM clues c WHERE c.whistle_id = cb.whistle_id AND c.source IN ('hotline', 'forum', 'app', 'meeting'))`},
 			{"closed after every lead resolved", `SELECT count(*) FROM summons s JOIN whistles w ON w.id = s.whistle_id WHERE s.role = 'lead' AND w.closed_at < s.resolved_at`},
 			{"a notice for every overdue mark", `SELECT count(*) FROM whistles w WHERE (w.report_in_overdue_at IS NOT NULL) <> EXISTS (SELECT 1 FROM supervision_notices n WHERE n.whistle_id = w.id AND n.kind = 'report_in')`},
-			{"marked after the deadline", `SELECT count(*) FROM whistles w WHERE w.report_in_overdue_at <= w.report_in_due OR w.resolve_overdue_at <= w.resolve_due`},
+			// (a reopen gives a new resolve deadline and keeps the old mark, as the live reopen does)
+			{"marked after the deadline", `SELECT count(*) FROM whistles w WHERE w.report_in_overdue_at <= w.report_in_due
+				OR (w.resolve_overdue_at <= w.resolve_due AND NOT EXISTS (SELECT 1 FROM whistle_events e WHERE e.whistle_id = w.id AND e.action = 'reopen'))`},
 			{"escalations are trailed", `SELECT count(*) FROM whistles w WHERE w.escalations <> (SELECT count(*) FROM whistle_events e WHERE e.whistle_id = w.id AND e.action = 'escalate')`},
 			{"consultations only when hard", `SELECT count(*) FROM whistle_events e JOIN whistles w ON w.id = e.whistle_id WHERE e.action IN ('consult', 'rule') AND w.grade <> 'hard'`},
 			{"the ruled unit leads", `SELECT count(*) FROM whistles w WHERE w.ruled_unit_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM summons s WHERE s.whistle_id = w.id AND s.unit_id = w.ruled_unit_id AND s.role = 'lead')`},

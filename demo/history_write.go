@@ -129,6 +129,10 @@ func (s *sim) write(ctx context.Context, pool *pgxpool.Pool) error {
 		{"whistle_events", []string{"id", "whistle_id", "at", "actor_id", "actor", "action", "unit_id", "note", "data"}, len(s.trail), s.trailRow(enc)},
 		{"supervision_notices", []string{"id", "whistle_id", "unit_id", "kind", "at", "note"}, len(s.notices), s.noticeRow},
 		{"events", []string{"seq", "at", "kind", "township", "payload"}, len(s.events), s.eventRow(enc)},
+		{"whistle_callbacks", []string{"whistle_id", "at", "actor_id", "actor", "result", "note"}, len(s.callbacks), func(i int) ([]any, error) {
+			c := s.callbacks[i]
+			return []any{c.whistle, c.at, nullID(c.actorID), c.actor, c.result, c.note}, nil
+		}},
 	}
 	summons := s.summonsRows()
 	steps[2].n, steps[2].row = len(summons), func(i int) ([]any, error) { return summons[i], nil }
@@ -365,6 +369,13 @@ func (s *sim) summarize(sum *HistorySummary) {
 		count(&p.Rated, w.rated)
 		count(&p.Open, w.status != whistle.Closed)
 		count(&p.OpenOverdue, w.status != whistle.Closed && s.overdue(w, s.end))
+		count(&p.Reopened, w.reopened)
+	}
+	sum.Callbacks = len(s.callbacks)
+	for _, c := range s.callbacks {
+		if c.result == string(whistle.CallbackUnsatisfied) {
+			sum.CallbacksUnsatisfied++
+		}
 	}
 	sum.Trail, sum.Events, sum.Notices = len(s.trail), len(s.events), len(s.notices)
 }

@@ -253,7 +253,8 @@ func (l *loader) insertCategories(ctx context.Context) error {
 }
 
 // insertUsers writes a user for every role, all with the one password
-// hash: command and screen (the district), t<township code>, u<unit code>,
+// hash: command, callback (the command center's callback desk, duty
+// callback) and screen (the district), t<township code>, u<unit code>,
 // w<village code> (the village's grid worker) and p<household grid code>
 // (its party member).
 func (l *loader) insertUsers(ctx context.Context) error {
@@ -270,6 +271,7 @@ func (l *loader) insertUsers(ctx context.Context) error {
 		rows = append(rows, []any{username, l.hash, role, display, gid, lvl, unitID, personID})
 	}
 	add("command", "command", "区城市服务管理指挥中心 值班员", l.district.Code, "district", nil, nil)
+	add("callback", "command", "区城市服务管理指挥中心 回访席", l.district.Code, "district", nil, nil)
 	add("screen", "screen", "指挥中心大屏", l.district.Code, "district", nil, nil)
 	for _, t := range l.townships {
 		add("t"+t.code, "township", t.name+" 操作员", t.code, "township", nil, nil)
@@ -291,5 +293,10 @@ func (l *loader) insertUsers(ctx context.Context) error {
 	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"users"},
 		[]string{"username", "password_hash", "role", "display_name", "grid_id", "grid_level", "unit_id", "person_id"},
 		pgx.CopyFromRows(rows))
+	if err != nil {
+		return err
+	}
+	// the command center's callback desk (回访席) sees the residents' phones
+	_, err = l.tx.Exec(ctx, `UPDATE users SET duties = '{callback}' WHERE username = 'callback'`)
 	return err
 }

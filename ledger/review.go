@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/xuri/excelize/v2"
 
 	"whistlegrid/access"
 	"whistlegrid/geo"
+	"whistlegrid/internal/xlsx"
 )
 
 // ReviewRow is an item in a period's review, with what it did in the
@@ -108,9 +108,11 @@ func (s *Store) Review(ctx context.Context, sc access.Scope, p Period) (Review, 
 	return out, nil
 }
 
-// reviewHeaders are the spreadsheet's columns, in Chinese.
-var reviewHeaders = []string{"编号", "事项", "来源", "网格编码", "网格", "乡镇编码", "乡镇", "责任主体", "督办层级", "状态",
-	"措施数", "已完成措施", "最近期限", "本期到期", "本期销账", "本期逾期", "本期驳回", "驳回理由", "建立时间", "销账时间"}
+// reviewColumns are the spreadsheet's columns, in Chinese.
+var reviewColumns = []xlsx.Column{{Header: "编号", Kind: xlsx.Int}, {Header: "事项"}, {Header: "来源"}, {Header: "网格编码"}, {Header: "网格"},
+	{Header: "乡镇编码"}, {Header: "乡镇"}, {Header: "责任主体"}, {Header: "督办层级"}, {Header: "状态"}, {Header: "措施数", Kind: xlsx.Int},
+	{Header: "已完成措施", Kind: xlsx.Int}, {Header: "最近期限", Kind: xlsx.DateTime}, {Header: "本期到期"}, {Header: "本期销账"}, {Header: "本期逾期"},
+	{Header: "本期驳回"}, {Header: "驳回理由"}, {Header: "建立时间", Kind: xlsx.DateTime}, {Header: "销账时间", Kind: xlsx.DateTime}}
 
 // Filename is the spreadsheet's file name: 整改台账审核_2026年11月.xlsx.
 func (r Review) Filename() string { return "整改台账审核_" + r.Title + ".xlsx" }
@@ -120,72 +122,34 @@ func (r Review) Filename() string { return "整改台账审核_" + r.Title + ".x
 // spreadsheet does not turn 110119101 into a number), times in Beijing
 // time.
 func (r Review) XLSX() ([]byte, error) {
-	f := excelize.NewFile()
-	defer func() { _ = f.Close() }()
-	sheet := r.Title
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	w, err := xlsx.New(r.Title, reviewColumns, geo.Beijing)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
+		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	text, err := f.NewStyle(&excelize.Style{NumFmt: 49}) // "@": text
-	if err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
-	}
-	sw, err := f.NewStreamWriter(sheet)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
-	}
-	head := make([]any, len(reviewHeaders))
-	for i, h := range reviewHeaders {
-		head[i] = excelize.Cell{Value: h, StyleID: bold}
-	}
-	if err := sw.SetRow("A1", head); err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
-	}
+	defer func() { _ = w.Close() }()
 	yes := func(b bool) string {
 		if b {
 			return "是"
 		}
 		return ""
 	}
-	tm := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.In(geo.Beijing).Format("2006-01-02 15:04")
-	}
-	for i, it := range r.Items {
+	for _, it := range r.Items {
 		done := 0
 		for _, m := range it.Measures {
 			if m.DoneAt != nil {
 				done++
 			}
 		}
-		created := it.CreatedAt
-		row := []any{
-			it.ID, it.Title, it.SourceName,
-			excelize.Cell{Value: it.Grid.Code, StyleID: text}, it.Grid.Name,
-			excelize.Cell{Value: it.Township.Code, StyleID: text}, it.Township.Name,
-			it.Responsible.Name, it.LevelName, it.StatusName, len(it.Measures), done, tm(it.NextDue),
-			yes(it.Due), yes(it.Closed), yes(it.OverdueIn), yes(it.Rejected), it.RejectReason, tm(&created), tm(it.ClosedAt),
+		err := w.Row(it.ID, it.Title, it.SourceName, it.Grid.Code, it.Grid.Name, it.Township.Code, it.Township.Name,
+			it.Responsible.Name, it.LevelName, it.StatusName, len(it.Measures), done, it.NextDue,
+			yes(it.Due), yes(it.Closed), yes(it.OverdueIn), yes(it.Rejected), it.RejectReason, it.CreatedAt, it.ClosedAt)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, row); err != nil {
-			return nil, fmt.Errorf("ledger: xlsx: %w", err)
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return nil, fmt.Errorf("ledger: xlsx: %w", err)
+	if _, err := w.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -99,7 +99,8 @@ func TestVariantReporter(t *testing.T) {
 		scope access.Scope
 		want  bool
 	}{
-		{access.Scope{Role: access.RoleCommand}, true},
+		{access.Scope{Role: access.RoleCommand, Duties: []access.Duty{access.DutyCallback}}, true},
+		{access.Scope{Role: access.RoleCommand}, false}, // only the callback desk (issue 16 §4)
 		{access.Scope{Role: access.RoleTownship, GridCode: "110119101"}, true},
 		{access.Scope{Role: access.RoleGridWorker, GridCode: "110119101001"}, true},
 		{access.Scope{Role: access.RoleGridWorker, GridCode: "110119101002"}, false},

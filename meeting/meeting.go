@@ -272,7 +272,7 @@ func (s *Store) list(ctx context.Context, vid, id int64) ([]Meeting, error) {
 			x.n, x.text, x.category, x.clue_id, x.stage, x.decision, x.done_note, coalesce(x.whistle_id, c.whistle_id), x.verdict, x.verdict_note,
 			ST_X(c.location), ST_Y(c.location), c.risk, x.updated_at
 		FROM meetings m JOIN grids v ON v.id = m.village_id
-		JOIN meeting_matters x ON x.meeting_id = m.id JOIN clues c ON c.id = x.clue_id
+		LEFT JOIN meeting_matters x ON x.meeting_id = m.id LEFT JOIN clues c ON c.id = x.clue_id
 		WHERE m.village_id = $1 AND ($2 = 0 OR m.id = $2)
 		ORDER BY m.held_at DESC, m.id DESC, x.n`, vid, id)
 	if err != nil {
@@ -283,15 +283,27 @@ func (s *Store) list(ctx context.Context, vid, id int64) ([]Meeting, error) {
 	for rows.Next() {
 		var m Meeting
 		var x Matter
+		// a meeting that raised nothing has one row of NULL matter columns
+		var n *int
+		var text, category, stage, decision, doneNote, verdictNote *string
+		var clueID *int64
+		var lon, lat *float64
+		var updated *time.Time
 		if err := rows.Scan(&m.ID, &m.Village, &m.HeldAt, &m.Place, &m.Host, &m.Attendees, &m.CreatedBy,
-			&x.N, &x.Text, &x.Category, &x.ClueID, &x.Stage, &x.Decision, &x.DoneNote, &x.WhistleID, &x.Verdict, &x.VerdictNote,
-			&x.Lon, &x.Lat, &x.Risk, &x.UpdatedAt); err != nil {
+			&n, &text, &category, &clueID, &stage, &decision, &doneNote, &x.WhistleID, &x.Verdict, &verdictNote,
+			&lon, &lat, &x.Risk, &updated); err != nil {
 			return nil, fmt.Errorf("meeting: %w", err)
 		}
 		if len(out) == 0 || out[len(out)-1].ID != m.ID {
 			m.HeldAt = m.HeldAt.In(geo.Beijing)
+			m.Matters = []Matter{}
 			out = append(out, m)
 		}
+		if n == nil {
+			continue
+		}
+		x.N, x.Text, x.Category, x.ClueID, x.Stage = *n, *text, *category, *clueID, Stage(*stage)
+		x.Decision, x.DoneNote, x.VerdictNote, x.Lon, x.Lat, x.UpdatedAt = *decision, *doneNote, *verdictNote, *lon, *lat, *updated
 		out[len(out)-1].Matters = append(out[len(out)-1].Matters, x)
 	}
 	return out, rows.Err()

@@ -104,15 +104,19 @@ func TestCallbackAndReopen(t *testing.T) {
 	if s := stats(); s.Total.Callbacks != 1 || s.Total.ResidentSatisfactionRate == nil || *s.Total.ResidentSatisfactionRate != 0 {
 		t.Errorf("after an unsatisfied callback: %+v", s.Total)
 	}
-	// the detail has both, and the command center (the callback role) sees the resident's phone
-	_, b := f.env.Do(t, "GET", fmt.Sprintf("/api/v1/whistles/%d", id), f.env.Login(t, "command"), nil)
-	var full struct {
+	// the detail has both, and the command center's callback desk (and
+	// only it of the command center's accounts) sees the resident's phone
+	type full struct {
 		Callbacks []struct{ Result, Note, Actor string }
 		Clues     []struct{ Reporter *struct{ Phone string } }
 	}
-	if err := json.Unmarshal(b, &full); err != nil || len(full.Callbacks) != 2 || full.Callbacks[1].Result != "unsatisfied" ||
-		full.Callbacks[0].Actor != "command" || full.Clues[0].Reporter == nil || full.Clues[0].Reporter.Phone != "13900001111" {
-		t.Fatalf("detail: %v %s", err, b)
+	for user, want := range map[string]string{"callback": "13900001111", "command": "139****1111"} {
+		_, b := f.env.Do(t, "GET", fmt.Sprintf("/api/v1/whistles/%d", id), f.env.Login(t, user), nil)
+		var d full
+		if err := json.Unmarshal(b, &d); err != nil || len(d.Callbacks) != 2 || d.Callbacks[1].Result != "unsatisfied" ||
+			d.Callbacks[0].Actor != "command" || d.Clues[0].Reporter == nil || d.Clues[0].Reporter.Phone != want {
+			t.Fatalf("detail for %s (want phone %s): %v %s", user, want, err, b)
+		}
 	}
 
 	// the unsatisfied callback 8 days ago: too late to reopen

@@ -572,7 +572,7 @@ func (s *Store) Get(ctx context.Context, sc access.Scope, id int64) (Detail, err
 	// every clue of the whistle, page after page (a handful, nearly always)
 	d.Clues = []Clue{}
 	for f := (ClueFilter{WhistleID: id, Page: keyset.Page{Limit: 1000}}); ; {
-		l, err := s.Clues(ctx, access.Scope{Role: access.RoleCommand}, f)
+		l, err := s.Clues(ctx, access.Scope{Role: access.RoleCommand, Duties: []access.Duty{access.DutyCallback}}, f)
 		if err != nil {
 			return d, err
 		}

@@ -192,6 +192,8 @@ func TestReporterMaskedOutsideOwnGrids(t *testing.T) {
 		{"w" + f.village, "张三 13900001111, 李** 136****1111"},
 		{"t" + kangzhuang, "张三 13900001111, 李大伟 13611111111"},
 		{"screen", "张* 139****1111, 李** 136****1111"},
+		{"command", "张* 139****1111, 李** 136****1111"}, // off the callback desk (issue 16 §4)
+		{"callback", "张三 13900001111, 李大伟 13611111111"},
 	} {
 		t.Run(tt.user, func(t *testing.T) {
 			got := reporters(tt.user)

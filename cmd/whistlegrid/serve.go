@@ -384,7 +384,8 @@ func printBanner(ctx context.Context, w io.Writer, pool *pgxpool.Pool, addr *net
 		return
 	}
 	examples := []struct{ role, q string }{
-		{"command center (指挥中心)", `SELECT username, display_name FROM users WHERE role = 'command' ORDER BY username LIMIT 1`},
+		{"command center (指挥中心)", `SELECT username, display_name FROM users WHERE role = 'command' AND duties = '{}' ORDER BY username LIMIT 1`},
+		{"callback desk (回访席, sees phones)", `SELECT username, display_name FROM users WHERE role = 'command' AND 'callback' = ANY(duties) ORDER BY username LIMIT 1`},
 		{"wall screen (大屏, read-only)", `SELECT username, display_name FROM users WHERE role = 'screen' ORDER BY username LIMIT 1`},
 		{"township (街乡镇)", `SELECT u.username, u.display_name FROM users u JOIN grids g ON g.id = u.grid_id WHERE u.role = 'township' ORDER BY g.code = '110119101' DESC, u.username LIMIT 1`},
 		{"unit (部门/站所/企业)", `SELECT username, display_name FROM users WHERE role = 'unit' ORDER BY username LIMIT 1`},
@@ -406,7 +407,7 @@ func printBanner(ctx context.Context, w io.Writer, pool *pgxpool.Pool, addr *net
 
 func cmdUser(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: whistlegrid user add --username U --role ROLE [--grid CODE] [--unit CODE] [--name NAME] (password in WHISTLEGRID_PASSWORD or --password)")
+		return errors.New("usage: whistlegrid user add --username U --role ROLE [--grid CODE] [--unit CODE] [--name NAME] [--duty callback] (password in WHISTLEGRID_PASSWORD or --password)")
 	}
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	fs.StringVar(&c.databaseURL, "database-url", c.databaseURL, "PostgreSQL URL (default: the private cluster)")
@@ -418,10 +419,15 @@ func cmdUser(ctx context.Context, args []string, c config, log *slog.Logger, std
 	fs.StringVar(&nu.GridCode, "grid", "", "the grid code of the jurisdiction (the district for command and screen)")
 	fs.StringVar(&nu.UnitCode, "unit", "", "the unit code, for unit users")
 	fs.StringVar(&nu.DisplayName, "name", "", "display name")
+	var duty string
+	fs.StringVar(&duty, "duty", "", "callback: a command-center account at the callback desk (回访席), which sees residents' phones")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	nu.Role = access.Role(role)
+	if duty != "" {
+		nu.Duties = []access.Duty{access.Duty(duty)}
+	}
 	if nu.Password == "" {
 		nu.Password = lookupEnv("WHISTLEGRID_PASSWORD")
 	}

@@ -11,23 +11,40 @@ import './meetings.css';
 const STAGES = { raised: '说事', discussed: '议事', done: '办事', judged: '评事' };
 const VERDICTS = { satisfied: '满意', basically_satisfied: '基本满意', unsatisfied: '不满意' };
 
-/** nextStep is the body that moves a matter on, asked of the user, or null. */
-function nextStep(m) {
+const NEXT = { raised: 'discussed', discussed: 'done', done: 'judged' };
+
+/**
+ * stepForm is the inline form that moves a matter to its next stage (议事
+ * with the meeting's decision, 办事 with a note or, left empty, as a
+ * whistle, 评事 with the villagers' verdict); onSubmit gets the PATCH body.
+ */
+function stepForm(mt, m, onSubmit) {
+  const id = `step-${mt.id}-${m.n}`;
+  const field = (label, input) => h('label', { for: input.id }, label, input);
+  let fields;
+  let body;
   if (m.stage === 'raised') {
-    const decision = prompt('议事：会议决定');
-    return decision ? { stage: 'discussed', decision } : null;
+    const decision = h('input', { id: `${id}-decision`, name: 'decision', required: true, 'data-testid': 'step-decision' });
+    fields = [field('会议决定', decision)];
+    body = () => ({ stage: 'discussed', decision: decision.value.trim() });
+  } else if (m.stage === 'discussed') {
+    const note = h('input', { id: `${id}-note`, name: 'note', 'data-testid': 'step-note' });
+    fields = [field('办理情况（留空则转为吹哨）', note)];
+    body = () => (note.value.trim() ? { stage: 'done', note: note.value.trim() } : { stage: 'done', whistle: true });
+  } else {
+    const verdict = h('select', { id: `${id}-verdict`, name: 'verdict', 'data-testid': 'step-verdict' },
+      Object.entries(VERDICTS).map(([k, v]) => h('option', { value: k, text: v })));
+    const note = h('input', { id: `${id}-vnote`, name: 'verdict_note' });
+    fields = [field('村民评价', verdict), field('说明', note)];
+    body = () => ({ stage: 'judged', verdict: verdict.value, verdict_note: note.value.trim() });
   }
-  if (m.stage === 'discussed') {
-    const note = prompt('办事：办理情况（留空则转为吹哨）');
-    if (note === null) return null;
-    return note ? { stage: 'done', note } : { stage: 'done', whistle: true };
-  }
-  if (m.stage === 'done') {
-    const v = prompt('评事：村民评价（满意 / 基本满意 / 不满意）', '满意');
-    const verdict = Object.keys(VERDICTS).find((k) => VERDICTS[k] === (v || '').trim());
-    return verdict ? { stage: 'judged', verdict } : null;
-  }
-  return null;
+  const form = h('form', { class: 'step-form', 'data-testid': 'step-form', 'aria-label': `${STAGES[NEXT[m.stage]]}：事项 ${m.n}` },
+    fields, h('button', { type: 'submit', 'data-testid': 'step-save' }, '保存'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (form.reportValidity()) onSubmit(body());
+  });
+  return form;
 }
 
 export class MeetingsPage {
@@ -78,14 +95,28 @@ export class MeetingsPage {
           m.whistle_id ? h('span', { class: 'matter-note', text: `哨单 #${m.whistle_id}` }) : null,
           m.verdict ? h('span', { class: 'matter-note', text: `评价：${VERDICTS[m.verdict]}` }) : null,
           m.stage !== 'judged'
-            ? h('button', { type: 'button', onclick: () => this.#advance(mt.id, m) }, `进入${STAGES[{ raised: 'discussed', discussed: 'done', done: 'judged' }[m.stage]]}`)
+            ? h('button', { type: 'button', 'data-testid': 'step-open', 'aria-expanded': 'false', onclick: (e) => this.#openStep(e.currentTarget, mt, m) },
+              `进入${STAGES[NEXT[m.stage]]}`)
             : null)))));
     }
   }
 
-  async #advance(id, m) {
-    const body = nextStep(m);
-    if (!body) return;
+  /** openStep shows the matter's step form after its button, and focuses its first field. */
+  #openStep(button, mt, m) {
+    const li = button.closest('.matter');
+    const open = li.querySelector('.step-form');
+    if (open) {
+      open.remove();
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    const form = stepForm(mt, m, (body) => this.#advance(mt.id, m, body));
+    li.append(form);
+    button.setAttribute('aria-expanded', 'true');
+    form.querySelector('input, select').focus();
+  }
+
+  async #advance(id, m, body) {
     try {
       await api.advanceMatter(id, m.n, body);
     } catch (err) {

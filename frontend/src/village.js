@@ -15,11 +15,11 @@ import { Marker, Popup } from 'maplibre-gl';
 import * as api from './api.js';
 import { createMap, idle, loaded } from './basemap.js';
 import { clear, escapeHTML, h } from './dom.js';
-import { chineseDate, count } from './format.js';
+import { chineseDate, count, dateTime } from './format.js';
 import { bboxOfGeometry, labelPoint, polygonsOf, ringArea } from './geometry.js';
 import { KIND_NAMES, shortName } from './names.js';
-import { memberColors, splitRows } from './village-state.js';
-import { coverageHref } from './router.js';
+import { STAGE_COLORS, STAGES, matterFeatures, memberColors, splitRows } from './village-state.js';
+import { coverageHref, whistleHref } from './router.js';
 // Last, so the page's rules win ties with maplibre-gl.css.
 import './village.css';
 
@@ -76,6 +76,7 @@ export class VillagePage {
     if (this.destroyed) return;
     this.colors = memberColors(this.cm.party_members);
     this.#build();
+    this.meetingsLoaded = this.#loadMeetings();
     try {
       this.map = createMap(this.ui.map, { printable: true, maxZoom: 19 });
     } catch (err) {
@@ -86,6 +87,9 @@ export class VillagePage {
     await loaded(this.map);
     if (this.destroyed) return;
     this.#addLayers();
+    await this.meetingsLoaded;
+    if (this.destroyed) return;
+    this.#addMatters();
     this.print.addEventListener('change', this.onPrintChange);
     window.addEventListener('beforeprint', this.onBeforePrint);
     window.addEventListener('afterprint', this.onAfterPrint);
@@ -154,10 +158,75 @@ export class VillagePage {
         h('footer', { class: 'sheet-foot' },
           h('span', { text: '说明：图中圆点为住户，颜色对应联系党员；细线为户网格，粗线为村/社区边界。' }),
           h('span', { text: `延庆区 吹哨报到 指挥平台 · ${today}` }))),
+      (ui.meetings = h('section', { class: 'village-meetings no-print', 'data-testid': 'village-meetings', 'aria-labelledby': 'village-meetings-title' },
+        h('h2', { id: 'village-meetings-title' }, '村民说事',
+          h('a', { href: `/village/${encodeURIComponent(v.code)}/meetings`, 'data-link': '', class: 'toolbar-link', 'data-testid': 'meetings-link', text: '全部村民说事 →' })),
+        h('p', { class: 'empty', text: '正在加载…' }))),
       h('section', { class: 'household-detail' },
         h('h2', { text: `${name} 党员联系户明细` }),
         cm.party_members.map((m) => this.#detailTable(m))));
     clear(this.view).append(this.root);
+  }
+
+  /**
+   * loadMeetings reads the village's villagers' meetings (村民说事) and
+   * lists the latest with their matters; the matters with a location are
+   * drawn on the map (#addMatters). An error leaves the contact map as it is.
+   */
+  async #loadMeetings() {
+    let data;
+    try {
+      data = await api.meetings(this.code);
+    } catch (err) {
+      if (this.destroyed) return;
+      this.ui.meetings.lastElementChild.textContent = err instanceof api.ApiError && err.status === 403 ? '无权查看村民说事' : `村民说事加载失败：${err.message}`;
+      return;
+    }
+    if (this.destroyed) return;
+    this.meetings = data.meetings || [];
+    const recent = this.meetings.slice(0, 3);
+    const total = this.meetings.reduce((n, mt) => n + mt.matters.length, 0);
+    const box = this.ui.meetings;
+    box.lastElementChild.remove();
+    box.append(h('p', { class: 'meetings-summary', text: this.meetings.length ? `共 ${this.meetings.length} 次会议、${total} 件事项；地图上彩色方点为事项位置（颜色表示阶段）` : '尚无村民说事记录' }),
+      h('ul', { class: 'stage-legend', 'aria-label': '事项阶段' }, Object.entries(STAGES).map(([k, name]) =>
+        h('li', {}, h('i', { class: 'swatch', style: { background: STAGE_COLORS[k] } }), name))),
+      recent.map((mt) => h('article', { class: 'village-meeting', 'data-id': String(mt.id) },
+        h('h3', { text: `${dateTime(mt.held_at)} · ${mt.place} · 参会 ${mt.attendees} 人` }),
+        mt.matters.length ? h('ol', {}, mt.matters.map((m) => h('li', { class: 'village-matter', 'data-stage': m.stage },
+          h('span', { class: `stage stage-${m.stage}`, text: STAGES[m.stage] || m.stage }),
+          m.risk ? h('span', { class: 'risk-mark', title: m.risk.reasons.join('；'), text: '高风险' }) : null,
+          h('span', { text: m.text }),
+          m.whistle_id ? h('a', { href: whistleHref(m.whistle_id), 'data-link': '', class: 'matter-whistle', text: `哨单 #${m.whistle_id}` }) : null)))
+          : h('p', { class: 'empty', text: '本次会议未提出事项' }))));
+  }
+
+  /** addMatters draws the located matters of the village's meetings, coloured by stage. */
+  #addMatters() {
+    const m = this.map;
+    if (!this.meetings?.length) return;
+    m.addSource('matters', { type: 'geojson', data: matterFeatures(this.meetings) });
+    m.addLayer({
+      id: 'matters',
+      type: 'circle',
+      source: 'matters',
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 4, 17, 8],
+        'circle-color': ['get', 'color'],
+        'circle-stroke-color': ['case', ['get', 'risk'], '#ef4444', '#0b1220'],
+        'circle-stroke-width': ['case', ['get', 'risk'], 2.5, 1.2],
+      },
+    });
+    m.on('click', 'matters', (e) => {
+      const p = e.features[0].properties;
+      new Popup({ maxWidth: '300px' })
+        .setLngLat(e.lngLat)
+        .setHTML(`<div class="grid-popup"><div class="grid-popup-name">村民说事 · ${escapeHTML(STAGES[p.stage] || p.stage)}</div>
+          <p>${escapeHTML(p.text)}</p><dl><dt>会议</dt><dd>${escapeHTML(dateTime(p.held_at))}</dd></dl></div>`)
+        .addTo(m);
+    });
+    m.on('mouseenter', 'matters', () => (m.getCanvas().style.cursor = 'pointer'));
+    m.on('mouseleave', 'matters', () => (m.getCanvas().style.cursor = ''));
   }
 
   #legendItem(m, i) {

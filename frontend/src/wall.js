@@ -99,13 +99,16 @@ export class WallPage {
       whistles_closed: h('b', { 'data-testid': 'today-closed', text: '–' }),
     };
     ui.rates = {};
-    const rate = (key, label) => {
+    const rate = (key, label, title, into = ui.rates) => {
       const value = h('span', { class: 'rate-value', 'data-testid': `rate-${key}`, text: '—' });
       const bar = h('span', { class: 'rate-bar-fill' });
       const frac = h('span', { class: 'rate-frac' });
-      ui.rates[key] = { value, bar, frac };
-      return h('div', { class: 'rate' }, h('span', { class: 'rate-label', text: label }), value, h('span', { class: 'rate-bar' }, bar), frac);
+      into[key] = { value, bar, frac };
+      return h('div', { class: 'rate', title }, h('span', { class: 'rate-label', text: label }), value, h('span', { class: 'rate-bar' }, bar), frac);
     };
+    // the residents' own answer at the callback (回访), beside the
+    // township's rating of the units: two figures, each named
+    ui.resident = {};
     ui.liveState = h('span', { class: 'live-state', 'data-testid': 'live-state', 'data-state': 'connecting', role: 'status' },
       h('span', { class: 'live-dot' }), h('span', { class: 'live-text', text: STATE_TEXT.connecting }));
     ui.filter = h('select', { class: 'township-filter', 'data-testid': 'township-filter', 'aria-label': '选择街乡镇', onchange: () => this.#setTownship(ui.filter.value) },
@@ -132,7 +135,9 @@ export class WallPage {
         h('div', { class: 'today-grid' },
           h('span', {}, '收到线索', ui.today.clues_received), h('span', {}, '吹哨', ui.today.whistles_raised), h('span', {}, '结案', ui.today.whistles_closed))),
       h('section', { class: 'rates' }, h('h3', {}, '一哨三评 ', ui.rateWindow),
-        rate('report_in', '响应率'), rate('resolution', '解决率'), rate('satisfaction', '满意率')),
+        rate('report_in', '响应率'), rate('resolution', '解决率'),
+        rate('satisfaction', '街乡评价', '街乡对承办单位的满意度评价：评4分、5分的占比'),
+        rate('resident', '居民满意率', '指挥中心回访居民：满意和基本满意的占比（近30日立哨、已回访的哨单）', ui.resident)),
       h('section', { class: 'ticker-box' }, h('h3', {}, '最新动态'), ui.tickerEmpty, ui.ticker),
       h('section', { class: 'overdue-box' }, h('h3', {}, '超期最久'), ui.overdueList),
     );
@@ -203,6 +208,7 @@ export class WallPage {
     ctx.setStatus('');
     ctx.setReady(true);
     this.#loadSnapshot();
+    this.#loadResident();
   }
 
   #fillFilter(townships) {
@@ -225,6 +231,7 @@ export class WallPage {
     this.#clearTicker();
     this.backlogDone = false;
     this.#loadSnapshot();
+    this.#loadResident();
   }
 
   async #loadSnapshot() {
@@ -303,12 +310,39 @@ export class WallPage {
   }
 
   async #refreshFigures() {
+    this.#loadResident();
     try {
       const snap = await api.snapshot(this.township);
       if (!this.destroyed && this.state.refreshFigures(snap)) this.#render();
     } catch {
       // the stream's state already shows trouble
     }
+  }
+
+  /**
+   * loadResident reads the residents' satisfaction rate (居民满意率) of
+   * the whistles raised in the last 30 days from the statistics, the one
+   * definition of it (whistle.Figures.ResidentSatisfactionRate).
+   */
+  async #loadResident() {
+    const seq = (this.residentSeq = (this.residentSeq || 0) + 1);
+    const from = new Date(Date.now() - 30 * 24 * 3600 * 1000).toISOString();
+    const q = new URLSearchParams({ from, by: 'township' });
+    if (this.township) q.set('township', this.township);
+    let total;
+    try {
+      total = (await api.get(`stats?${q}`)).total;
+    } catch {
+      return; // the stream's state already shows trouble
+    }
+    if (seq !== this.residentSeq || this.destroyed) return;
+    const r = this.ui.resident.resident;
+    const v = total?.resident_satisfaction_rate;
+    const known = v !== null && v !== undefined;
+    r.value.textContent = pct(v);
+    r.bar.style.width = known ? `${Math.round(v * 100)}%` : '0';
+    r.bar.classList.toggle('low', known && v < 0.8);
+    r.frac.textContent = total?.callbacks ? `回访${total.callbacks}件` : '无回访';
   }
 
   async #checkSession() {
