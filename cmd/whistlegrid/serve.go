@@ -236,7 +236,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
-		go ledger.NewStore(pool, nil).RunSweeps(ctx, *sweepEvery, log) // the ledger's 三级督办, on the same once-only rule
+		go ledger.NewStore(pool, nil).RunSweeps(ctx, *sweepEvery, log)             // the ledger's 三级督办, on the same once-only rule
 		go whistles.RunUploadSweeps(ctx, *sweepEvery, blobs, *sc.uploadGrace, log) // loose uploads past their grace
 	}
 	if *hotspotEvery > 0 {
