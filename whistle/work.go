@@ -215,7 +215,7 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	from := summaries(arg(s.now()), sc, arg)
+	from := queueSummaries(arg(s.now()), sc, arg)
 	conds := []string{tabCondition(t, unitArg(sc, arg))}
 	conds = append(conds, whistleFilter(f, arg)...)
 	if f.Page.After != nil {
@@ -226,19 +226,23 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 		conds = append(conds, after)
 	}
 	q := `SELECT ` + summaryColumns + from + ` WHERE ` + strings.Join(conds, " AND ") + order.By() + " LIMIT " + arg(f.Page.Limit+1)
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return page, fmt.Errorf("whistle: queue: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
-		var it QueueItem
-		err := r.Scan(it.Summary.columns()...)
-		it.Summary.finish()
-		it.Due = it.ResolveDue
-		if t == TabReportIn {
-			it.Due = it.ReportInDue
+	var items []QueueItem
+	err := s.genericPlan(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
 		}
-		return it, err
+		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
+			var it QueueItem
+			err := r.Scan(it.Summary.columns()...)
+			it.Summary.finish()
+			it.Due = it.ResolveDue
+			if t == TabReportIn {
+				it.Due = it.ReportInDue
+			}
+			return it, err
+		})
+		return err
 	})
 	if err != nil {
 		return page, fmt.Errorf("whistle: queue: %w", err)
@@ -261,6 +265,36 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 	}
 	page.Whistles = items
 	return page, nil
+}
+
+// queueSummaries is summaries with the caller's role written into the
+// statement, not bound: each role's queue is then its own prepared
+// statement, whose generic plan (genericPlan) has the role's branch of
+// whistle_summaries' jurisdiction folded in and can use its index (a
+// township's by township, a unit's by its summons). The role is one of
+// access's fixed names, never caller text.
+func queueSummaries(at string, sc access.Scope, arg func(any) string) string {
+	role := "''"
+	if sc.Role.Valid() {
+		role = "'" + string(sc.Role) + "'"
+	}
+	return "\nFROM whistle_summaries(" + at + ", " + role + ", " + arg(sc.GridCode) + ", " + arg(sc.UnitID) + ") w"
+}
+
+// genericPlan runs f in a read-only transaction whose statements use
+// their generic plan (plan_cache_mode force_generic_plan): a queue page
+// executes in about a millisecond, and planning the joins of
+// whistle_summaries (or of a clue's grid chain) again for each page's
+// binds, as a custom plan does, cost 2 to 6 ms of it (EXPLAIN ANALYZE on
+// the demo's year; see bench work). The binds of a queue (a township, a
+// unit, a page's position) do not change which plan is right.
+func (s *Store) genericPlan(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return err
+		}
+		return f(tx)
+	})
 }
 
 // unitArg binds the caller's unit id on first use (a bind no condition
@@ -326,11 +360,16 @@ func (s *Store) clueQueue(ctx context.Context, sc access.Scope, f QueueFilter) (
 		}
 		where += " AND " + after
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clueColumns+clueFrom+where+ClueOrder.By()+" LIMIT "+arg(f.Page.Limit+1), args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("whistle: queue: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+	q := `SELECT ` + clueColumns + clueFrom + where + ClueOrder.By() + " LIMIT " + arg(f.Page.Limit+1)
+	var out []Clue
+	err := s.genericPlan(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("whistle: queue: %w", err)
 	}
