@@ -227,11 +227,8 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 	}
 	q := `SELECT ` + summaryColumns + from + ` WHERE ` + strings.Join(conds, " AND ") + order.By() + " LIMIT " + arg(f.Page.Limit+1)
 	var items []QueueItem
-	err := s.genericPlan(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
+	err := s.genericPlan(ctx, q, args, func(rows pgx.Rows) error {
+		var err error
 		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
 			var it QueueItem
 			err := r.Scan(it.Summary.columns()...)
@@ -281,20 +278,22 @@ func queueSummaries(at string, sc access.Scope, arg func(any) string) string {
 	return "\nFROM whistle_summaries(" + at + ", " + role + ", " + arg(sc.GridCode) + ", " + arg(sc.UnitID) + ") w"
 }
 
-// genericPlan runs f in a read-only transaction whose statements use
-// their generic plan (plan_cache_mode force_generic_plan): a queue page
-// executes in about a millisecond, and planning the joins of
-// whistle_summaries (or of a clue's grid chain) again for each page's
-// binds, as a custom plan does, cost 2 to 6 ms of it (EXPLAIN ANALYZE on
-// the demo's year; see bench work). The binds of a queue (a township, a
-// unit, a page's position) do not change which plan is right.
-func (s *Store) genericPlan(ctx context.Context, f func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
-			return err
-		}
-		return f(tx)
-	})
+// genericPlan runs the query q in a read-only transaction whose
+// statements use their generic plan (plan_cache_mode force_generic_plan),
+// reading its rows with f: a queue page executes in about a millisecond,
+// and planning the joins of whistle_summaries (or of a clue's grid chain)
+// again for each page's binds, as a custom plan does, cost 2 to 6 ms of it
+// (EXPLAIN ANALYZE on the demo's year; see bench work). The binds of a
+// queue (a township, a unit, a page's position) do not change which plan
+// is right. The transaction, the setting and the query go as one batch:
+// one round trip, as the query alone.
+func (s *Store) genericPlan(ctx context.Context, q string, args []any, f func(pgx.Rows) error) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+	b.Queue(q, args...).Query(f)
+	b.Queue("COMMIT")
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // unitArg binds the caller's unit id on first use (a bind no condition
@@ -362,11 +361,8 @@ func (s *Store) clueQueue(ctx context.Context, sc access.Scope, f QueueFilter) (
 	}
 	q := `SELECT ` + clueColumns + clueFrom + where + ClueOrder.By() + " LIMIT " + arg(f.Page.Limit+1)
 	var out []Clue
-	err := s.genericPlan(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
+	err := s.genericPlan(ctx, q, args, func(rows pgx.Rows) error {
+		var err error
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
 		return err
 	})
