@@ -73,11 +73,17 @@ func (s *Server) uploadAttachment(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := attach.Save(ctx, s.blobs, p); err != nil {
-		s.fail(c, err)
-		return
-	}
-	a, err := s.whistles.AddAttachment(ctx, scope(c), in)
+	// the object and its row under the object's lock, which the sweep of
+	// loose uploads takes to delete an object no row names
+	var a whistle.Attachment
+	err = s.whistles.WithBlobLock(ctx, p.SHA256, func() error {
+		if err := attach.Save(ctx, s.blobs, p); err != nil {
+			return err
+		}
+		var err error
+		a, err = s.whistles.AddAttachment(ctx, scope(c), in)
+		return err
+	})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -29,7 +30,7 @@ func (s *Server) needImports(c *gin.Context) {
 	c.Next()
 }
 
-// postImport: POST /api/v1/imports, multipart/form-data: kind (hotline|places|…), file, dry_run (true|false),
+// postImport: POST /api/v1/imports, multipart/form-data: kind (hotline|places|grids|people), file, dry_run (true|false),
 // mode (history|live), encoding (utf8|gbk, default detected), mapping (a mapping file, optional)
 // -> dry_run: 200 the report; else 202 {"id","status":"running"}, then GET /api/v1/imports/{id}.
 // The command center only. The same ingest code as `whistlegrid import`.
@@ -42,8 +43,10 @@ func (s *Server) postImport(c *gin.Context) {
 	kind := c.PostForm("kind")
 	kinds := s.imports.Kinds()
 	run, ok := kinds[kind]
-	if !ok {
-		s.fail(c, invalidParam("kind", "kind must be one of "+strings.Join(ingest.KindNames(kinds), ", ")+", got "+strconv.Quote(kind)))
+	if !ok && !isFileKind(kind) {
+		names := append(ingest.KindNames(kinds), fileKinds...)
+		sort.Strings(names)
+		s.fail(c, invalidParam("kind", "kind must be one of "+strings.Join(names, ", ")+", got "+strconv.Quote(kind)))
 		return
 	}
 	req := ingest.Request{Kind: kind, By: sc.Username, Scope: sc}
@@ -53,6 +56,15 @@ func (s *Server) postImport(c *gin.Context) {
 			s.fail(c, invalidParam("dry_run", "dry_run must be true or false"))
 			return
 		}
+	}
+	if isFileKind(kind) {
+		data, name, err := readUpload(c)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		s.postFileImport(c, kind, req.DryRun, data, name)
+		return
 	}
 	if req.Mode, err = ingest.ParseMode(c.PostForm("mode")); err != nil {
 		s.fail(c, err)

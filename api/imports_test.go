@@ -83,7 +83,7 @@ func TestImportsAPI(t *testing.T) {
 			want   string
 		}{
 			{"not the command center", town, map[string]string{"kind": "hotline"}, file, 403, "command center"},
-			{"an unknown kind", command, map[string]string{"kind": "roads"}, file, 422, "hotline, places"},
+			{"an unknown kind", command, map[string]string{"kind": "roads"}, file, 422, "grids, hotline, people, places"},
 			{"no file", command, map[string]string{"kind": "hotline"}, "", 422, "file part"},
 			{"missing columns", command, map[string]string{"kind": "hotline", "dry_run": "true"}, "工单编号,来电时间\nX,2026-01-01 08:00:00\n", 422, "诉求内容, 问题分类, 诉求地址"},
 			{"a bad mode", command, map[string]string{"kind": "hotline", "mode": "now"}, file, 422, "history or live"},

@@ -8,15 +8,16 @@ import (
 	"whistlegrid/whistle"
 )
 
-// workQueue: GET /api/v1/work/{tab}?township=&unit=&grade=&status=&category=&from=&to=&sort=deadline|newest&cursor=&limit=
+// workQueue: GET /api/v1/work/{tab}?township=&unit=&grade=&status=&category=&from=&to=&sort=deadline|newest&after=&limit=
 // -> {"tab","sort","whistles"|"clues","next"}: one keyset page of the
-// caller's queue (whistle.Tabs names each role's tabs; another tab is 404).
-// next is the cursor of the following page, "" on the last.
+// caller's queue (whistle.Tabs names each role's tabs; another tab is 404),
+// paged as every list is (page.go: after=, next, Link rel=next, limit at
+// most MaxLimit, offset refused).
 func (s *Server) workQueue(c *gin.Context) {
 	p := params{c: c}
 	f := whistle.QueueFilter{Township: c.Query("township"), Unit: c.Query("unit"), Grade: c.Query("grade"), Status: c.Query("status"),
-		Category: c.Query("category"), Sort: whistle.Sort(c.Query("sort")), Cursor: c.Query("cursor")}
-	f.From, f.To, f.Limit = p.time("from"), p.time("to"), p.int("limit")
+		Category: c.Query("category"), Sort: whistle.Sort(c.Query("sort"))}
+	f.From, f.To, f.Page = p.time("from"), p.time("to"), p.page(whistle.DefaultQueuePage, MaxLimit)
 	if p.err != nil {
 		s.fail(c, p.err)
 		return
@@ -26,7 +27,13 @@ func (s *Server) workQueue(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, page)
+	h := gin.H{"tab": page.Tab, "sort": page.Sort}
+	if page.Clues != nil {
+		h["clues"] = page.Clues
+	} else {
+		h["whistles"] = page.Whistles
+	}
+	c.JSON(http.StatusOK, pageAnswer(c, h, page.Next, nil))
 }
 
 // workCounts: GET /api/v1/work/counts -> {"tabs":[...],"counts":{"<tab>":n,...}}: the caller's

@@ -21,9 +21,9 @@ const (
 )
 
 type workPage struct {
-	Tab      string `json:"tab"`
-	Sort     string `json:"sort"`
-	Next     string `json:"next"`
+	Tab      string  `json:"tab"`
+	Sort     string  `json:"sort"`
+	Next     *string `json:"next"`
 	Whistles []struct {
 		ID     int64     `json:"id"`
 		Status string    `json:"status"`
@@ -115,17 +115,20 @@ func TestWorkQueues(t *testing.T) {
 	}
 	// keyset: two pages of two and one, newest first, none twice
 	p1 := decode[workPage](t, get(town, "/api/v1/work/clues?limit=2", 200))
-	if len(p1.Clues) != 2 || p1.Clues[0].ID != ids[2] || p1.Clues[1].ID != ids[1] || p1.Next == "" {
+	if len(p1.Clues) != 2 || p1.Clues[0].ID != ids[2] || p1.Clues[1].ID != ids[1] || p1.Next == nil {
 		t.Fatalf("first page %+v, want clues %d, %d and a next cursor", p1, ids[2], ids[1])
 	}
-	p2 := decode[workPage](t, get(town, "/api/v1/work/clues?limit=2&cursor="+url.QueryEscape(p1.Next), 200))
+	p2 := decode[workPage](t, get(town, "/api/v1/work/clues?limit=2&after="+url.QueryEscape(*p1.Next), 200))
 	if len(p2.Clues) == 0 || p2.Clues[0].ID != ids[0] {
 		t.Errorf("second page starts with %+v, want clue %d", p2.Clues, ids[0])
 	}
-	get(town, "/api/v1/work/clues?cursor=nonsense", 422)
+	get(town, "/api/v1/work/clues?after=nonsense", 422)
+	get(town, "/api/v1/work/clues?offset=20", 422)
+	get(town, "/api/v1/work/open?sort=deadline&after="+url.QueryEscape(*p1.Next), 422) // a cursor of another sort
+	get(town, "/api/v1/work/clues?limit=1001", 422)
 	get(town, "/api/v1/work/report-in", 404)
 	get(town, "/api/v1/work/open?sort=soonest", 422)
-	get(town, "/api/v1/work/open?limit=999", 422)
+	get(town, "/api/v1/work/open?limit=0", 422)
 
 	// raise from two clues, with the responsibility list's units and an
 	// assisting unit the township adds

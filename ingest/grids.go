@@ -41,6 +41,9 @@ type GridOptions struct {
 	// Refresh, when set, is called after a commit (the in-process Placer);
 	// other servers refresh on NOTIFY grid_changed (grid.FollowChanges).
 	Refresh func(context.Context) error
+	// Progress, when set, is called after each feature with how many
+	// have been checked.
+	Progress func(features int64)
 }
 
 // GridResult is what happens to one feature.
@@ -102,25 +105,9 @@ func ImportGrids(ctx context.Context, pool *pgxpool.Pool, file string, opts Grid
 
 // ApplyGrids is ImportGrids on features already read.
 func ApplyGrids(ctx context.Context, pool *pgxpool.Pool, raws []RawGrid, fileDatum string, opts GridOptions) (*GridReport, error) {
-	datum := fileDatum
-	switch opts.Datum {
-	case "":
-		if datum == "" {
-			datum = DatumWGS84
-		}
-	case DatumGCJ02:
-		// GCJ-02 files usually claim WGS-84; only the flag tells
-		if fileDatum == DatumCGCS2000 {
-			return nil, fault.Errorf(ErrGridFile, "--datum gcj02 but the file says CGCS2000")
-		}
-		datum = DatumGCJ02
-	case DatumWGS84, DatumCGCS2000:
-		datum = opts.Datum
-	default:
-		return nil, fault.FieldErrorf(ErrGridFile, "datum", "datum must be wgs84, cgcs2000 or gcj02, not %q", opts.Datum)
-	}
-	if opts.Level != "" && !grid.ValidLevel(opts.Level) {
-		return nil, fault.FieldErrorf(ErrGridFile, "level", "level must be one of district, township, zone, village, household")
+	datum, err := GridDatum(fileDatum, opts)
+	if err != nil {
+		return nil, err
 	}
 	actor := opts.Actor
 	if actor == "" {
@@ -150,10 +137,13 @@ func ApplyGrids(ctx context.Context, pool *pgxpool.Pool, raws []RawGrid, fileDat
 	defer func() { _ = tx.Rollback(ctx) }()
 	results := make([]GridResult, len(raws))
 	parents := map[string]bool{}
-	for _, i := range order {
+	for k, i := range order {
 		res, err := applyGrid(ctx, tx, sc, raws[i], datum, opts)
 		if err != nil {
 			return nil, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(int64(k + 1))
 		}
 		results[i] = res
 		if res.Outcome == OutcomeNew || res.Outcome == OutcomeChanged {
@@ -198,6 +188,33 @@ func ApplyGrids(ctx context.Context, pool *pgxpool.Pool, raws []RawGrid, fileDat
 		}
 	}
 	return rep, nil
+}
+
+// GridDatum checks opts' level and datum and answers the datum a file
+// whose own (its .prj or crs member; "" when it has none) is fileDatum
+// is read in.
+func GridDatum(fileDatum string, opts GridOptions) (string, error) {
+	datum := fileDatum
+	switch opts.Datum {
+	case "":
+		if datum == "" {
+			datum = DatumWGS84
+		}
+	case DatumGCJ02:
+		// GCJ-02 files usually claim WGS-84; only the flag tells
+		if fileDatum == DatumCGCS2000 {
+			return "", fault.Errorf(ErrGridFile, "--datum gcj02 but the file says CGCS2000")
+		}
+		datum = DatumGCJ02
+	case DatumWGS84, DatumCGCS2000:
+		datum = opts.Datum
+	default:
+		return "", fault.FieldErrorf(ErrGridFile, "datum", "datum must be wgs84, cgcs2000 or gcj02, not %q", opts.Datum)
+	}
+	if opts.Level != "" && !grid.ValidLevel(opts.Level) {
+		return "", fault.FieldErrorf(ErrGridFile, "level", "level must be one of district, township, zone, village, household")
+	}
+	return datum, nil
 }
 
 // parentGapQuery: the parent's area, what its current children leave
@@ -417,4 +434,23 @@ func WriteGridReport(w io.Writer, rep *GridReport) {
 	}
 	fmt.Fprintf(w, "total %d: new %d, changed %d, unchanged %d, refused %d\n", len(rep.Features),
 		rep.Totals[OutcomeNew], rep.Totals[OutcomeChanged], rep.Totals[OutcomeUnchanged], rep.Totals[OutcomeRefused])
+}
+
+// Grids is ApplyGrids on the importer's database: the browser's upload
+// of a grid file (POST /api/v1/imports, kind grids), read by
+// ReadGridData, as ImportGrids is the CLI's.
+func (im *Importer) Grids(ctx context.Context, raws []RawGrid, fileDatum string, opts GridOptions) (*GridReport, error) {
+	return ApplyGrids(ctx, im.pool, raws, fileDatum, opts)
+}
+
+// EndReport records the end of an import whose report is its own (a
+// GridReport or a PeopleReport), with the rows (features) it read; a
+// failure is recorded as {"error": …}.
+func (im *Importer) EndReport(ctx context.Context, id int64, report any, rows int64, failure error) {
+	status := "done"
+	if failure != nil {
+		status, report = "failed", map[string]string{"error": failure.Error()}
+	}
+	_, _ = im.pool.Exec(ctx, `UPDATE imports SET status = $2, report = $3, finished_at = now(), rows_read = greatest(rows_read, $4) WHERE id = $1`,
+		id, status, report, rows)
 }

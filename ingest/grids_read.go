@@ -177,6 +177,32 @@ func ReadGridFile(ctx context.Context, file, encoding string) ([]RawGrid, string
 	return ParseGridGeoJSON(data)
 }
 
+// ReadGridData is ReadGridFile on a file's bytes (an upload): a zip
+// archive (told by its magic bytes) is a zipped Shapefile, anything else
+// GeoJSON.
+func ReadGridData(ctx context.Context, data []byte, encoding string) ([]RawGrid, string, error) {
+	if len(data) > MaxGridFileBytes {
+		return nil, "", fault.Errorf(ErrGridFile, "the file is %d bytes; at most %d are read", len(data), MaxGridFileBytes)
+	}
+	if !bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		return ParseGridGeoJSON(data)
+	}
+	// ogr2ogr reads the archive from a file
+	f, err := os.CreateTemp("", "whistlegrid-grids-*.zip")
+	if err != nil {
+		return nil, "", fmt.Errorf("ingest: grids: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("ingest: grids: %w", err)
+	}
+	return readShapeZip(ctx, f.Name(), encoding)
+}
+
 func readShapeZip(ctx context.Context, file, encoding string) ([]RawGrid, string, error) {
 	zr, err := zip.OpenReader(file)
 	if err != nil {

@@ -233,6 +233,9 @@ func parseRosterDate(s string) (time.Time, error) {
 // PeopleOptions tune ImportPeople.
 type PeopleOptions struct {
 	DryRun bool // check and report, write nothing
+	// Progress, when set, is called after each row checked, with how
+	// many have been.
+	Progress func(rows int64)
 }
 
 // PeopleReport is the answer of ImportPeople.
@@ -272,7 +275,10 @@ func ImportPeople(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts Peo
 	for _, e := range rep.Bad {
 		flagged[e.Row] = true
 	}
-	for _, row := range rows {
+	for k, row := range rows {
+		if opts.Progress != nil {
+			opts.Progress(int64(k + 1))
+		}
 		if flagged[row.Row] {
 			continue
 		}
@@ -469,4 +475,10 @@ func WritePeopleReport(w io.Writer, rep *PeopleReport) {
 		state = "nothing written"
 	}
 	fmt.Fprintf(w, "rows %d: new %d, updated %d, unchanged %d, bad %d (%s)\n", rep.Rows, rep.New, rep.Updated, rep.Unchanged, countRows(rep.Bad), state)
+}
+
+// People is ImportPeople on the importer's database: the browser's
+// upload of a roster (POST /api/v1/imports, kind people).
+func (im *Importer) People(ctx context.Context, r io.Reader, opts PeopleOptions) (*PeopleReport, error) {
+	return ImportPeople(ctx, im.pool, r, opts)
 }

@@ -2,9 +2,7 @@ package whistle
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"whistlegrid/access"
 	"whistlegrid/fault"
+	"whistlegrid/keyset"
 )
 
 // Tab is one queue of the workbench (/work): what a role has to do next.
@@ -108,15 +107,16 @@ func tabCondition(t Tab, unit func() string) string {
 type QueueFilter struct {
 	Township, Unit, Grade, Status, Category string
 	From, To                                time.Time
-	Sort                                    Sort   // "" for DefaultSort
-	Cursor                                  string // Next of the page before; "" for the first
-	Limit                                   int    // 1 to MaxQueuePage; 0 for DefaultQueuePage
+	Sort                                    Sort // "" for DefaultSort
+	// Page is the keyset page: Limit 1 to MaxQueuePage (0 for
+	// DefaultQueuePage), After the Next of the page before (nil: the first).
+	Page keyset.Page
 }
 
-// The page sizes of a queue.
+// The page sizes of a queue (MaxQueuePage is the API's keyset maximum).
 const (
 	DefaultQueuePage = 50
-	MaxQueuePage     = 200
+	MaxQueuePage     = 1000
 )
 
 // QueueItem is a whistle in a queue: its summary and the deadline the
@@ -127,58 +127,30 @@ type QueueItem struct {
 	Due time.Time `json:"due"`
 }
 
-// QueuePage is one page of a queue. Next is the cursor of the following
-// page, "" on the last. Whistles is set on whistle tabs, Clues on
-// TabClues.
+// QueuePage is one page of a queue. Next is the keyset cursor of the
+// following page (the API answers it as "next" and a Link rel=next), nil
+// on the last. Whistles is set on whistle tabs, Clues on TabClues.
 type QueuePage struct {
-	Tab      Tab         `json:"tab"`
-	Sort     Sort        `json:"sort"`
-	Whistles []QueueItem `json:"whistles,omitempty"`
-	Clues    []Clue      `json:"clues,omitempty"`
-	Next     string      `json:"next"`
+	Tab      Tab            `json:"tab"`
+	Sort     Sort           `json:"sort"`
+	Whistles []QueueItem    `json:"whistles,omitempty"`
+	Clues    []Clue         `json:"clues,omitempty"`
+	Next     *keyset.Cursor `json:"-"`
 }
 
-// cursor is a keyset position: the sort key (a time) and the id of the
-// last row of a page, opaque to clients.
-type cursor struct {
-	at time.Time
-	id int64
-}
-
-func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + "." + strconv.FormatInt(c.id, 10)))
-}
-
-func parseCursor(s string) (cursor, error) {
-	bad := invalid("cursor", "cursor is not one this server gave (take next from the page before)")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, bad
+// queueOrder is a queue's keyset order: clues newest first (ClueOrder);
+// whistles newest by raised_at, or by deadline, nearest first: the
+// report-in deadline on TabReportIn, the resolve deadline elsewhere.
+func queueOrder(t Tab, s Sort) keyset.Order {
+	switch {
+	case t == TabClues:
+		return ClueOrder
+	case s == SortNewest:
+		return keyset.Order{Name: string(SortNewest), Key: "w.raised_at", ID: "w.id", Kind: keyset.Time, Desc: true}
+	case t == TabReportIn:
+		return keyset.Order{Name: string(SortDeadline), Key: "w.report_in_due", ID: "w.id", Kind: keyset.Time}
 	}
-	at, id, ok := strings.Cut(string(b), ".")
-	if !ok {
-		return cursor{}, bad
-	}
-	us, err1 := strconv.ParseInt(at, 10, 64)
-	n, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil || n <= 0 {
-		return cursor{}, bad
-	}
-	return cursor{at: time.UnixMicro(us), id: n}, nil
-}
-
-// queuePlan is a queue's sort key and direction.
-func queuePlan(t Tab, s Sort) (key, dir string) {
-	if t == TabClues {
-		return "c.reported_at", "DESC"
-	}
-	if s == SortNewest {
-		return "w.raised_at", "DESC"
-	}
-	if t == TabReportIn {
-		return "w.report_in_due", "ASC"
-	}
-	return "w.resolve_due", "ASC"
+	return keyset.Order{Name: string(SortDeadline), Key: "w.resolve_due", ID: "w.id", Kind: keyset.Time}
 }
 
 func (f *QueueFilter) check(sc access.Scope, t Tab) error {
@@ -217,16 +189,16 @@ func (f *QueueFilter) check(sc access.Scope, t Tab) error {
 		return invalid("grade", "grade must be routine, priority or hard")
 	}
 	switch {
-	case f.Limit == 0:
-		f.Limit = DefaultQueuePage
-	case f.Limit < 1 || f.Limit > MaxQueuePage:
+	case f.Page.Limit == 0:
+		f.Page.Limit = DefaultQueuePage
+	case f.Page.Limit < 1 || f.Page.Limit > MaxQueuePage:
 		return invalid("limit", "limit is 1 to %d", MaxQueuePage)
 	}
 	return nil
 }
 
 // Queue reads one page of tab for the caller, keyset paged: the rows after
-// f.Cursor in the tab's order (sort key, then id), at most f.Limit. The
+// f.Page.After in the tab's order (sort key, then id), at most f.Page.Limit. The
 // whistles come from whistle_summaries (the jurisdiction, the summary and
 // overdue are its), the clues are those in the caller's jurisdiction in no
 // whistle, newest first.
@@ -234,70 +206,94 @@ func (s *Store) Queue(ctx context.Context, sc access.Scope, t Tab, f QueueFilter
 	if err := f.check(sc, t); err != nil {
 		return QueuePage{}, err
 	}
-	var after *cursor
-	if f.Cursor != "" {
-		c, err := parseCursor(f.Cursor)
-		if err != nil {
-			return QueuePage{}, err
-		}
-		after = &c
-	}
-	key, dir := queuePlan(t, f.Sort)
+	order := queueOrder(t, f.Sort)
 	page := QueuePage{Tab: t, Sort: f.Sort}
 	if t == TabClues {
-		clues, next, err := s.clueQueue(ctx, sc, f, after)
+		clues, next, err := s.clueQueue(ctx, sc, f)
 		page.Clues, page.Next = clues, next
 		return page, err
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	from := summaries(arg(s.now()), sc, arg)
+	from := queueSummaries(arg(s.now()), sc, arg)
 	conds := []string{tabCondition(t, unitArg(sc, arg))}
 	conds = append(conds, whistleFilter(f, arg)...)
-	if after != nil {
-		cmp := ">"
-		if dir == "DESC" {
-			cmp = "<"
+	if f.Page.After != nil {
+		after, err := order.After(*f.Page.After, arg)
+		if err != nil {
+			return page, invalid("after", "%v", err)
 		}
-		conds = append(conds, fmt.Sprintf("(%s, w.id) %s (%s, %s)", key, cmp, arg(after.at), arg(after.id)))
+		conds = append(conds, after)
 	}
-	q := `SELECT ` + summaryColumns + `, ` + key + from + ` WHERE ` + strings.Join(conds, " AND ") +
-		fmt.Sprintf(" ORDER BY %s %s, w.id %s LIMIT %s", key, dir, dir, arg(f.Limit+1))
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return page, fmt.Errorf("whistle: queue: %w", err)
-	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
-		var it QueueItem
-		var k time.Time
-		err := r.Scan(append(it.Summary.columns(), &k)...)
-		it.Summary.finish()
-		it.Due = it.ResolveDue
-		if t == TabReportIn {
-			it.Due = it.ReportInDue
-		}
-		return it, err
+	q := `SELECT ` + summaryColumns + from + ` WHERE ` + strings.Join(conds, " AND ") + order.By() + " LIMIT " + arg(f.Page.Limit+1)
+	var items []QueueItem
+	err := s.genericPlan(ctx, q, args, func(rows pgx.Rows) error {
+		var err error
+		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueItem, error) {
+			var it QueueItem
+			err := r.Scan(it.Summary.columns()...)
+			it.Summary.finish()
+			it.Due = it.ResolveDue
+			if t == TabReportIn {
+				it.Due = it.ReportInDue
+			}
+			return it, err
+		})
+		return err
 	})
 	if err != nil {
 		return page, fmt.Errorf("whistle: queue: %w", err)
 	}
-	if len(items) > f.Limit {
-		items = items[:f.Limit]
+	items, more := keyset.Trim(items, f.Page.Limit)
+	if more {
 		last := items[len(items)-1]
-		c := cursor{id: last.ID, at: last.RaisedAt}
-		switch key {
+		key := last.RaisedAt
+		switch order.Key {
 		case "w.report_in_due":
-			c.at = last.ReportInDue
+			key = last.ReportInDue
 		case "w.resolve_due":
-			c.at = last.ResolveDue
+			key = last.ResolveDue
 		}
-		page.Next = c.String()
+		next := order.Next(key, last.ID)
+		page.Next = &next
 	}
 	if items == nil {
 		items = []QueueItem{}
 	}
 	page.Whistles = items
 	return page, nil
+}
+
+// queueSummaries is summaries with the caller's role written into the
+// statement, not bound: each role's queue is then its own prepared
+// statement, whose generic plan (genericPlan) has the role's branch of
+// whistle_summaries' jurisdiction folded in and can use its index (a
+// township's by township, a unit's by its summons). The role is one of
+// access's fixed names, never caller text.
+func queueSummaries(at string, sc access.Scope, arg func(any) string) string {
+	role := "''"
+	if sc.Role.Valid() {
+		role = "'" + string(sc.Role) + "'"
+	}
+	return "\nFROM whistle_summaries(" + at + ", " + role + ", " + arg(sc.GridCode) + ", " + arg(sc.UnitID) + ") w"
+}
+
+// genericPlan runs the query q in a read-only transaction whose
+// statements use their generic plan (plan_cache_mode force_generic_plan),
+// reading its rows with f: a queue page executes in about a millisecond,
+// and planning the joins of whistle_summaries (or of a clue's grid chain)
+// again for each page's binds, as a custom plan does, cost 2 to 6 ms of it
+// (EXPLAIN ANALYZE on the demo's year; see bench work). The binds of a
+// queue (a township, a unit, a page's position) do not change which plan
+// is right. The transaction, the setting and the query go as one batch:
+// one round trip, as the query alone.
+func (s *Store) genericPlan(ctx context.Context, q string, args []any, f func(pgx.Rows) error) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+	b.Queue(q, args...).Query(f)
+	b.Queue("COMMIT")
+	return s.pool.SendBatch(ctx, b).Close()
 }
 
 // unitArg binds the caller's unit id on first use (a bind no condition
@@ -353,26 +349,32 @@ func clueQueueWhere(sc access.Scope, f QueueFilter) (string, []any) {
 	return where, args
 }
 
-func (s *Store) clueQueue(ctx context.Context, sc access.Scope, f QueueFilter, after *cursor) ([]Clue, string, error) {
+func (s *Store) clueQueue(ctx context.Context, sc access.Scope, f QueueFilter) ([]Clue, *keyset.Cursor, error) {
 	where, args := clueQueueWhere(sc, f)
-	if after != nil {
-		args = append(args, after.at, after.id)
-		where += fmt.Sprintf(" AND (c.reported_at, c.id) < ($%d, $%d)", len(args)-1, len(args))
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Page.After != nil {
+		after, err := ClueOrder.After(*f.Page.After, arg)
+		if err != nil {
+			return nil, nil, invalid("after", "%v", err)
+		}
+		where += " AND " + after
 	}
-	args = append(args, f.Limit+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+clueColumns+clueFrom+where+fmt.Sprintf(" ORDER BY c.reported_at DESC, c.id DESC LIMIT $%d", len(args)), args...)
+	q := `SELECT ` + clueColumns + clueFrom + where + ClueOrder.By() + " LIMIT " + arg(f.Page.Limit+1)
+	var out []Clue
+	err := s.genericPlan(ctx, q, args, func(rows pgx.Rows) error {
+		var err error
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
+		return err
+	})
 	if err != nil {
-		return nil, "", fmt.Errorf("whistle: queue: %w", err)
+		return nil, nil, fmt.Errorf("whistle: queue: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Clue, error) { return scanClue(sc, r) })
-	if err != nil {
-		return nil, "", fmt.Errorf("whistle: queue: %w", err)
-	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
+	out, more := keyset.Trim(out, f.Page.Limit)
+	var next *keyset.Cursor
+	if more {
 		last := out[len(out)-1]
-		next = cursor{at: last.ReportedAt, id: last.ID}.String()
+		c := ClueOrder.Next(last.ReportedAt, last.ID)
+		next = &c
 	}
 	if out == nil {
 		out = []Clue{}

@@ -236,7 +236,8 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 	whistles := whistle.NewStore(pool, placer, whistle.Options{})
 	if *sweepEvery > 0 {
 		go whistles.RunSweeps(ctx, *sweepEvery, log)
-		go ledger.NewStore(pool, nil).RunSweeps(ctx, *sweepEvery, log) // the ledger's 三级督办, on the same once-only rule
+		go ledger.NewStore(pool, nil).RunSweeps(ctx, *sweepEvery, log)             // the ledger's 三级督办, on the same once-only rule
+		go whistles.RunUploadSweeps(ctx, *sweepEvery, blobs, *sc.uploadGrace, log) // loose uploads past their grace
 	}
 	if *hotspotEvery > 0 {
 		go hotspots.RunScans(ctx, whistles, *hotspotEvery, hotspot.ScanOptions{}, log)
@@ -303,6 +304,7 @@ const fileReserve = 256
 type serveSettings struct {
 	metricsAddr, trustedProxies, corsOrigins                              *string
 	headerTimeout, bodyTimeout, requestTimeout, writeTimeout, idleTimeout *time.Duration
+	uploadGrace                                                           *time.Duration
 	maxConns, heavySlots                                                  *int
 }
 
@@ -348,6 +350,7 @@ func serveFlags(fs *flag.FlagSet) (serveSettings, error) {
 		requestTimeout: dur("request-timeout", "WHISTLEGRID_REQUEST_TIMEOUT", d.RequestTimeout, "deadline of a request (not the live stream); past it, 503"),
 		writeTimeout:   dur("write-timeout", "WHISTLEGRID_WRITE_TIMEOUT", d.WriteTimeout, "time from a request's headers to the end of its answer (not the live stream)"),
 		idleTimeout:    dur("idle-timeout", "WHISTLEGRID_IDLE_TIMEOUT", d.IdleTimeout, "close a keep-alive connection idle this long"),
+		uploadGrace:    dur("upload-grace", "WHISTLEGRID_UPLOAD_GRACE", whistle.DefaultUploadGrace, "an upload attached to no clue or step for this long is deleted by the sweep (every --sweep-every)"),
 		maxConns:       num("max-conns", "WHISTLEGRID_MAX_CONNS", d.MaxConns, "connections served at once (kept under the open file limit)"),
 		heavySlots:     num("heavy-slots", "WHISTLEGRID_HEAVY_SLOTS", 0, "heavy reads (lists, snapshot, stats, hotspots) run at once; more wait briefly, then 503 (0: a quarter of the database pool)"),
 	}

@@ -179,7 +179,7 @@ export function workCounts({ signal } = {}) {
 
 /**
  * workQueue fetches one keyset page of a workbench tab: query is a
- * URLSearchParams (or its string) of filters, sort, cursor and limit.
+ * URLSearchParams (or its string) of filters, sort, after (the next cursor) and limit.
  * Answers {tab, sort, whistles | clues, next}.
  */
 export function workQueue(tab, query = '', { signal } = {}) {

@@ -54,15 +54,16 @@ export function countdown(due, now) {
 
 /**
  * queueQuery builds the query string of a queue page from the filters
- * (empty values left out), the sort and the cursor.
+ * (empty values left out), the sort and after (the next cursor of the
+ * page before, as every list of the API pages).
  */
-export function queueQuery(filters = {}, { sort = '', cursor = '', limit = 0 } = {}) {
+export function queueQuery(filters = {}, { sort = '', after = '', limit = 0 } = {}) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(filters)) {
     if (v !== undefined && v !== null && String(v).trim() !== '') q.set(k, String(v).trim());
   }
   if (sort) q.set('sort', sort);
-  if (cursor) q.set('cursor', cursor);
+  if (after) q.set('after', after);
   if (limit) q.set('limit', String(limit));
   return q.toString();
 }

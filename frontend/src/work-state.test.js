@@ -16,7 +16,7 @@ test('span and countdown', () => {
 });
 
 test('queueQuery leaves empty filters out', () => {
-  assert.equal(queueQuery({ grade: 'hard', status: '', township: ' 110119101 ' }, { sort: 'deadline', cursor: 'abc' }), 'grade=hard&township=110119101&sort=deadline&cursor=abc');
+  assert.equal(queueQuery({ grade: 'hard', status: '', township: ' 110119101 ' }, { sort: 'deadline', after: 'abc' }), 'grade=hard&township=110119101&sort=deadline&after=abc');
   assert.equal(queueQuery(), '');
 });
 

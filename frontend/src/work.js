@@ -169,7 +169,7 @@ export class WorkPage {
       delete filters.status;
       delete filters.unit;
     }
-    const q = queueQuery(filters, { sort: this.tab === 'clues' ? '' : this.sort, cursor: more ? this.next : '' });
+    const q = queueQuery(filters, { sort: this.tab === 'clues' ? '' : this.sort, after: more ? this.next : '' });
     let page;
     try {
       page = await api.workQueue(this.tab, q);

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whistlegrid/access"
+	"whistlegrid/keyset"
 	"whistlegrid/whistle"
 )
 
@@ -142,28 +143,28 @@ func Work(ctx context.Context, pool *pgxpool.Pool, store *whistle.Store, opts Wo
 	for _, c := range cases {
 		r := WorkRole{Role: c.role, Caller: c.caller, Tab: string(c.tab), Sort: string(c.sort), DeepAt: opts.Page}
 		// walk to the deep page once, to have its cursor and position
-		f := whistle.QueueFilter{Sort: c.sort, Limit: opts.Limit}
-		var cursor string
+		f := whistle.QueueFilter{Sort: c.sort, Page: keyset.Page{Limit: opts.Limit}}
+		var cursor *keyset.Cursor
 		var at *time.Time
 		var id int64
 		for p := 1; p < opts.Page; p++ {
-			f.Cursor = cursor
+			f.Page.After = cursor
 			page, err := store.Queue(ctx, c.sc, c.tab, f)
 			if err != nil {
 				return rep, fmt.Errorf("bench: work: %s page %d: %w", c.role, p, err)
 			}
-			if page.Next == "" {
+			if page.Next == nil {
 				return rep, fmt.Errorf("bench: work: %s's %s has fewer than %d pages of %d", c.caller, c.tab, opts.Page, opts.Limit)
 			}
 			t, i := c.keyOf(page)
 			at, id, cursor = &t, i, page.Next
 		}
 		for _, deep := range []bool{false, true} {
-			f.Cursor = ""
+			f.Page.After = nil
 			var bat *time.Time
 			var bid int64
 			if deep {
-				f.Cursor, bat, bid = cursor, at, id
+				f.Page.After, bat, bid = cursor, at, id
 			}
 			queue := func() ([]int64, error) {
 				p, err := store.Queue(ctx, c.sc, c.tab, f)
