@@ -34,6 +34,7 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	asJSON := fs.Bool("json", false, "end with one JSON line")
 	rows := fs.Int("rows", 1_000_000, "rows of the history-mode file")
 	liveRows := fs.Int("live-rows", 100_000, "rows of the live-mode file (0: skip live mode)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the history-mode import to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +88,11 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	}
 	url := cl.URL(dbName)
 	runImport := func(file, mode string) (*ingest.Report, time.Duration, int64, error) {
-		cmd := exec.CommandContext(ctx, self, "import", "hotline", file, "--mode", mode, "--json", "--database-url", url)
+		args := []string{"import", "hotline", file, "--mode", mode, "--json", "--database-url", url}
+		if mode == "history" && *cpuprofile != "" {
+			args = append(args, "--cpuprofile", *cpuprofile)
+		}
+		cmd := exec.CommandContext(ctx, self, args...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		start := time.Now()
