@@ -5,7 +5,7 @@ BIN := bin/whistlegrid
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: run test check build frontend setup setup-test lint bench clean db-stop failover-drill
+.PHONY: run test check build frontend setup setup-test lint bench fuzz clean db-stop failover-drill
 
 ## run: install what is missing, build, and serve the 延庆区 demo
 run: setup build
@@ -24,6 +24,12 @@ check: setup-test build lint
 BENCHES ?= place clues live hotspots work
 bench: setup build
 	@for b in $(BENCHES); do echo "== whistlegrid bench $$b"; $(BIN) bench $$b || exit 1; done
+
+## fuzz: search with each fuzzer of the file readers for FUZZTIME (make test runs their seeds only)
+FUZZTIME ?= 20s
+FUZZERS ?= FuzzCSV FuzzXLSX FuzzParseRoster FuzzNormalizeAddress
+fuzz:
+	@for f in $(FUZZERS); do echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./ingest/ || exit 1; done
 
 ## failover-drill: first a base backup with WAL archiving is restored into a new folder; then a
 ## Patroni cluster (primary + synchronous standby), HAProxy and two instances on this machine lose

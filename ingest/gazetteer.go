@@ -69,6 +69,9 @@ type Gazetteer struct {
 	places     map[string][]*Place
 	households map[householdKey]orb.Point
 	maxLen     int // runes of the longest name
+	// the village AddHousehold last saw and its normalised name
+	lastVillage *Area
+	lastName    string
 }
 
 // Match is where an address lands.
@@ -163,11 +166,14 @@ func (g *Gazetteer) AddPlace(p *Place, aliases ...string) {
 // part cannot be read is not added and false is returned.
 func (g *Gazetteer) AddHousehold(v *Area, address string, pt orb.Point) bool {
 	n := NormalizeAddress(address)
-	i := strings.Index(n, NormalizeAddress(v.Name))
+	if g.lastVillage != v { // households come village by village
+		g.lastVillage, g.lastName = v, NormalizeAddress(v.Name)
+	}
+	i := strings.Index(n, g.lastName)
 	if i < 0 {
 		return false
 	}
-	key := houseKey(n[i+len(NormalizeAddress(v.Name)):])
+	key := houseKey(n[i+len(g.lastName):])
 	if key == "" {
 		return false
 	}

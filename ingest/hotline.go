@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -105,6 +106,17 @@ func ReadMapping(r io.Reader) (*Mapping, error) {
 	return &m, nil
 }
 
+// headerSynonyms maps each synonym, normalised, to its column.
+var headerSynonyms = sync.OnceValue(func() map[string]Column {
+	syn := map[string]Column{}
+	for c, names := range columnSynonyms {
+		for _, n := range names {
+			syn[NormalizeHeader(n)] = c
+		}
+	}
+	return syn
+})
+
 // columns maps each known column to its index in the header.
 type columns map[Column]int
 
@@ -112,12 +124,7 @@ type columns map[Column]int
 // renames and the synonyms) and refuses, naming them, a header without
 // the required ones.
 func resolveColumns(header []string, m *Mapping) (columns, error) {
-	syn := map[string]Column{}
-	for c, names := range columnSynonyms {
-		for _, n := range names {
-			syn[NormalizeHeader(n)] = c
-		}
-	}
+	syn := headerSynonyms()
 	rename := map[string]string{}
 	if m != nil {
 		for from, to := range m.Columns {

@@ -128,3 +128,94 @@ func TestImportHotlineHistoryTwice(t *testing.T) {
 	}
 	_ = access.RoleCommand
 }
+
+// TestImportHotlineBulkAndRowPaths imports generated orders twice: as the
+// superuser the tests connect as (bulk batches: triggers skipped, their
+// work and the foreign keys done set-wise) and as a role that is no
+// superuser (the rows go through the triggers). Both leave the same
+// invariants: each clue's grid level is its grid's, its phone hash the
+// hash of its phone, and every reference holds.
+func TestImportHotlineBulkAndRowPaths(t *testing.T) {
+	im, pool := newImporter(t)
+	ctx := context.Background()
+	gen, err := ingest.NewHotlineGenerator(ctx, pool, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bulkFile, rowFile bytes.Buffer
+	if err := gen.WriteCSV(&bulkFile, 0, 1500, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.WriteCSV(&rowFile, 1500, 1500, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	// a role of its own, with the rights the owner would have on the tables
+	var db string
+	if err := pool.QueryRow(ctx, `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	role := "import_" + db
+	for _, q := range []string{
+		`DROP ROLE IF EXISTS ` + role,
+		`CREATE ROLE ` + role + ` LOGIN NOSUPERUSER`,
+		`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), `REASSIGN OWNED BY `+role+` TO current_user; DROP OWNED BY `+role+`; DROP ROLE IF EXISTS `+role)
+	})
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.User = role
+	rpool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var super bool
+	if err := rpool.QueryRow(ctx, `SELECT current_setting('is_superuser') = 'on'`).Scan(&super); err != nil {
+		t.Fatal(err)
+	}
+	if super {
+		t.Fatalf("role %s is a superuser", role)
+	}
+	placer, err := grid.NewPlacer(ctx, rpool, grid.IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rim := ingest.NewImporter(rpool, placer, whistle.NewStore(rpool, placer, whistle.Options{}))
+	for _, run := range []struct {
+		im   *ingest.Importer
+		file []byte
+	}{{im, bulkFile.Bytes()}, {rim, rowFile.Bytes()}} {
+		rep, err := run.im.ImportHotline(ctx, bytes.NewReader(run.file), ingest.HotlineOptions{Mode: ingest.ModeHistory, FileName: "gen.csv", By: "test", BatchSize: 400})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Read != 1500 || rep.Imported != 1500 {
+			t.Errorf("report %+v", rep)
+		}
+	}
+	rpool.Close()
+	var orders, clues, badLevel, badHash, phones, badRefs int
+	err = pool.QueryRow(ctx, `
+SELECT (SELECT count(*) FROM hotline_orders),
+    (SELECT count(*) FROM clues WHERE source = 'hotline'),
+    (SELECT count(*) FROM clues k JOIN grids g ON g.id = k.grid_id WHERE k.source = 'hotline' AND k.grid_level <> g.level),
+    (SELECT count(*) FROM clues k WHERE k.source = 'hotline' AND k.reporter_phone_hash IS DISTINCT FROM sha256(convert_to(k.reporter_phone, 'UTF8'))),
+    (SELECT count(*) FROM clues k WHERE k.source = 'hotline' AND k.reporter_phone_hash IS NOT NULL),
+    (SELECT count(*) FROM hotline_orders h WHERE NOT EXISTS (SELECT 1 FROM categories c WHERE c.id = h.category_id)
+        OR (h.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = h.township_id))
+        OR (h.clue_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clues k WHERE k.id = h.clue_id AND k.external_id = h.order_no))
+        OR NOT EXISTS (SELECT 1 FROM imports i WHERE i.id = h.import_id))`).
+		Scan(&orders, &clues, &badLevel, &badHash, &phones, &badRefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orders != 3000 || badLevel != 0 || badHash != 0 || phones == 0 || badRefs != 0 {
+		t.Errorf("%d orders (%d clues): %d clues at a level not their grid's, %d phone hashes wrong (%d hashed), %d orders with a broken reference",
+			orders, clues, badLevel, badHash, phones, badRefs)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -110,7 +112,7 @@ type HotlineOptions struct {
 	Progress func(rows int64)
 	// Rejects, when set, receives the rejects file: CSV row,column,reason.
 	Rejects io.Writer
-	// BatchSize is the rows written per transaction (default 2,000).
+	// BatchSize is the rows written per transaction (default 5,000).
 	BatchSize int
 }
 
@@ -205,6 +207,7 @@ type placed struct {
 	reason      string
 	townshipID  *int64
 	wgs         orb.Point
+	h3          int64
 	placement   grid.Placement // Chain nil: unplaced
 	atVillage   bool
 	received    [2]float64
@@ -224,6 +227,7 @@ func (im *Importer) place(g *Gazetteer, o Order) placed {
 		if err == nil {
 			if pl, err := im.placer.Place(wgs); err == nil {
 				p.precision, p.method, p.wgs, p.placement = PrecisionHousehold, "coordinates", wgs, pl
+				p.h3 = geo.H3Cell(wgs, geo.DefaultH3Res)
 				p.matched = fmt.Sprintf("%.6f,%.6f %s", o.Coords[0], o.Coords[1], o.Datum)
 				p.received, p.clueDatum = *o.Coords, o.Datum
 				t := linkAt(pl.Chain, grid.LevelTownship).ID
@@ -251,6 +255,7 @@ func (im *Importer) place(g *Gazetteer, o Order) placed {
 			p.atVillage = true
 		}
 		p.wgs, p.placement, p.received, p.clueDatum = m.Point, pl, [2]float64(m.Point), geo.WGS84
+		p.h3 = geo.H3Cell(m.Point, geo.DefaultH3Res)
 	}
 	return p
 }
@@ -275,7 +280,7 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 		opts.Mode = ModeHistory
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 2000
+		opts.BatchSize = 5000
 	}
 	if opts.Mode == ModeLive && im.whistles == nil {
 		return nil, fault.Errorf(ErrUnavailable, "live imports need the whistle intake")
@@ -326,23 +331,25 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 	}
 	defer w.close()
 	seen := map[string]struct{}{} // a dry run's order numbers
-	batch := make([]placed, 0, opts.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	write := func(c *chunk) error {
 		var err error
-		if opts.DryRun {
-			err = w.dryRun(ctx, batch, seen)
-		} else if opts.Mode == ModeLive {
-			err = w.live(ctx, batch)
-		} else {
-			err = w.history(ctx, batch, rep.Read)
+		if len(c.placed) > 0 {
+			if opts.DryRun {
+				err = w.dryRun(ctx, c.placed, seen)
+			} else if opts.Mode == ModeLive {
+				err = w.live(ctx, c.placed)
+			} else {
+				err = w.history(ctx, c.placed, rep.Read+int64(c.read))
+			}
 		}
 		if err != nil {
 			return err
 		}
-		for _, p := range batch {
+		rep.Read += int64(c.read)
+		for _, rj := range c.rejects {
+			rep.reject(rj, rw)
+		}
+		for _, p := range c.placed {
 			switch {
 			case p.intakeError != nil:
 				rep.reject(*p.intakeError, rw)
@@ -356,49 +363,139 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 				}
 			}
 		}
-		batch = batch[:0]
 		if opts.Progress != nil {
 			opts.Progress(rep.Read)
 		}
 		return nil
 	}
-	for {
-		row, line, rerr := t.Next()
-		if errors.Is(rerr, io.EOF) {
-			break
-		}
-		if rerr != nil {
-			// a row the reader cannot split is rejected; the file goes on
-			// unless the reader cannot (an xlsx that breaks off)
-			rep.Read++
-			rep.reject(Reject{Line: line, Column: "", Reason: rerr.Error()}, rw)
-			if _, isXLSX := t.(*xlsxTable); isXLSX {
-				err = invalid("file", "%v", rerr)
-				return nil, err
+	_, isXLSX := t.(*xlsxTable)
+	if err = im.pipeline(ctx, t, isXLSX, opts.BatchSize, func(c *chunk) {
+		for _, r := range c.raw {
+			if r.err != nil {
+				// a row the reader cannot split is rejected; the file goes on
+				c.rejects = append(c.rejects, Reject{Line: r.line, Column: "", Reason: r.err.Error()})
+				continue
 			}
-			continue
-		}
-		rep.Read++
-		o, rj := parseOrder(cols, row, line, cats, datum)
-		if rj != nil {
-			rep.reject(*rj, rw)
-			continue
-		}
-		batch = append(batch, im.place(g, o))
-		if len(batch) == opts.BatchSize {
-			if err = flush(); err != nil {
-				return nil, err
+			o, rj := parseOrder(cols, r.row, r.line, cats, datum)
+			if rj != nil {
+				c.rejects = append(c.rejects, *rj)
+				continue
 			}
+			c.placed = append(c.placed, im.place(g, o))
 		}
-		if err = ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	if err = flush(); err != nil {
+		c.raw = nil
+	}, write); err != nil {
 		return nil, err
 	}
 	rep.finish(start)
 	return rep, nil
+}
+
+// rawRow is a row as read, or the reader's error for it.
+type rawRow struct {
+	line int
+	row  []string
+	err  error
+}
+
+// chunk is a batch of rows on their way: read, then parsed and placed by
+// a worker, then written, in the file's order.
+type chunk struct {
+	seq     int
+	read    int // rows read (each becomes a placed order or a reject)
+	raw     []rawRow
+	placed  []placed
+	rejects []Reject // in line order
+}
+
+// pipeline reads t in chunks of size rows on this goroutine's behalf,
+// works each chunk (parse, normalise, match, place: the CPU's share) on
+// GOMAXPROCS workers at once, and hands the chunks to write one at a
+// time in the file's order: the database writes a chunk while the workers
+// place the next ones. An xlsx the reader cannot go on with fails the
+// import (the chunks before it are written); a CSV row it cannot split
+// is a reject and the file goes on.
+func (im *Importer) pipeline(ctx context.Context, t Table, stopOnRowError bool, size int, work func(*chunk), write func(*chunk) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	todo := make(chan *chunk, workers)
+	done := make(chan *chunk, workers)
+	var readErr error
+	var wg sync.WaitGroup
+	// the goroutines end before the table is closed (the caller's defer)
+	defer func() { cancel(); wg.Wait() }()
+	wg.Add(1)
+	go func() { // the reader
+		defer wg.Done()
+		defer close(todo)
+		c := &chunk{}
+		send := func() bool {
+			select {
+			case todo <- c:
+			case <-ctx.Done():
+				return false
+			}
+			c = &chunk{seq: c.seq + 1}
+			return true
+		}
+		for {
+			row, line, err := t.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil && stopOnRowError {
+				readErr = invalid("file", "%v", err)
+				break
+			}
+			c.read++
+			c.raw = append(c.raw, rawRow{line: line, row: slices.Clone(row), err: err})
+			if len(c.raw) == size && !send() {
+				return
+			}
+		}
+		if c.read > 0 {
+			send()
+		}
+	}()
+	var workersWG sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		workersWG.Add(1)
+		go func() {
+			defer wg.Done()
+			defer workersWG.Done()
+			for c := range todo {
+				work(c)
+				select {
+				case done <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { workersWG.Wait(); close(done) }()
+	pending := map[int]*chunk{}
+	next := 0
+	for c := range done {
+		pending[c.seq] = c
+		for pending[next] != nil {
+			c := pending[next]
+			delete(pending, next)
+			next++
+			if err := write(c); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// every chunk read was written: readErr, if any, came after them
+	return readErr
 }
 
 // categories loads the resolver of category texts and the ids of the
@@ -442,7 +539,22 @@ type writer struct {
 	opts   HotlineOptions
 	conn   *pgxpool.Conn
 	catIDs map[string]int64
+	// bulk: history batches skip the per-row triggers of clues and
+	// hotline_orders (session_replication_role = replica, as pg_restore
+	// --disable-triggers does) and do their work set-wise instead: the
+	// foreign keys checked and their rows locked per batch (checkRefs),
+	// the grid level and the phone hash computed in the INSERT. Only for a
+	// role that may (a superuser) and only while the tables have no
+	// trigger but the ones done here (bulkTriggers); otherwise the rows go
+	// through the triggers.
+	bulk bool
+	row  []any // the stage row being encoded (CopyFrom encodes one row at a time)
 }
+
+// bulkTriggers are the triggers of clues and hotline_orders whose work a
+// bulk history batch does itself. A table with any other trigger is
+// written row by row through its triggers.
+var bulkTriggers = []string{"clues_grid_level", "clues_phone_hash"}
 
 func (im *Importer) newWriter(ctx context.Context, opts HotlineOptions, catIDs map[string]int64) (*writer, error) {
 	w := &writer{im: im, opts: opts, catIDs: catIDs}
@@ -454,6 +566,15 @@ func (im *Importer) newWriter(ctx context.Context, opts HotlineOptions, catIDs m
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	if _, err := conn.Exec(ctx, createStage); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("ingest: stage: %w", err)
+	}
+	err = conn.QueryRow(ctx, `
+SELECT current_setting('is_superuser') = 'on' AND NOT EXISTS (
+    SELECT 1 FROM pg_trigger
+    WHERE tgrelid IN ('clues'::regclass, 'hotline_orders'::regclass) AND NOT tgisinternal AND tgname <> ALL ($1))`,
+		bulkTriggers).Scan(&w.bulk)
+	if err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("ingest: stage: %w", err)
 	}
@@ -518,13 +639,18 @@ var stageColumns = []string{"line", "order_no", "received_at", "caller_name", "c
 	"grid_id", "grid_level", "edge_m", "near_edge"}
 
 // historyClues stores the placed orders of the stage not stored before as
-// clues of source hotline, with no rule run (no whistle).
+// clues of source hotline, with no rule run (no whistle). The grid level
+// is the placement's and the phone hash is computed here: the work of the
+// triggers clues_grid_level and clues_phone_hash, which a bulk batch skips
+// (and which otherwise find both already right).
 const historyClues = `
 INSERT INTO clues (source, external_id, category_id, text, received_lon, received_lat, datum, location, h3,
-    grid_id, grid_level, township_id, boundary_distance_m, near_edge, reported_at, received_at, reporter_name, reporter_phone)
+    grid_id, grid_level, township_id, boundary_distance_m, near_edge, reported_at, received_at, reporter_name, reporter_phone,
+    reporter_phone_hash)
 SELECT DISTINCT ON (s.order_no) 'hotline', s.order_no, s.category_id, s.content, s.received_lon, s.received_lat, s.datum,
     ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.h3, s.grid_id, s.grid_level, s.township_id, s.edge_m, s.near_edge,
-    s.received_at, $1, nullif(s.caller_name, ''), nullif(s.caller_phone, '')
+    s.received_at, $1, nullif(s.caller_name, ''), nullif(s.caller_phone, ''),
+    sha256(convert_to(nullif(s.caller_phone, ''), 'UTF8'))
 FROM hotline_stage s
 WHERE s.grid_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hotline_orders h WHERE h.order_no = s.order_no)
 ORDER BY s.order_no, s.line
@@ -545,6 +671,24 @@ ORDER BY s.order_no, s.line
 ON CONFLICT (order_no) DO NOTHING
 RETURNING order_no`
 
+// checkRefs is the foreign keys of a bulk batch, checked set-wise: the
+// rows the batch refers to (grids, categories, the import) are locked FOR
+// KEY SHARE, as the per-row checks lock them, and each reference must
+// hold: clues.(grid_id, grid_level) and clues.(township_id, 'township')
+// to grids, hotline_orders.township_id to grids, category_id to
+// categories, import_id to imports. (clue_id is the clue the batch just
+// found or stored.) It answers the references that do not hold.
+const checkRefs = `
+SELECT
+    (SELECT count(*) FROM (SELECT grid_id FROM hotline_stage UNION SELECT township_id FROM hotline_stage) n WHERE grid_id IS NOT NULL)
+    - (SELECT count(*) FROM (SELECT 1 FROM grids g WHERE g.id IN (SELECT grid_id FROM hotline_stage UNION SELECT township_id FROM hotline_stage) FOR KEY SHARE) l)
+    + (SELECT count(DISTINCT category_id) FROM hotline_stage)
+    - (SELECT count(*) FROM (SELECT 1 FROM categories c WHERE c.id IN (SELECT category_id FROM hotline_stage) FOR KEY SHARE) l)
+    + (SELECT 1 - count(*) FROM (SELECT 1 FROM imports i WHERE i.id = $1 FOR KEY SHARE) l)
+    + (SELECT count(*) FROM hotline_stage s WHERE s.grid_id IS NOT NULL AND (
+        NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = s.grid_id AND g.level = s.grid_level)
+        OR NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = s.township_id AND g.level = 'township')))`
+
 // history writes a batch in one transaction: COPY into the stage, the
 // clues, the orders, the import's progress.
 func (w *writer) history(ctx context.Context, batch []placed, read int64) error {
@@ -553,12 +697,24 @@ func (w *writer) history(ctx context.Context, batch []placed, read int64) error 
 		return fmt.Errorf("ingest: history: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	rows := make([][]any, len(batch))
-	for i := range batch {
-		rows[i] = w.stageRow(&batch[i])
+	if w.bulk {
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			return fmt.Errorf("ingest: history: %w", err)
+		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
+		return w.stageRow(&batch[i]), nil
+	})); err != nil {
 		return fmt.Errorf("ingest: history: stage: %w", err)
+	}
+	if w.bulk {
+		var broken int64
+		if err := tx.QueryRow(ctx, checkRefs, w.opts.ImportID).Scan(&broken); err != nil {
+			return fmt.Errorf("ingest: history: references: %w", err)
+		}
+		if broken != 0 {
+			return fmt.Errorf("ingest: history: %d references of the batch to grids, categories or the import do not hold", broken)
+		}
 	}
 	if _, err := tx.Exec(ctx, historyClues, w.im.now()); err != nil {
 		return fmt.Errorf("ingest: history: clues: %w", err)
@@ -608,15 +764,23 @@ func nullString(s string) any {
 	return s
 }
 
+// stageRow is p as a row of the stage, in w.row (reused: CopyFrom
+// encodes each row before it asks for the next).
 func (w *writer) stageRow(p *placed) []any {
-	row := []any{int32(p.Line), p.OrderNo, p.Received, p.Caller, p.Phone, p.Address,
-		p.Content, w.catIDs[p.Category], p.CategoryText, p.Handler, p.Due, p.Resolved,
-		p.Satisfaction, string(p.precision), p.method, p.matched, p.reason, p.townshipID,
-		nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
+	if w.row == nil {
+		w.row = make([]any, len(stageColumns))
+	}
+	row := w.row
+	row[0], row[1], row[2], row[3], row[4], row[5] = int32(p.Line), p.OrderNo, p.Received, p.Caller, p.Phone, p.Address
+	row[6], row[7], row[8], row[9], row[10], row[11] = p.Content, w.catIDs[p.Category], p.CategoryText, p.Handler, p.Due, p.Resolved
+	row[12], row[13], row[14], row[15], row[16], row[17] = p.Satisfaction, string(p.precision), p.method, p.matched, p.reason, p.townshipID
+	for i := 18; i < len(row); i++ {
+		row[i] = nil
+	}
 	if p.placement.Chain != nil {
 		ch := p.placement.Chain
 		row[18], row[19], row[20] = p.received[0], p.received[1], string(p.clueDatum)
-		row[21], row[22], row[23] = p.wgs[0], p.wgs[1], geo.H3Cell(p.wgs, geo.DefaultH3Res)
+		row[21], row[22], row[23] = p.wgs[0], p.wgs[1], p.h3
 		row[24], row[25], row[26], row[27] = ch[0].ID, string(ch[0].Level), p.placement.EdgeDistanceM, p.placement.NearEdge
 	}
 	return row

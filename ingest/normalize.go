@@ -38,21 +38,38 @@ func NormalizeAddress(s string) string {
 			}
 		}
 	}
-	s = cnNumber.ReplaceAllStringFunc(s, func(m string) string {
-		loc := cnNumber.FindStringSubmatchIndex(m)
-		num, unit := m[loc[2]:loc[3]], m[loc[4]:loc[5]]
-		if n, ok := chineseNumber(num); ok {
-			return strconv.Itoa(n) + unit
-		}
-		return m
-	})
-	s = dashedFlat.ReplaceAllString(s, "${1}号楼${2}单元${3}室")
-	s = buildingWords.Replace(s)
-	s = stairDoor.ReplaceAllString(s, "${1}单元")
-	s = bareBuilding.ReplaceAllString(s, "${1}号楼${2}")
-	s = bareFlat.ReplaceAllString(s, "${1}室")
+	// each rewrite runs only when the text has what it looks for: the
+	// regular expressions are most of an import's matching time
+	if strings.ContainsAny(s, cnDigits) {
+		s = cnNumber.ReplaceAllStringFunc(s, func(m string) string {
+			loc := cnNumber.FindStringSubmatchIndex(m)
+			num, unit := m[loc[2]:loc[3]], m[loc[4]:loc[5]]
+			if n, ok := chineseNumber(num); ok {
+				return strconv.Itoa(n) + unit
+			}
+			return m
+		})
+	}
+	if strings.Contains(s, "-") {
+		s = dashedFlat.ReplaceAllString(s, "${1}号楼${2}单元${3}室")
+	}
+	if strings.ContainsAny(s, "栋幢") || strings.Contains(s, "号号楼") {
+		s = buildingWords.Replace(s)
+	}
+	if strings.Contains(s, "门") {
+		s = stairDoor.ReplaceAllString(s, "${1}单元")
+	}
+	if strings.Contains(s, "楼") {
+		s = bareBuilding.ReplaceAllString(s, "${1}号楼${2}")
+	}
+	if strings.Contains(s, "单元") {
+		s = bareFlat.ReplaceAllString(s, "${1}室")
+	}
 	return s
 }
+
+// cnDigits are the runes cnNumber's numbers are made of.
+const cnDigits = "零〇一二两三四五六七八九十百"
 
 var (
 	buildingWords = strings.NewReplacer("栋", "号楼", "幢", "号楼", "号号楼", "号楼")

@@ -122,20 +122,3 @@ func TestNormalizeMobile(t *testing.T) {
 		}
 	}
 }
-
-// FuzzParseRoster: no input panics the xlsx roster reader.
-func FuzzParseRoster(f *testing.F) {
-	for _, name := range []string{"testdata/roster_good.xlsx", "testdata/roster_bad.xlsx"} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rows, bad, err := ingest.ParseRoster(bytes.NewReader(b))
-		if err == nil && len(rows)+len(bad) == 0 {
-			t.Fatal("no error and no rows")
-		}
-	})
-}

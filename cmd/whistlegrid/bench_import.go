@@ -19,7 +19,7 @@ import (
 	"whistlegrid/internal/pgcluster"
 )
 
-// benchImport: whistlegrid bench import [--rows 1000000] [--live-rows 100000] [--json]
+// benchImport: whistlegrid bench import [--rows 1000000] [--live-rows 100000] [--clues-duration 10s] [--cpuprofile F] [--json]
 //
 // It generates a hotline export of --rows rows (GBK CSV, addresses as
 // callers give them) from a fresh copy of the demo, imports it in history
@@ -28,12 +28,15 @@ import (
 // then COPYs the same file into a bare table of text columns in the same
 // database, and prints both rates and their ratio (target ≥ 0.25) and the
 // peak RSS (target < 512 MiB); then live mode (through intake) on
-// --live-rows more rows.
+// --live-rows more rows, beside `bench clues`' rate (run as a child for
+// --clues-duration, its measuring unchanged).
 func benchImport(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench import", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "end with one JSON line")
 	rows := fs.Int("rows", 1_000_000, "rows of the history-mode file")
 	liveRows := fs.Int("live-rows", 100_000, "rows of the live-mode file (0: skip live mode)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the history-mode import to this file")
+	cluesDur := fs.Duration("clues-duration", 10*time.Second, "how long `bench clues` posts, for the rate printed beside live mode")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +90,11 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	}
 	url := cl.URL(dbName)
 	runImport := func(file, mode string) (*ingest.Report, time.Duration, int64, error) {
-		cmd := exec.CommandContext(ctx, self, "import", "hotline", file, "--mode", mode, "--json", "--database-url", url)
+		args := []string{"import", "hotline", file, "--mode", mode, "--json", "--database-url", url}
+		if mode == "history" && *cpuprofile != "" {
+			args = append(args, "--cpuprofile", *cpuprofile)
+		}
+		cmd := exec.CommandContext(ctx, self, args...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		start := time.Now()
@@ -137,7 +144,7 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	copyRate := float64(tag.RowsAffected()) / copyTook.Seconds()
 	ratio := rate / copyRate
 
-	var liveRate float64
+	var liveRate, cluesRate float64
 	var liveRep *ingest.Report
 	if *liveRows > 0 {
 		liveFile, _, err := write("live.csv", *rows, *liveRows)
@@ -150,6 +157,22 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 			return err
 		}
 		liveRate = float64(liveRep.Read) / lt.Seconds()
+		// beside it, POST /api/v1/clues' rate: `bench clues` itself, as a
+		// child on its own fresh demo, with its own measuring
+		cmd := exec.CommandContext(ctx, self, "bench", "clues", "--json", "--non-durable=false", "--duration", cluesDur.String())
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("bench: bench clues: %v: %s", err, errb.String())
+		}
+		lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+		var cr struct {
+			CluesPerS float64 `json:"clues_per_s"`
+		}
+		if err := json.Unmarshal(lines[len(lines)-1], &cr); err != nil {
+			return fmt.Errorf("bench: bench clues' JSON: %v: %s", err, out.String())
+		}
+		cluesRate = cr.CluesPerS
 	}
 
 	fmt.Fprintf(stdout, "bench import: %d generated hotline rows, GBK CSV (%.1f MiB)\n", *rows, float64(size)/(1<<20))
@@ -159,13 +182,14 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	fmt.Fprintf(stdout, "  %-34s %10d MiB   target < 512    %s\n", "peak RSS of the importer", rss, passFail(rss < 512))
 	fmt.Fprintf(stdout, "  precisions: %v\n", rep.Precisions)
 	if liveRep != nil {
-		fmt.Fprintf(stdout, "  %-34s %10.0f rows/s  (%d rows, imported %d, rejected %d)\n", "live mode (through intake)", liveRate, liveRep.Read, liveRep.Imported, liveRep.Rejected)
+		fmt.Fprintf(stdout, "  %-34s %10.0f rows/s  (%d rows, imported %d, unplaced %d, rejected %d)\n", "live mode (through intake)", liveRate, liveRep.Read, liveRep.Imported, liveRep.Unplaced, liveRep.Rejected)
+		fmt.Fprintf(stdout, "  %-34s %10.0f clues/s (its default clients, durable, %s)\n", "beside it: bench clues (POST)", cluesRate, *cluesDur)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"rows": rep.Read, "rows_per_s": round1(rate), "copy_rows_per_s": round1(copyRate), "ratio_vs_copy": round2(ratio),
 			"peak_rss_mib": rss, "imported": rep.Imported, "unplaced": rep.Unplaced, "precisions": rep.Precisions,
-			"live_rows": *liveRows, "live_rows_per_s": round1(liveRate),
+			"live_rows": *liveRows, "live_rows_per_s": round1(liveRate), "bench_clues_per_s": round1(cluesRate),
 		})
 	}
 	return nil

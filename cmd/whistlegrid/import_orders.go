@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,7 @@ func importOrders(ctx context.Context, kind string, args []string, c config, log
 	dry := fs.Bool("dry-run", false, "report what would happen; write nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	rejects := fs.String("rejects", "", "rejects file (CSV row,column,reason; default FILE.rejects.csv when rows are rejected)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
 	// flags may follow the file
 	var file string
 	rest := args
@@ -85,6 +87,18 @@ func importOrders(ctx context.Context, kind string, args []string, c config, log
 	if err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	t0 := time.Now()
 	pool, err := openMigrated(ctx, c, log)
 	if err != nil {
 		return err
@@ -95,6 +109,7 @@ func importOrders(ctx context.Context, kind string, args []string, c config, log
 		return err
 	}
 	im := ingest.NewImporter(pool, placer, whistle.NewStore(pool, placer, whistle.Options{}))
+	log.Debug("import: ready", slog.Duration("took", time.Since(t0)))
 
 	var rep *ingest.Report
 	if kind == "places" {
