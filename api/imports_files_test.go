@@ -20,7 +20,8 @@ import (
 	"whistlegrid/internal/testenv"
 )
 
-// uploadFile posts a golden file (from ingest/testdata) to POST /api/v1/imports.
+// uploadFile posts a file (a golden one from ingest/testdata, or a CSV) to
+// POST /api/v1/imports with the form fields; no file part when name is empty.
 func uploadFile(t *testing.T, env *testenv.Env, token string, fields map[string]string, name string, data []byte) (int, []byte) {
 	t.Helper()
 	var body bytes.Buffer
@@ -28,8 +29,10 @@ func uploadFile(t *testing.T, env *testenv.Env, token string, fields map[string]
 	for k, v := range fields {
 		_ = mw.WriteField(k, v)
 	}
-	fw, _ := mw.CreateFormFile("file", name)
-	_, _ = fw.Write(data)
+	if name != "" {
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(data)
+	}
 	mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, env.URL+"/api/v1/imports", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())

@@ -1,12 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,35 +15,16 @@ import (
 	"whistlegrid/internal/testenv"
 )
 
-// postImport uploads a file to POST /api/v1/imports.
+// postImport uploads a CSV of hotline orders to POST /api/v1/imports (no
+// file part when file is empty).
 func postImport(t *testing.T, env *testenv.Env, token string, fields map[string]string, file string) (int, []byte) {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
+	if file == "" {
+		return uploadFile(t, env, token, fields, "", nil)
 	}
-	if file != "" {
-		fw, _ := mw.CreateFormFile("file", "orders.csv")
-		_, _ = io.WriteString(fw, file)
-	}
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, env.URL+"/api/v1/imports", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return uploadFile(t, env, token, fields, "orders.csv", []byte(file))
 }
 
-// TestImportsAPI uploads a hotline export: the dry run reports and writes
-// nothing, the import runs as a job the caller polls, unplaced orders
-// wait in their township's review queue, and a pin sends one through
-// intake.
 func TestImportsAPI(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := context.Background()

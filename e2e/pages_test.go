@@ -25,15 +25,23 @@ func openAndLogin(t *testing.T, browser context.Context, url, user string) conte
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
-	step(t, ctx, stepTimeout, "log in as "+user,
+	logInForm(t, ctx, stepTimeout, user)
+	return ctx
+}
+
+// logInForm logs user in (password demo) through the login form of the
+// tab's page, after the actions before (e.g. a Navigate), and waits for the
+// page to be ready (waitMapReady).
+func logInForm(t *testing.T, ctx context.Context, timeout time.Duration, user string, before ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	step(t, ctx, timeout, "log in as "+user, append(before,
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-username"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-username"]`), user),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), "demo"),
 		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="login-username"]`)),
-	)
+	)...)
 	waitMapReady(t, ctx)
-	return ctx
 }
 
 // waitMapReady waits for body[data-map-ready="1"] and fails with what the

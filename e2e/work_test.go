@@ -455,15 +455,7 @@ func workPhoneAs(t *testing.T, root context.Context, baseURL, user string, lat, 
 				map[string]any{"permissions": []string{"geolocation"}, "origin": baseURL}, nil)
 		},
 	)
-	step(t, ctx, 30*time.Second, "log in as "+user,
-		chromedp.Navigate(baseURL+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-username"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-username"]`), user),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), "demo"),
-		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
-		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="login-username"]`)),
-	)
-	waitMapReady(t, ctx)
+	logInForm(t, ctx, 30*time.Second, user, chromedp.Navigate(baseURL+"/"))
 	return ctx
 }
 
@@ -515,15 +507,7 @@ func workOpenAs(t *testing.T, root context.Context, url, user string) context.Co
 	ctx, cancel := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	logConsole(t, ctx)
-	step(t, ctx, 30*time.Second, "log in as "+user,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-username"]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-username"]`), user),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), "demo"),
-		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
-		chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="login-username"]`)),
-	)
-	waitMapReady(t, ctx)
+	logInForm(t, ctx, 30*time.Second, user, chromedp.Navigate(url))
 	return ctx
 }
 

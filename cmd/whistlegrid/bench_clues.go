@@ -160,9 +160,7 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 	// (an acknowledged clue can be lost in a crash: never how it serves).
 	fast := cluesResult{Clients: *clients}
 	if *nonDurable {
-		cfg := pool.Config().Copy()
-		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-		fpool, err := pgxpool.NewWithConfig(ctx, cfg)
+		fpool, err := nonDurablePool(ctx, pool)
 		if err != nil {
 			return err
 		}
@@ -334,4 +332,14 @@ func durability(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("fsync=%s full_page_writes=%s synchronous_commit=%s", fsync, fpw, sc), nil
+}
+
+// nonDurablePool is a second pool on pool's database whose connections
+// commit with synchronous_commit off: a commit does not wait for its WAL
+// flush, so a crash can lose what was acknowledged. The benches print runs
+// on it beside the durable ones, labelled; it is never how the server runs.
+func nonDurablePool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, error) {
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	return pgxpool.NewWithConfig(ctx, cfg)
 }

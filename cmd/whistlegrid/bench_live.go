@@ -57,9 +57,7 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	// WAL flush (never how it serves).
 	var fast bench.LiveResult
 	if *nonDurable {
-		cfg := pool.Config().Copy()
-		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-		fpool, err := pgxpool.NewWithConfig(ctx, cfg)
+		fpool, err := nonDurablePool(ctx, pool)
 		if err != nil {
 			return err
 		}
