@@ -1,0 +1,4 @@
+package whistle
+
+// RiskCountsQuery is the risk judgement's count query, for the plan test.
+const RiskCountsQuery = riskCountsQuery
