@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-
-	"whistlegrid/internal/testenv"
 )
 
 // TestWallResidentRate: the wall shows the residents' satisfaction rate
@@ -19,22 +17,8 @@ func TestWallResidentRate(t *testing.T) {
 		t.Skip("slow: a browser test (make test runs it; make check skips it)")
 	}
 	browser := newBrowser(t)
-	pool := testenv.DemoDB(t)
-	srv := startLiveServer(t, pool)
-	requireBuiltFrontend(t, srv.URL)
+	pool, srv, lon, lat := wallServer(t)
 	ctx0 := context.Background()
-	if _, err := pool.Exec(ctx0, `INSERT INTO rules (category_id, action) SELECT id, 'whistle' FROM categories WHERE code = $1
-		ON CONFLICT (category_id, township_id) DO UPDATE SET action = 'whistle'`, wallCategory); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.placer.Refresh(ctx0); err != nil {
-		t.Fatal(err)
-	}
-	var lon, lat float64
-	if err := pool.QueryRow(ctx0, `SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
-		WHERE level = 'household' AND code LIKE $1 || '%' ORDER BY code LIMIT 1`, wallTownship).Scan(&lon, &lat); err != nil {
-		t.Fatal(err)
-	}
 	status, body := apiDo(t, http.MethodPost, srv.URL+"/api/v1/clues", login(t, srv.URL, "t"+wallTownship), wallClue(1, lon, lat))
 	var out struct {
 		Whistle *struct {

@@ -148,29 +148,36 @@ const (
 // reconnecting, to reconnect, and to catch up on the missed whistle. A
 // click on the new whistle in the ticker opens its trail. Screenshots:
 // artifacts/e2e-wall.png and artifacts/e2e-wall-trail.png.
+// wallServer starts a live server on a copy of the demo where 占道经营
+// (wallCategory) raises a whistle in every township, and gives a point of
+// 康庄镇 (wallTownship) to report at.
+func wallServer(t *testing.T) (pool *pgxpool.Pool, srv *liveServer, lon, lat float64) {
+	t.Helper()
+	pool = testenv.DemoDB(t)
+	srv = startLiveServer(t, pool)
+	requireBuiltFrontend(t, srv.URL)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO rules (category_id, action) SELECT id, 'whistle' FROM categories WHERE code = $1
+		ON CONFLICT (category_id, township_id) DO UPDATE SET action = 'whistle'`, wallCategory); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.placer.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
+		WHERE level = 'household' AND code LIKE $1 || '%' ORDER BY code LIMIT 1`, wallTownship).Scan(&lon, &lat); err != nil {
+		t.Fatal(err)
+	}
+	return pool, srv, lon, lat
+}
+
 func TestWall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: a browser test (make test runs it; make check skips it)")
 	}
 	browser := newBrowser(t)
-	pool := testenv.DemoDB(t)
-	srv := startLiveServer(t, pool)
-	requireBuiltFrontend(t, srv.URL)
+	pool, srv, lon, lat := wallServer(t)
 	ctx0 := context.Background()
-
-	// 占道经营 raises a whistle in every township, and a point of 康庄镇.
-	if _, err := pool.Exec(ctx0, `INSERT INTO rules (category_id, action) SELECT id, 'whistle' FROM categories WHERE code = $1
-		ON CONFLICT (category_id, township_id) DO UPDATE SET action = 'whistle'`, wallCategory); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.placer.Refresh(ctx0); err != nil {
-		t.Fatal(err)
-	}
-	var lon, lat float64
-	if err := pool.QueryRow(ctx0, `SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids
-		WHERE level = 'household' AND code LIKE $1 || '%' ORDER BY code LIMIT 1`, wallTownship).Scan(&lon, &lat); err != nil {
-		t.Fatal(err)
-	}
 
 	ctx := openAndLogin(t, browser, srv.URL+"/", "screen")
 	t.Cleanup(func() {
