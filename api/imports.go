@@ -131,8 +131,11 @@ func (s *Server) postImport(c *gin.Context) {
 	c.JSON(http.StatusAccepted, gin.H{"id": id, "status": "running"})
 }
 
-// importID reads the path's import id.
+// importID reads the path's import id, for the command center only.
 func importID(c *gin.Context) (int64, error) {
+	if scope(c).Role != access.RoleCommand {
+		return 0, fault.New(fault.Forbidden, "only the command center sees imports")
+	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, fault.New(fault.NotFound, "no import "+c.Param("id"))
@@ -143,10 +146,6 @@ func importID(c *gin.Context) (int64, error) {
 // getImport: GET /api/v1/imports/{id} -> {"id","kind","file","mode","status","rows_read","report",…}.
 // The command center only.
 func (s *Server) getImport(c *gin.Context) {
-	if scope(c).Role != access.RoleCommand {
-		s.fail(c, fault.New(fault.Forbidden, "only the command center sees imports"))
-		return
-	}
 	id, err := importID(c)
 	if err != nil {
 		s.fail(c, err)
@@ -162,10 +161,6 @@ func (s *Server) getImport(c *gin.Context) {
 
 // getImportRejects: GET /api/v1/imports/{id}/rejects -> text/csv row,column,reason (only the header when none).
 func (s *Server) getImportRejects(c *gin.Context) {
-	if scope(c).Role != access.RoleCommand {
-		s.fail(c, fault.New(fault.Forbidden, "only the command center sees imports"))
-		return
-	}
 	id, err := importID(c)
 	if err != nil {
 		s.fail(c, err)
