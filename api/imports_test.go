@@ -115,6 +115,11 @@ func TestImportsAPI(t *testing.T) {
 	if st != 200 || !strings.Contains(string(b), "5,受理时间,") {
 		t.Errorf("rejects: %d %s", st, b)
 	}
+	for _, path := range []string{"/api/v1/imports/%d", "/api/v1/imports/%d/rejects"} {
+		if st, b := env.Do(t, "GET", fmt.Sprintf(path, job.ID), town, nil); st != 403 || !strings.Contains(string(b), "command center") {
+			t.Errorf("a township reads %s: %d %s", fmt.Sprintf(path, job.ID), st, b)
+		}
+	}
 
 	type queue struct {
 		Orders []ingest.UnplacedOrder
