@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"runtime"
 	"slices"
@@ -112,8 +113,13 @@ type HotlineOptions struct {
 	Progress func(rows int64)
 	// Rejects, when set, receives the rejects file: CSV row,column,reason.
 	Rejects io.Writer
-	// BatchSize is the rows written per transaction (default 5,000).
+	// BatchSize is the rows read, placed and written at a time (default
+	// 5,000).
 	BatchSize int
+	// Writers is how many connections write a history batch at once
+	// (default 2), each its share of the orders by 工单编号 in a
+	// transaction of its own.
+	Writers int
 }
 
 // Report is what an import did (or, on a dry run, would do).
@@ -281,6 +287,9 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
 	}
 	if opts.Mode == ModeLive && im.whistles == nil {
 		return nil, fault.Errorf(ErrUnavailable, "live imports need the whistle intake")
@@ -537,9 +546,15 @@ func (im *Importer) categories(ctx context.Context, m *Mapping) (*categoryResolv
 type writer struct {
 	im     *Importer
 	opts   HotlineOptions
-	conn   *pgxpool.Conn
 	catIDs map[string]int64
-	row    []any // the stage row being encoded (CopyFrom encodes one row at a time)
+	lanes  []*lane // history: one per connection
+}
+
+// lane is one connection of a history import, with its stage.
+type lane struct {
+	conn *pgxpool.Conn
+	rows []int // the batch's rows this lane writes
+	row  []any // the stage row being encoded (CopyFrom encodes one row at a time)
 }
 
 func (im *Importer) newWriter(ctx context.Context, opts HotlineOptions, catIDs map[string]int64) (*writer, error) {
@@ -547,21 +562,24 @@ func (im *Importer) newWriter(ctx context.Context, opts HotlineOptions, catIDs m
 	if opts.DryRun || opts.Mode == ModeLive {
 		return w, nil
 	}
-	conn, err := im.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
+	for range opts.Writers {
+		conn, err := im.pool.Acquire(ctx)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		w.lanes = append(w.lanes, &lane{conn: conn, row: make([]any, len(stageColumns))})
+		if _, err := conn.Exec(ctx, createStage); err != nil {
+			w.close()
+			return nil, fmt.Errorf("ingest: stage: %w", err)
+		}
 	}
-	if _, err := conn.Exec(ctx, createStage); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("ingest: stage: %w", err)
-	}
-	w.conn = conn
 	return w, nil
 }
 
 func (w *writer) close() {
-	if w.conn != nil {
-		w.conn.Release()
+	for _, l := range w.lanes {
+		l.conn.Release()
 	}
 }
 
@@ -653,16 +671,55 @@ FROM placed p
 ON CONFLICT (order_no) DO NOTHING
 RETURNING order_no`
 
-// history writes a batch in one transaction: COPY into the stage, the
-// clues and the orders, the import's progress.
+// history writes a batch: each lane its orders (by a hash of the
+// 工单编号, so the lines of one number go to one lane, in the file's
+// order) at the same time, each in one transaction: COPY into its stage,
+// then historyBatch. When all are in, the import's progress. A batch cut
+// short (an error, a kill) is whole in the lanes that committed and absent
+// from the others: a re-run stores the rest, each order once.
 func (w *writer) history(ctx context.Context, batch []placed, read int64) error {
-	tx, err := w.conn.Begin(ctx)
+	for _, l := range w.lanes {
+		l.rows = l.rows[:0]
+	}
+	for i := range batch {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(batch[i].OrderNo))
+		l := w.lanes[h.Sum32()%uint32(len(w.lanes))]
+		l.rows = append(l.rows, i)
+	}
+	errs := make([]error, len(w.lanes))
+	var wg sync.WaitGroup
+	for i, l := range w.lanes {
+		if len(l.rows) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.write(ctx, l, batch)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if _, err := w.im.pool.Exec(ctx, `UPDATE imports SET rows_read = $2 WHERE id = $1`, w.opts.ImportID, read); err != nil {
+		return fmt.Errorf("ingest: history: progress: %w", err)
+	}
+	return nil
+}
+
+// write stores l's rows of batch in one transaction and marks those not
+// stored (stored before, or an earlier line of the same number) as
+// duplicates.
+func (w *writer) write(ctx context.Context, l *lane, batch []placed) error {
+	tx, err := l.conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("ingest: history: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
-		return w.stageRow(&batch[i]), nil
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromSlice(len(l.rows), func(i int) ([]any, error) {
+		return w.stageRow(l.row, &batch[l.rows[i]]), nil
 	})); err != nil {
 		return fmt.Errorf("ingest: history: stage: %w", err)
 	}
@@ -670,20 +727,17 @@ func (w *writer) history(ctx context.Context, batch []placed, read int64) error 
 	if err != nil {
 		return fmt.Errorf("ingest: history: %w", err)
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("ingest: history: %w", err)
+	}
 	first := map[string]bool{}
-	for i := range batch {
+	for _, i := range l.rows {
 		no := batch[i].OrderNo
 		if stored[no] && !first[no] {
 			first[no] = true
 			continue
 		}
 		batch[i].duplicate = true
-	}
-	if _, err := tx.Exec(ctx, `UPDATE imports SET rows_read = $2 WHERE id = $1`, w.opts.ImportID, read); err != nil {
-		return fmt.Errorf("ingest: history: progress: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("ingest: history: %w", err)
 	}
 	return nil
 }
@@ -711,13 +765,9 @@ func nullString(s string) any {
 	return s
 }
 
-// stageRow is p as a row of the stage, in w.row (reused: CopyFrom
-// encodes each row before it asks for the next).
-func (w *writer) stageRow(p *placed) []any {
-	if w.row == nil {
-		w.row = make([]any, len(stageColumns))
-	}
-	row := w.row
+// stageRow is p as a row of the stage, in row (reused: CopyFrom encodes
+// each row before it asks for the next).
+func (w *writer) stageRow(row []any, p *placed) []any {
 	row[0], row[1], row[2], row[3], row[4], row[5] = int32(p.Line), p.OrderNo, p.Received, p.Caller, p.Phone, p.Address
 	row[6], row[7], row[8], row[9], row[10], row[11] = p.Content, w.catIDs[p.Category], p.CategoryText, p.Handler, p.Due, p.Resolved
 	row[12], row[13], row[14], row[15], row[16], row[17] = p.Satisfaction, string(p.precision), p.method, p.matched, p.reason, p.townshipID
