@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"runtime"
 	"slices"
@@ -112,8 +113,13 @@ type HotlineOptions struct {
 	Progress func(rows int64)
 	// Rejects, when set, receives the rejects file: CSV row,column,reason.
 	Rejects io.Writer
-	// BatchSize is the rows written per transaction (default 5,000).
+	// BatchSize is the rows read, placed and written at a time (default
+	// 5,000).
 	BatchSize int
+	// Writers is how many connections write a history batch at once
+	// (default 2), each its share of the orders by 工单编号 in a
+	// transaction of its own.
+	Writers int
 }
 
 // Report is what an import did (or, on a dry run, would do).
@@ -281,6 +287,9 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
 	}
 	if opts.Mode == ModeLive && im.whistles == nil {
 		return nil, fault.Errorf(ErrUnavailable, "live imports need the whistle intake")
@@ -537,54 +546,40 @@ func (im *Importer) categories(ctx context.Context, m *Mapping) (*categoryResolv
 type writer struct {
 	im     *Importer
 	opts   HotlineOptions
-	conn   *pgxpool.Conn
 	catIDs map[string]int64
-	// bulk: history batches skip the per-row triggers of clues and
-	// hotline_orders (session_replication_role = replica, as pg_restore
-	// --disable-triggers does) and do their work set-wise instead: the
-	// foreign keys checked and their rows locked per batch (checkRefs),
-	// the grid level and the phone hash computed in the INSERT. Only for a
-	// role that may (a superuser) and only while the tables have no
-	// trigger but the ones done here (bulkTriggers); otherwise the rows go
-	// through the triggers.
-	bulk bool
-	row  []any // the stage row being encoded (CopyFrom encodes one row at a time)
+	lanes  []*lane // history: one per connection
 }
 
-// bulkTriggers are the triggers of clues and hotline_orders whose work a
-// bulk history batch does itself. A table with any other trigger is
-// written row by row through its triggers.
-var bulkTriggers = []string{"clues_grid_level", "clues_phone_hash"}
+// lane is one connection of a history import, with its stage.
+type lane struct {
+	conn *pgxpool.Conn
+	rows []int // the batch's rows this lane writes
+	row  []any // the stage row being encoded (CopyFrom encodes one row at a time)
+}
 
 func (im *Importer) newWriter(ctx context.Context, opts HotlineOptions, catIDs map[string]int64) (*writer, error) {
 	w := &writer{im: im, opts: opts, catIDs: catIDs}
 	if opts.DryRun || opts.Mode == ModeLive {
 		return w, nil
 	}
-	conn, err := im.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
+	for range opts.Writers {
+		conn, err := im.pool.Acquire(ctx)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		w.lanes = append(w.lanes, &lane{conn: conn, row: make([]any, len(stageColumns))})
+		if _, err := conn.Exec(ctx, createStage); err != nil {
+			w.close()
+			return nil, fmt.Errorf("ingest: stage: %w", err)
+		}
 	}
-	if _, err := conn.Exec(ctx, createStage); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("ingest: stage: %w", err)
-	}
-	err = conn.QueryRow(ctx, `
-SELECT current_setting('is_superuser') = 'on' AND NOT EXISTS (
-    SELECT 1 FROM pg_trigger
-    WHERE tgrelid IN ('clues'::regclass, 'hotline_orders'::regclass) AND NOT tgisinternal AND tgname <> ALL ($1))`,
-		bulkTriggers).Scan(&w.bulk)
-	if err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("ingest: stage: %w", err)
-	}
-	w.conn = conn
 	return w, nil
 }
 
 func (w *writer) close() {
-	if w.conn != nil {
-		w.conn.Release()
+	for _, l := range w.lanes {
+		l.conn.Release()
 	}
 }
 
@@ -638,105 +633,111 @@ var stageColumns = []string{"line", "order_no", "received_at", "caller_name", "c
 	"received_lon", "received_lat", "datum", "lon", "lat", "h3",
 	"grid_id", "grid_level", "edge_m", "near_edge"}
 
-// historyClues stores the placed orders of the stage not stored before as
-// clues of source hotline, with no rule run (no whistle). The grid level
-// is the placement's and the phone hash is computed here: the work of the
-// triggers clues_grid_level and clues_phone_hash, which a bulk batch skips
-// (and which otherwise find both already right).
-const historyClues = `
-INSERT INTO clues (source, external_id, category_id, text, received_lon, received_lat, datum, location, h3,
-    grid_id, grid_level, township_id, boundary_distance_m, near_edge, reported_at, received_at, reporter_name, reporter_phone,
-    reporter_phone_hash)
-SELECT DISTINCT ON (s.order_no) 'hotline', s.order_no, s.category_id, s.content, s.received_lon, s.received_lat, s.datum,
-    ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.h3, s.grid_id, s.grid_level, s.township_id, s.edge_m, s.near_edge,
-    s.received_at, $1, nullif(s.caller_name, ''), nullif(s.caller_phone, ''),
-    sha256(convert_to(nullif(s.caller_phone, ''), 'UTF8'))
-FROM hotline_stage s
-WHERE s.grid_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM hotline_orders h WHERE h.order_no = s.order_no)
-ORDER BY s.order_no, s.line
-ON CONFLICT (source, external_id) DO NOTHING`
-
-// historyOrders stores the stage's orders not stored before, linked to
-// their clues; it returns the lines stored.
-const historyOrders = `
+// historyBatch stores the stage's orders not stored before, in one
+// statement whoever runs it (no trigger of clues runs per row: migration
+// 00021): each placed order as a clue of source hotline with no rule run
+// (no whistle), its grid level the placement's, its phone hash the
+// generated column's; then every order, linked to its clue. A repeated
+// 工单编号 keeps its first line. The clue ids are drawn from the sequence
+// beforehand, so the orders name their clues without joining the clues
+// inserted (a clue already stored under the number is reused). ON
+// CONFLICT keeps two imports of one file at once from storing an order
+// twice. It returns the order numbers stored.
+const historyBatch = `
+WITH fresh AS (
+    SELECT s.*, CASE WHEN s.grid_id IS NOT NULL THEN
+            (SELECT k.id FROM clues k WHERE k.source = 'hotline' AND k.external_id = s.order_no) END AS old_clue
+    FROM (SELECT DISTINCT ON (order_no) * FROM hotline_stage ORDER BY order_no, line) s
+    WHERE NOT EXISTS (SELECT 1 FROM hotline_orders h WHERE h.order_no = s.order_no)
+), placed AS MATERIALIZED (
+    SELECT f.*, coalesce(f.old_clue, CASE WHEN f.grid_id IS NOT NULL THEN nextval('clues_id_seq') END) AS clue_id
+    FROM fresh f
+), clue AS (
+    INSERT INTO clues (id, source, external_id, category_id, text, received_lon, received_lat, datum, location, h3,
+        grid_id, grid_level, township_id, boundary_distance_m, near_edge, reported_at, received_at, reporter_name, reporter_phone)
+    SELECT p.clue_id, 'hotline', p.order_no, p.category_id, p.content, p.received_lon, p.received_lat, p.datum,
+        ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.h3, p.grid_id, p.grid_level, p.township_id, p.edge_m, p.near_edge,
+        p.received_at, $2, nullif(p.caller_name, ''), nullif(p.caller_phone, '')
+    FROM placed p WHERE p.grid_id IS NOT NULL AND p.old_clue IS NULL
+    ON CONFLICT (source, external_id) DO NOTHING
+)
 INSERT INTO hotline_orders (order_no, import_id, mode, received_at, caller_name, caller_phone, address, content,
     category_id, category_text, handler, due_at, resolved, satisfaction, precision, method, matched, reason,
     township_id, clue_id)
-SELECT DISTINCT ON (s.order_no) s.order_no, $1, 'history', s.received_at, nullif(s.caller_name, ''), nullif(s.caller_phone, ''),
-    s.address, s.content, s.category_id, s.category_text, s.handler, s.due_at, s.resolved, s.satisfaction,
-    s.precision, s.method, s.matched, s.reason, s.township_id,
-    CASE WHEN s.grid_id IS NOT NULL THEN (SELECT k.id FROM clues k WHERE k.source = 'hotline' AND k.external_id = s.order_no) END
-FROM hotline_stage s
-ORDER BY s.order_no, s.line
+SELECT p.order_no, $1, 'history', p.received_at, nullif(p.caller_name, ''), nullif(p.caller_phone, ''),
+    p.address, p.content, p.category_id, p.category_text, p.handler, p.due_at, p.resolved, p.satisfaction,
+    p.precision, p.method, p.matched, p.reason, p.township_id, p.clue_id
+FROM placed p
 ON CONFLICT (order_no) DO NOTHING
 RETURNING order_no`
 
-// checkRefs is the foreign keys of a bulk batch, checked set-wise: the
-// rows the batch refers to (grids, categories, the import) are locked FOR
-// KEY SHARE, as the per-row checks lock them, and each reference must
-// hold: clues.(grid_id, grid_level) and clues.(township_id, 'township')
-// to grids, hotline_orders.township_id to grids, category_id to
-// categories, import_id to imports. (clue_id is the clue the batch just
-// found or stored.) It answers the references that do not hold.
-const checkRefs = `
-SELECT
-    (SELECT count(*) FROM (SELECT grid_id FROM hotline_stage UNION SELECT township_id FROM hotline_stage) n WHERE grid_id IS NOT NULL)
-    - (SELECT count(*) FROM (SELECT 1 FROM grids g WHERE g.id IN (SELECT grid_id FROM hotline_stage UNION SELECT township_id FROM hotline_stage) FOR KEY SHARE) l)
-    + (SELECT count(DISTINCT category_id) FROM hotline_stage)
-    - (SELECT count(*) FROM (SELECT 1 FROM categories c WHERE c.id IN (SELECT category_id FROM hotline_stage) FOR KEY SHARE) l)
-    + (SELECT 1 - count(*) FROM (SELECT 1 FROM imports i WHERE i.id = $1 FOR KEY SHARE) l)
-    + (SELECT count(*) FROM hotline_stage s WHERE s.grid_id IS NOT NULL AND (
-        NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = s.grid_id AND g.level = s.grid_level)
-        OR NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = s.township_id AND g.level = 'township')))`
-
-// history writes a batch in one transaction: COPY into the stage, the
-// clues, the orders, the import's progress.
+// history writes a batch: each lane its orders (by a hash of the
+// 工单编号, so the lines of one number go to one lane, in the file's
+// order) at the same time, each in one transaction: COPY into its stage,
+// then historyBatch. When all are in, the import's progress. A batch cut
+// short (an error, a kill) is whole in the lanes that committed and absent
+// from the others: a re-run stores the rest, each order once.
 func (w *writer) history(ctx context.Context, batch []placed, read int64) error {
-	tx, err := w.conn.Begin(ctx)
+	for _, l := range w.lanes {
+		l.rows = l.rows[:0]
+	}
+	for i := range batch {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(batch[i].OrderNo))
+		l := w.lanes[h.Sum32()%uint32(len(w.lanes))]
+		l.rows = append(l.rows, i)
+	}
+	errs := make([]error, len(w.lanes))
+	var wg sync.WaitGroup
+	for i, l := range w.lanes {
+		if len(l.rows) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.write(ctx, l, batch)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if _, err := w.im.pool.Exec(ctx, `UPDATE imports SET rows_read = $2 WHERE id = $1`, w.opts.ImportID, read); err != nil {
+		return fmt.Errorf("ingest: history: progress: %w", err)
+	}
+	return nil
+}
+
+// write stores l's rows of batch in one transaction and marks those not
+// stored (stored before, or an earlier line of the same number) as
+// duplicates.
+func (w *writer) write(ctx context.Context, l *lane, batch []placed) error {
+	tx, err := l.conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("ingest: history: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if w.bulk {
-		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-			return fmt.Errorf("ingest: history: %w", err)
-		}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
-		return w.stageRow(&batch[i]), nil
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hotline_stage"}, stageColumns, pgx.CopyFromSlice(len(l.rows), func(i int) ([]any, error) {
+		return w.stageRow(l.row, &batch[l.rows[i]]), nil
 	})); err != nil {
 		return fmt.Errorf("ingest: history: stage: %w", err)
 	}
-	if w.bulk {
-		var broken int64
-		if err := tx.QueryRow(ctx, checkRefs, w.opts.ImportID).Scan(&broken); err != nil {
-			return fmt.Errorf("ingest: history: references: %w", err)
-		}
-		if broken != 0 {
-			return fmt.Errorf("ingest: history: %d references of the batch to grids, categories or the import do not hold", broken)
-		}
-	}
-	if _, err := tx.Exec(ctx, historyClues, w.im.now()); err != nil {
-		return fmt.Errorf("ingest: history: clues: %w", err)
-	}
-	stored, err := returnedLines(tx.Query(ctx, historyOrders, w.opts.ImportID))
+	stored, err := returnedLines(tx.Query(ctx, historyBatch, w.opts.ImportID, w.im.now()))
 	if err != nil {
-		return fmt.Errorf("ingest: history: orders: %w", err)
+		return fmt.Errorf("ingest: history: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("ingest: history: %w", err)
 	}
 	first := map[string]bool{}
-	for i := range batch {
+	for _, i := range l.rows {
 		no := batch[i].OrderNo
 		if stored[no] && !first[no] {
 			first[no] = true
 			continue
 		}
 		batch[i].duplicate = true
-	}
-	if _, err := tx.Exec(ctx, `UPDATE imports SET rows_read = $2 WHERE id = $1`, w.opts.ImportID, read); err != nil {
-		return fmt.Errorf("ingest: history: progress: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("ingest: history: %w", err)
 	}
 	return nil
 }
@@ -764,13 +765,9 @@ func nullString(s string) any {
 	return s
 }
 
-// stageRow is p as a row of the stage, in w.row (reused: CopyFrom
-// encodes each row before it asks for the next).
-func (w *writer) stageRow(p *placed) []any {
-	if w.row == nil {
-		w.row = make([]any, len(stageColumns))
-	}
-	row := w.row
+// stageRow is p as a row of the stage, in row (reused: CopyFrom encodes
+// each row before it asks for the next).
+func (w *writer) stageRow(row []any, p *placed) []any {
 	row[0], row[1], row[2], row[3], row[4], row[5] = int32(p.Line), p.OrderNo, p.Received, p.Caller, p.Phone, p.Address
 	row[6], row[7], row[8], row[9], row[10], row[11] = p.Content, w.catIDs[p.Category], p.CategoryText, p.Handler, p.Due, p.Resolved
 	row[12], row[13], row[14], row[15], row[16], row[17] = p.Satisfaction, string(p.precision), p.method, p.matched, p.reason, p.townshipID

@@ -9,17 +9,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"whistlegrid/ingest"
 	"whistlegrid/internal/pgcluster"
 )
 
-// benchImport: whistlegrid bench import [--rows 1000000] [--live-rows 100000] [--clues-duration 10s] [--cpuprofile F] [--json]
+// benchImport: whistlegrid bench import [--rows 1000000] [--live-rows 100000] [--clues-duration 10s] [--role bench_importer] [--cpuprofile F] [--json]
 //
 // It generates a hotline export of --rows rows (GBK CSV, addresses as
 // callers give them) from a fresh copy of the demo, imports it in history
@@ -29,7 +33,10 @@ import (
 // database, and prints both rates and their ratio (target ≥ 0.25) and the
 // peak RSS (target < 512 MiB); then live mode (through intake) on
 // --live-rows more rows, beside `bench clues`' rate (run as a child for
-// --clues-duration, its measuring unchanged).
+// --clues-duration, its measuring unchanged). The imports run as --role,
+// a login role that is no superuser with the rights on the tables the
+// platform's own role has, as a production importer would ("" runs them
+// as the cluster's superuser).
 func benchImport(ctx context.Context, args []string, c config, log *slog.Logger, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench import", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "end with one JSON line")
@@ -37,6 +44,7 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	liveRows := fs.Int("live-rows", 100_000, "rows of the live-mode file (0: skip live mode)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the history-mode import to this file")
 	cluesDur := fs.Duration("clues-duration", 10*time.Second, "how long `bench clues` posts, for the rate printed beside live mode")
+	role := fs.String("role", "bench_importer", "import as this role, made a login role that is no superuser with rights on the tables (\"\": as the cluster's superuser)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +97,11 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 		return err
 	}
 	url := cl.URL(dbName)
+	if *role != "" {
+		if url, err = plainRole(ctx, pool, url, *role); err != nil {
+			return err
+		}
+	}
 	runImport := func(file, mode string) (*ingest.Report, time.Duration, int64, error) {
 		args := []string{"import", "hotline", file, "--mode", mode, "--json", "--database-url", url}
 		if mode == "history" && *cpuprofile != "" {
@@ -175,7 +188,11 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 		cluesRate = cr.CluesPerS
 	}
 
-	fmt.Fprintf(stdout, "bench import: %d generated hotline rows, GBK CSV (%.1f MiB)\n", *rows, float64(size)/(1<<20))
+	as := "the cluster's superuser"
+	if *role != "" {
+		as = "role " + *role + " (no superuser)"
+	}
+	fmt.Fprintf(stdout, "bench import: %d generated hotline rows, GBK CSV (%.1f MiB), imported as %s\n", *rows, float64(size)/(1<<20), as)
 	fmt.Fprintf(stdout, "  %-34s %10.0f rows/s  (%.1f s; imported %d, unplaced %d, rejected %d)\n", "history mode, end to end", rate, took.Seconds(), rep.Imported, rep.Unplaced, rep.Rejected)
 	fmt.Fprintf(stdout, "  %-34s %10.0f rows/s  (%.1f s)\n", "COPY into a bare table", copyRate, copyTook.Seconds())
 	fmt.Fprintf(stdout, "  %-34s %10.2f      target >= 0.25  %s\n", "ratio", ratio, passFail(ratio >= 0.25))
@@ -187,12 +204,45 @@ func benchImport(ctx context.Context, args []string, c config, log *slog.Logger,
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{
-			"rows": rep.Read, "rows_per_s": round1(rate), "copy_rows_per_s": round1(copyRate), "ratio_vs_copy": round2(ratio),
+			"role": *role, "rows": rep.Read, "rows_per_s": round1(rate), "copy_rows_per_s": round1(copyRate), "ratio_vs_copy": round2(ratio),
 			"peak_rss_mib": rss, "imported": rep.Imported, "unplaced": rep.Unplaced, "precisions": rep.Precisions,
 			"live_rows": *liveRows, "live_rows_per_s": round1(liveRate), "bench_clues_per_s": round1(cluesRate),
 		})
 	}
 	return nil
+}
+
+// plainRole makes role a login role that is no superuser (once per
+// cluster) with every right on the tables and sequences of pool's
+// database, and returns url connecting as it.
+func plainRole(ctx context.Context, pool *pgxpool.Pool, url, role string) (string, error) {
+	id := pgx.Identifier{role}.Sanitize()
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return "", err
+	}
+	stmts := []string{`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + id, `GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + id}
+	if !exists {
+		stmts = append([]string{`CREATE ROLE ` + id + ` LOGIN NOSUPERUSER`}, stmts...)
+	}
+	for _, q := range stmts {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			return "", fmt.Errorf("bench: role %s: %w", role, err)
+		}
+	}
+	var super bool
+	if err := pool.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = $1`, role).Scan(&super); err != nil {
+		return "", err
+	}
+	if super {
+		return "", fmt.Errorf("bench: role %s is a superuser", role)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", err
+	}
+	u.User = neturl.User(role)
+	return u.String(), nil
 }
 
 func bareColumns(n int) string {

@@ -27,7 +27,7 @@ func init() {
 	}
 }
 
-// importOrders: whistlegrid import hotline FILE [--mapping FILE] [--mode history|live] [--encoding utf8|gbk] [--dry-run] [--json]
+// importOrders: whistlegrid import hotline FILE [--mapping FILE] [--mode history|live] [--encoding utf8|gbk] [--writers 2] [--dry-run] [--json]
 // and whistlegrid import places FILE [--encoding utf8|gbk] [--dry-run] [--json]; the
 // progress bar goes to stderr when it is a terminal.
 func importOrders(ctx context.Context, kind string, args []string, c config, log *slog.Logger, stdout, stderr io.Writer) error {
@@ -40,6 +40,7 @@ func importOrders(ctx context.Context, kind string, args []string, c config, log
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	rejects := fs.String("rejects", "", "rejects file (CSV row,column,reason; default FILE.rejects.csv when rows are rejected)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the import to this file")
+	writers := fs.Int("writers", 2, "connections a history import writes on at once")
 	// flags may follow the file
 	var file string
 	rest := args
@@ -130,6 +131,7 @@ func importOrders(ctx context.Context, kind string, args []string, c config, log
 			Scope:    access.Scope{Role: access.RoleCommand, Username: "import:cli"},
 			Progress: func(rows int64) { bar.update(rows, cr.n.Load()) },
 			Rejects:  rf,
+			Writers:  *writers,
 		})
 		bar.done()
 		rf.Close()
