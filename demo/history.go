@@ -34,6 +34,10 @@ type HistoryOptions struct {
 	Clues int
 	// Logger gets one line per step; nil discards.
 	Logger *slog.Logger
+	// ExportDir is the folder the year's hotline exports (xlsx and GBK
+	// CSV, a file a month) and their truth file are written to before they
+	// are imported; "" writes them to a temporary folder, removed after.
+	ExportDir string
 }
 
 // Cluster is a planted spatial cluster (热点): clues of one category
@@ -72,7 +76,11 @@ type HistorySummary struct {
 	Meetings, Matters int
 	// RiskClues counts the clues flagged by the risk rules.
 	RiskClues int
-	Clusters  []Cluster
+	// Hotline is how the hotline's orders came in: through the exports and
+	// the importer. Clues counts the placed ones only; the unplaced wait
+	// in the review queue.
+	Hotline  HotlineImport
+	Clusters []Cluster
 	// Plan is the time spent drawing and simulating, Write the time spent
 	// writing, Took the whole call.
 	Plan, Write, Took time.Duration
@@ -124,7 +132,8 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	sum.Start, sum.End = opts.End.Add(-HistoryDays*24*time.Hour), opts.End
 
 	var empty bool
-	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues) AND NOT EXISTS (SELECT 1 FROM whistles)`).Scan(&empty); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues) AND NOT EXISTS (SELECT 1 FROM whistles)
+		AND NOT EXISTS (SELECT 1 FROM hotline_orders)`).Scan(&empty); err != nil {
 		return sum, fmt.Errorf("demo: history: %w", err)
 	}
 	if !empty {
@@ -142,7 +151,14 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	if err != nil {
 		return sum, err
 	}
-	log.Info("demo: history: clues drawn", "clues", len(clues), "took", time.Since(t).Round(time.Millisecond))
+	hl, err := newHotlineYear(ctx, pool, w, opts.Seed)
+	if err != nil {
+		return sum, err
+	}
+	if clues, err = hl.place(clues, p.clusters); err != nil {
+		return sum, err
+	}
+	log.Info("demo: history: clues drawn", "clues", len(clues), "hotline_orders", len(hl.orders), "took", time.Since(t).Round(time.Millisecond))
 	t2 := time.Now()
 	s := newSim(w, opts, clues)
 	s.run()
@@ -151,7 +167,25 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 		"took", time.Since(t2).Round(time.Millisecond))
 
 	t = time.Now()
+	dir, cleanup, err := hotlineDir(opts.ExportDir)
+	if err != nil {
+		return sum, err
+	}
+	defer cleanup()
+	sum.Hotline.Dir = dir
+	hl.outcomes(s)
+	if err := hl.writeExports(dir, &sum.Hotline); err != nil {
+		return sum, err
+	}
+	if err := s.importHotline(ctx, pool, hl, &sum.Hotline); err != nil {
+		return sum, err
+	}
+	log.Info("demo: history: hotline imported", "dir", dir, "files", len(sum.Hotline.Files), "orders", sum.Hotline.Orders,
+		"unplaced", sum.Hotline.Unplaced, "took", sum.Hotline.Took.Round(time.Millisecond))
 	if err := s.write(ctx, pool); err != nil {
+		if uerr := undoHotline(context.WithoutCancel(ctx), pool); uerr != nil {
+			log.Error("demo: history: the hotline import could not be undone", "err", uerr)
+		}
 		return sum, err
 	}
 	sum.Write = time.Since(t)
