@@ -26,7 +26,8 @@ var historyEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, geo.Beijing)
 
 // TestLoadHistory loads a full year onto a fresh demo and checks what the
 // statistics, the trail view, the hotspot analysis and the live system will
-// read of it.
+// read of it, how its hotline orders came in (checkHotline) and its other
+// channels (checkHistoryChannels): one year loaded for all of them.
 func TestLoadHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: the year of history (make test runs it; make check skips it)")
@@ -34,7 +35,7 @@ func TestLoadHistory(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
 	start := time.Now()
-	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd})
+	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, ExportDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +121,11 @@ func TestLoadHistory(t *testing.T) {
 			}
 		}
 	})
+
+	// the hotline's orders and the other channels, on the same year (before
+	// the subtests below that add to it)
+	t.Run("hotline orders came through the importer", func(t *testing.T) { checkHotline(t, ctx, pool, sum) })
+	t.Run("channels", func(t *testing.T) { checkHistoryChannels(t, ctx, pool, sum) })
 
 	t.Run("rhythms", func(t *testing.T) {
 		month := func(cat string, m int) int {
