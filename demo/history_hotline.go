@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 
@@ -112,16 +113,17 @@ type hotlineOrder struct {
 // hotlineYear writes, places and imports the year's orders.
 type hotlineYear struct {
 	seed    int64
+	placer  *grid.Placer
 	im      *ingest.Importer
 	placers [2]*ingest.RowPlacer // xlsx, CSV
 	places  map[string][]string  // place names by village code
-	dupName map[string]bool      // village names two villages share
+	goBy    map[string][]string  // the villages (codes) a name (full or short) may mean
 	catCell map[*hCat][3]string  // the category cells of a leaf
 	orders  []*hotlineOrder
 }
 
 func newHotlineYear(ctx context.Context, pool *pgxpool.Pool, w *world, seed int64) (*hotlineYear, error) {
-	h := &hotlineYear{seed: seed, im: ingest.NewImporter(pool, w.placer, nil), places: map[string][]string{}, dupName: map[string]bool{},
+	h := &hotlineYear{seed: seed, placer: w.placer, im: ingest.NewImporter(pool, w.placer, nil), places: map[string][]string{}, goBy: map[string][]string{},
 		catCell: map[*hCat][3]string{}}
 	var err error
 	for k, header := range [][]string{hotlineXLSXHeader, hotlineCSVHeader} {
@@ -145,17 +147,20 @@ func newHotlineYear(ctx context.Context, pool *pgxpool.Pool, w *world, seed int6
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("demo: history: hotline: %w", err)
 	}
-	rows, err = pool.Query(ctx, `SELECT name FROM grids WHERE level = 'village' AND valid_to IS NULL GROUP BY name HAVING count(*) > 1`)
+	rows, err = pool.Query(ctx, `SELECT code, name FROM grids WHERE level = 'village' AND valid_to IS NULL ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("demo: history: hotline: %w", err)
 	}
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var code, name string
+		if err := rows.Scan(&code, &name); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("demo: history: hotline: %w", err)
 		}
-		h.dupName[name] = true
+		h.goBy[name] = append(h.goBy[name], code)
+		if s := ingest.VillageShortName(name); s != name {
+			h.goBy[s] = append(h.goBy[s], code)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -255,9 +260,10 @@ func (h *hotlineYear) write(d *draft) *hotlineOrder {
 		row[hcAddress] = ingest.HouseholdAddress(r, d.home.address)
 	case k < 60:
 		tr.kind = ingest.AddrVillage
+		var said string
 		var withTown bool
-		row[hcAddress], withTown = ingest.VillageAddress(r, town.Name, vil.Name)
-		tr.namesVillage = withTown || townCol || !h.dupName[vil.Name]
+		row[hcAddress], said, withTown = ingest.VillageAddress(r, town.Name, vil.Name)
+		tr.namesVillage = h.tellsApart(said, town.Code, withTown || townCol)
 	case k < 70 && len(h.places[vil.Code]) > 0:
 		tr.kind = ingest.AddrPlace
 		ps := h.places[vil.Code]
@@ -266,6 +272,15 @@ func (h *hotlineYear) write(d *draft) *hotlineOrder {
 		tr.kind = ingest.AddrCoords
 		row[hcAddress] = ingest.VagueAddress
 		row[hcLon], row[hcLat], row[hcDatum] = ingest.GCJ02Cells(d.wgs)
+		// the caller stood where the coordinates say, to their 6 decimals
+		// (as draft has it for every clue received with coordinates)
+		x, _ := strconv.ParseFloat(row[hcLon], 64)
+		y, _ := strconv.ParseFloat(row[hcLat], 64)
+		p := geo.GCJ02ToWGS84(orb.Point{x, y})
+		tr.lon, tr.lat = p[0], p[1]
+		if pl, err := h.placer.Place(p); err == nil {
+			tr.village, tr.township = linkAt(pl.Chain, grid.LevelVillage).Code, linkAt(pl.Chain, grid.LevelTownship).Code
+		}
 	case k < 90:
 		tr.kind = ingest.AddrTypo
 		row[hcAddress] = ingest.TypoAddress(town.Name, vil.Name)
@@ -281,6 +296,18 @@ func (h *hotlineYear) write(d *draft) *hotlineOrder {
 	}
 	o.truth = tr
 	return o
+}
+
+// tellsApart says whether a village's name as said names one village: one
+// in the district, or one in its township when the township is known.
+func (h *hotlineYear) tellsApart(said, township string, townKnown bool) bool {
+	in := 0
+	for _, code := range h.goBy[said] {
+		if code[:9] == township {
+			in++
+		}
+	}
+	return len(h.goBy[said]) == 1 || (townKnown && in == 1)
 }
 
 // outcomes fills 是否解决 and 是否满意 from the simulation: a clue in a

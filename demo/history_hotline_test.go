@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,10 +114,10 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 	if len(truth)-1 != h.Orders || strings.Join(truth[0], ",") != strings.Join(demo.HotlineTruthHeader, ",") {
 		t.Fatalf("truth: %d rows, header %v, for %d orders", len(truth)-1, truth[0], h.Orders)
 	}
-	type landed struct{ precision, village, township string }
+	type landed struct{ precision, village, township, address, matched, reason string }
 	got := map[string]landed{}
 	rows, err := pool.Query(ctx, `
-		SELECT o.order_no, o.precision, coalesce(v.code, ''), coalesce(t.code, '')
+		SELECT o.order_no, o.precision, coalesce(v.code, ''), coalesce(t.code, ''), o.address, o.matched, o.reason
 		FROM hotline_orders o
 		LEFT JOIN clues c ON c.id = o.clue_id
 		LEFT JOIN grids g ON g.id = c.grid_id
@@ -128,7 +129,7 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 	for rows.Next() {
 		var no string
 		var l landed
-		if err := rows.Scan(&no, &l.precision, &l.village, &l.township); err != nil {
+		if err := rows.Scan(&no, &l.precision, &l.village, &l.township, &l.address, &l.matched, &l.reason); err != nil {
 			t.Fatal(err)
 		}
 		got[no] = l
@@ -139,6 +140,8 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 	fine := map[string]bool{"household": true, "place": true, "village": true}
 	kinds := map[string]int{}
 	var naming, inVillage, wrongTown, wrongVillage int
+	missed := map[string]int{} // kind/precision of the orders naming their village that did not land in it
+	var examples []string
 	for _, r := range truth[1:] {
 		no, kind, village, township, names := r[0], r[2], r[3], r[4], r[7] == "true"
 		kinds[kind]++
@@ -151,6 +154,11 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 			naming++
 			if fine[l.precision] && l.village == village {
 				inVillage++
+			} else {
+				missed[kind+"/"+l.precision]++
+				if len(examples) < 12 {
+					examples = append(examples, fmt.Sprintf("%s %s %q in %s: %s %s matched %q (%s)", no, kind, l.address, village, l.precision, l.village, l.matched, l.reason))
+				}
 			}
 		}
 		if fine[l.precision] {
@@ -162,12 +170,15 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 			}
 			if l.village != village {
 				wrongVillage++
+				if wrongVillage <= 5 {
+					t.Logf("order %s (%s) %q placed in village %s at %s, truly in %s: matched %q", no, kind, l.address, l.village, l.precision, village, l.matched)
+				}
 			}
 		}
 	}
 	share := float64(inVillage) / float64(max(naming, 1))
-	t.Logf("truth: kinds %v; %d of %d orders naming their village landed in it (%.2f%%); %d in a wrong township, %d in a wrong village at village precision or finer",
-		kinds, inVillage, naming, 100*share, wrongTown, wrongVillage)
+	t.Logf("truth: kinds %v; %d of %d orders naming their village landed in it (%.2f%%; the others by kind/precision %v); %d in a wrong township, %d in a wrong village at village precision or finer",
+		kinds, inVillage, naming, 100*share, missed, wrongTown, wrongVillage)
 	for _, k := range []ingest.AddressKind{ingest.AddrHousehold, ingest.AddrVillage, ingest.AddrPlace, ingest.AddrTypo, ingest.AddrCoords,
 		ingest.AddrTownship, ingest.AddrNothing} {
 		if kinds[string(k)] == 0 {
@@ -175,6 +186,7 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 		}
 	}
 	if naming == 0 || share < 0.98 {
+		t.Logf("some that did not:\n%s", strings.Join(examples, "\n"))
 		t.Errorf("%d of %d orders naming their village landed in it (%.2f%%), want ≥ 98%%", inVillage, naming, 100*share)
 	}
 	if wrongTown != 0 {

@@ -177,7 +177,7 @@ func (g *HotlineGenerator) Row(i int) ([]string, Truth) {
 	case k < 50:
 		tr.Kind = AddrVillage
 		var withTown bool
-		rec[4], withTown = VillageAddress(r, v.townName, v.name)
+		rec[4], _, withTown = VillageAddress(r, v.townName, v.name)
 		tr.NamesVillage = withTown || !v.dupName || townCol
 	case k < 65 && len(g.places) > 0:
 		p := g.places[r.IntN(len(g.places))]
@@ -236,17 +236,27 @@ func HouseholdAddress(r *rand.Rand, a string) string {
 }
 
 // VillageAddress names a village alone (full name, or short name with
-// 村委会 or 附近), after its township's name half the time (withTown).
-func VillageAddress(r *rand.Rand, township, village string) (address string, withTown bool) {
+// 村委会 or 附近), after its township's name half the time (withTown). said
+// is the village's name as the address says it. A community named after
+// its township (四海镇社区) keeps its full name: short, it is the township.
+func VillageAddress(r *rand.Rand, township, village string) (address, said string, withTown bool) {
+	said = village
 	name := village
 	if r.IntN(3) == 0 {
-		name = shortName(village, villageSuffixes) + []string{"村委会", "", "附近"}[r.IntN(3)]
+		suffix := []string{"村委会", "", "附近"}[r.IntN(3)]
+		if s := VillageShortName(village); shortName(s, townSuffixes) == s {
+			said, name = s, s+suffix
+		}
 	}
 	if r.IntN(2) == 0 {
-		return township + name + []string{"村口", "主街", "", "东侧路边"}[r.IntN(4)], true
+		return township + name + []string{"村口", "主街", "", "东侧路边"}[r.IntN(4)], said, true
 	}
-	return name + []string{"村口", "", "附近"}[r.IntN(3)], false
+	return name + []string{"村口", "", "附近"}[r.IntN(3)], said, false
 }
+
+// VillageShortName is a village's name without its 村, 社区, 村委会 … (小丰营村
+// → 小丰营), as callers say it and the gazetteer knows it.
+func VillageShortName(name string) string { return shortName(name, villageSuffixes) }
 
 // PlaceAddress names a place (a compound, road or landmark).
 func PlaceAddress(r *rand.Rand, place string) string {
