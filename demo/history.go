@@ -122,8 +122,12 @@ type PathCounts struct {
 // Tighten), the escalations, the summons and the close outcome; the rules
 // that run in PostgreSQL (the choice of rule, the join, the escalation on
 // repeated clues: whistle_intake) are followed from the same tables.
-// The whole year is simulated in memory in time order and written in one
-// transaction with COPY; either all of it is there afterwards or none.
+// The whole year is simulated in memory in time order. Its hotline orders
+// come in as a district's would: written as the hotline's exports into
+// opts.ExportDir and imported through ingest's hotline importer in history
+// mode (see history_hotline.go); the rest is written in one transaction
+// with COPY, linked to the clues the import created. Either all of it is
+// there afterwards or none: a failure after the import undoes it.
 func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (HistorySummary, error) {
 	start := time.Now()
 	opts = opts.withDefaults()

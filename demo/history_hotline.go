@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -199,21 +202,52 @@ func newHotlineYear(ctx context.Context, pool *pgxpool.Pool, w *world, seed int6
 // orders the import cannot place. A planted cluster's order carries its
 // coordinates, so that the cluster stays where it was planted.
 func (h *hotlineYear) place(ds []*draft, clusters []plannedCluster) ([]*draft, error) {
+	for _, d := range ds {
+		if d.source == srcHotline {
+			h.orders = append(h.orders, h.write(d))
+		}
+	}
+	// placed on every core: each order on its own
+	type result struct {
+		op ingest.OrderPlacement
+		rj *ingest.Reject
+	}
+	res := make([]result, len(h.orders))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(h.orders) {
+					return
+				}
+				rp := h.placers[1]
+				if h.orders[k].xlsx {
+					rp = h.placers[0]
+				}
+				res[k].op, res[k].rj = rp.Place(k+2, h.orders[k].row)
+			}
+		}()
+	}
+	wg.Wait()
 	kept := make([]*draft, 0, len(ds))
+	k := 0
 	for _, d := range ds {
 		if d.source != srcHotline {
 			kept = append(kept, d)
 			continue
 		}
-		o := h.write(d)
-		op, rj := h.placers[map[bool]int{true: 0, false: 1}[o.xlsx]].Place(len(h.orders)+2, o.row)
-		if rj != nil {
+		o, op := h.orders[k], res[k].op
+		k++
+		if rj := res[k-1].rj; rj != nil {
 			return nil, fmt.Errorf("demo: history: hotline order %s: the importer would reject it: %s: %s", d.ext, rj.Column, rj.Reason)
 		}
 		if op.Category != d.cat.code {
 			return nil, fmt.Errorf("demo: history: hotline order %s: category %s read as %s", d.ext, d.cat.code, op.Category)
 		}
-		h.orders = append(h.orders, o)
 		o.sim = -1
 		if op.Placement.Chain == nil {
 			if d.cluster >= 0 {
