@@ -189,7 +189,7 @@ func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum dem
 		t.Logf("some that did not:\n%s", strings.Join(examples, "\n"))
 		t.Errorf("%d of %d orders naming their village landed in it (%.2f%%), want ≥ 98%%", inVillage, naming, 100*share)
 	}
-	if wrongTown != 0 {
-		t.Errorf("%d orders placed in a wrong township at village precision or finer, want 0", wrongTown)
+	if wrongTown != 0 || wrongVillage != 0 {
+		t.Errorf("%d orders placed in a wrong township and %d in a wrong village at village precision or finer, want 0", wrongTown, wrongVillage)
 	}
 }

@@ -237,21 +237,27 @@ func HouseholdAddress(r *rand.Rand, a string) string {
 
 // VillageAddress names a village alone (full name, or short name with
 // 村委会 or 附近), after its township's name half the time (withTown). said
-// is the village's name as the address says it. A community named after
-// its township (四海镇社区) keeps its full name: short, it is the township.
+// is the village's name as the address says it. A community (社区) has a
+// 居委会 and a 门口 where a village has a 村委会 and a 村口; a community named
+// after its township (四海镇社区) keeps its full name: short, it is the
+// township.
 func VillageAddress(r *rand.Rand, township, village string) (address, said string, withTown bool) {
+	office, gate := "村委会", "村口"
+	if strings.HasSuffix(village, "社区") {
+		office, gate = "居委会", "门口"
+	}
 	said = village
 	name := village
 	if r.IntN(3) == 0 {
-		suffix := []string{"村委会", "", "附近"}[r.IntN(3)]
+		suffix := []string{office, "", "附近"}[r.IntN(3)]
 		if s := VillageShortName(village); shortName(s, townSuffixes) == s {
 			said, name = s, s+suffix
 		}
 	}
 	if r.IntN(2) == 0 {
-		return township + name + []string{"村口", "主街", "", "东侧路边"}[r.IntN(4)], said, true
+		return township + name + []string{gate, "主街", "", "东侧路边"}[r.IntN(4)], said, true
 	}
-	return name + []string{"村口", "", "附近"}[r.IntN(3)], said, false
+	return name + []string{gate, "", "附近"}[r.IntN(3)], said, false
 }
 
 // VillageShortName is a village's name without its 村, 社区, 村委会 … (小丰营村
