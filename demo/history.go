@@ -178,9 +178,6 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	defer cleanup()
 	sum.Hotline.Dir = dir
 	hl.outcomes(s)
-	if err := hl.writeExports(dir, &sum.Hotline); err != nil {
-		return sum, err
-	}
 	if err := s.importHotline(ctx, pool, hl, &sum.Hotline); err != nil {
 		return sum, err
 	}

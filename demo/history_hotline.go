@@ -56,7 +56,8 @@ type HotlineImport struct {
 	Orders                                   int
 	Imported, Duplicates, Rejected, Unplaced int64
 	Precisions                               map[ingest.Precision]int64
-	Took                                     time.Duration
+	// Took is the time to write and import the exports.
+	Took time.Duration
 }
 
 // The columns of the demo's exports, in their order.
@@ -381,9 +382,10 @@ func (h *hotlineYear) outcomes(s *sim) {
 }
 
 // writeExports writes the orders into dir, a file a month (xlsx in even
-// months, GBK CSV in odd ones), and the truth file; it returns the
-// exports' names in month order.
-func (h *hotlineYear) writeExports(dir string, hi *HotlineImport) error {
+// months, GBK CSV in odd ones), then the truth file, and records them in
+// hi; written is called with each export's name as soon as it is written,
+// in month order.
+func (h *hotlineYear) writeExports(dir string, hi *HotlineImport, written func(name string)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("demo: history: hotline exports: %w", err)
 	}
@@ -417,6 +419,7 @@ func (h *hotlineYear) writeExports(dir string, hi *HotlineImport) error {
 		for _, o := range orders {
 			file[o] = name
 		}
+		written(name)
 	}
 	hi.Truth = "12345-truth.csv"
 	err := writeFile(filepath.Join(dir, hi.Truth), func(w io.Writer) error {
@@ -497,15 +500,39 @@ func writeOrdersGBK(out io.Writer, orders []*hotlineOrder) error {
 	return tw.Close()
 }
 
-// importExports imports the exports in dir through the hotline importer in
-// history mode, file by file, as `whistlegrid import hotline FILE` does,
-// and checks that every order came in once: none rejected, none a
-// duplicate, the unplaced ones those the placement foresaw. It returns the
-// imported clues' ids by 工单编号.
-func (h *hotlineYear) importExports(ctx context.Context, pool *pgxpool.Pool, hi *HotlineImport) (map[string]int64, error) {
+// exportAndImport writes the exports into hi.Dir and imports each as soon
+// as it is written, while the next one is being written.
+func (h *hotlineYear) exportAndImport(ctx context.Context, pool *pgxpool.Pool, hi *HotlineImport) (map[string]int64, error) {
 	t := time.Now()
+	ready := make(chan string, 64) // more than the months of a year: the writer never waits
+	var written HotlineImport
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ready)
+		werr = h.writeExports(hi.Dir, &written, func(name string) { ready <- name })
+	}()
+	ids, err := h.importExports(ctx, pool, hi, ready)
+	for range ready { // an import that failed leaves the rest unread
+	}
+	<-done
+	hi.Files, hi.Truth, hi.XLSX, hi.CSV, hi.Orders = written.Files, written.Truth, written.XLSX, written.CSV, written.Orders
+	hi.Took = time.Since(t)
+	if werr != nil {
+		return nil, werr
+	}
+	return ids, err
+}
+
+// importExports imports the exports named on files (in hi.Dir) through
+// the hotline importer in history mode, file by file, as `whistlegrid
+// import hotline FILE` does, and checks that every order came in once:
+// none rejected, none a duplicate, the unplaced ones those the placement
+// foresaw. It returns the imported clues' ids by 工单编号.
+func (h *hotlineYear) importExports(ctx context.Context, pool *pgxpool.Pool, hi *HotlineImport, files <-chan string) (map[string]int64, error) {
 	hi.Precisions = map[ingest.Precision]int64{}
-	for _, name := range hi.Files {
+	for name := range files {
 		f, err := os.Open(filepath.Join(hi.Dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("demo: history: hotline import: %w", err)
@@ -554,7 +581,6 @@ func (h *hotlineYear) importExports(ctx context.Context, pool *pgxpool.Pool, hi 
 		}
 		ids[ext] = id
 	}
-	hi.Took = time.Since(t)
 	return ids, rows.Err()
 }
 
@@ -595,7 +621,7 @@ func hotlineDir(dir string) (string, func(), error) {
 // their ids: the hotline's those the import gave them, the others the ids
 // after the highest in use. A failed import is undone.
 func (s *sim) importHotline(ctx context.Context, pool *pgxpool.Pool, h *hotlineYear, hi *HotlineImport) error {
-	ids, err := h.importExports(ctx, pool, hi)
+	ids, err := h.exportAndImport(ctx, pool, hi)
 	if err == nil {
 		var base int64
 		if err = pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM clues`).Scan(&base); err == nil {
