@@ -35,8 +35,10 @@ type HistoryOptions struct {
 	// Logger gets one line per step; nil discards.
 	Logger *slog.Logger
 	// ExportDir is the folder the year's hotline exports (xlsx and GBK
-	// CSV, a file a month) and their truth file are written to before they
-	// are imported; "" writes them to a temporary folder, removed after.
+	// CSV, a file a month, 12345-2006-01.xlsx …) and their truth file
+	// (12345-truth.csv) are written to before they are imported, replacing
+	// the 12345-* files of a year loaded before; "" writes them to a
+	// temporary folder, removed after.
 	ExportDir string
 }
 

@@ -389,6 +389,18 @@ func (h *hotlineYear) writeExports(dir string, hi *HotlineImport, written func(n
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("demo: history: hotline exports: %w", err)
 	}
+	// a year loaded before (another End) leaves other months: they go
+	old, err := filepath.Glob(filepath.Join(dir, "12345-*"))
+	if err != nil {
+		return fmt.Errorf("demo: history: hotline exports: %w", err)
+	}
+	for _, f := range old {
+		if ext := filepath.Ext(f); ext == ".xlsx" || ext == ".csv" {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("demo: history: hotline exports: %w", err)
+			}
+		}
+	}
 	byMonth := map[string][]*hotlineOrder{}
 	var months []string
 	for _, o := range h.orders {
@@ -422,7 +434,7 @@ func (h *hotlineYear) writeExports(dir string, hi *HotlineImport, written func(n
 		written(name)
 	}
 	hi.Truth = "12345-truth.csv"
-	err := writeFile(filepath.Join(dir, hi.Truth), func(w io.Writer) error {
+	err = writeFile(filepath.Join(dir, hi.Truth), func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(HotlineTruthHeader); err != nil {
 			return err

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -526,12 +529,34 @@ func TestLoadHistoryDeterministic(t *testing.T) {
 	}
 }
 
-// TestLoadHistoryTwice refuses a second history on the same database.
+// TestLoadHistoryTwice refuses a second history on the same database. The
+// first replaces the hotline exports of a year loaded before in its
+// export folder, and leaves the folder's other files alone.
 func TestLoadHistoryTwice(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
-	if _, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000}); err != nil {
+	dir := t.TempDir()
+	for _, f := range []string{"12345-2001-01.csv", "12345-2001-02.xlsx", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000, ExportDir: dir})
+	if err != nil {
 		t.Fatal(err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(sum.Hotline.Files), sum.Hotline.Truth, "notes.txt")
+	for i := range names {
+		names[i] = filepath.Base(names[i])
+	}
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) || len(sum.Hotline.Files) < 12 {
+		t.Errorf("the export folder holds %v, want %v", names, want)
 	}
 	if _, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000}); err != demo.ErrHistoryNotEmpty {
 		t.Errorf("second load: %v, want ErrHistoryNotEmpty", err)
