@@ -34,6 +34,12 @@ type HistoryOptions struct {
 	Clues int
 	// Logger gets one line per step; nil discards.
 	Logger *slog.Logger
+	// ExportDir is the folder the year's hotline exports (xlsx and GBK
+	// CSV, a file a month, 12345-2006-01.xlsx …) and their truth file
+	// (12345-truth.csv) are written to before they are imported, replacing
+	// the 12345-* files of a year loaded before; "" writes them to a
+	// temporary folder, removed after.
+	ExportDir string
 }
 
 // Cluster is a planted spatial cluster (热点): clues of one category
@@ -72,7 +78,11 @@ type HistorySummary struct {
 	Meetings, Matters int
 	// RiskClues counts the clues flagged by the risk rules.
 	RiskClues int
-	Clusters  []Cluster
+	// Hotline is how the hotline's orders came in: through the exports and
+	// the importer. Clues counts the placed ones only; the unplaced wait
+	// in the review queue.
+	Hotline  HotlineImport
+	Clusters []Cluster
 	// Plan is the time spent drawing and simulating, Write the time spent
 	// writing, Took the whole call.
 	Plan, Write, Took time.Duration
@@ -114,8 +124,12 @@ type PathCounts struct {
 // Tighten), the escalations, the summons and the close outcome; the rules
 // that run in PostgreSQL (the choice of rule, the join, the escalation on
 // repeated clues: whistle_intake) are followed from the same tables.
-// The whole year is simulated in memory in time order and written in one
-// transaction with COPY; either all of it is there afterwards or none.
+// The whole year is simulated in memory in time order. Its hotline orders
+// come in as a district's would: written as the hotline's exports into
+// opts.ExportDir and imported through ingest's hotline importer in history
+// mode (see history_hotline.go); the rest is written in one transaction
+// with COPY, linked to the clues the import created. Either all of it is
+// there afterwards or none: a failure after the import undoes it.
 func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (HistorySummary, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
@@ -124,7 +138,8 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	sum.Start, sum.End = opts.End.Add(-HistoryDays*24*time.Hour), opts.End
 
 	var empty bool
-	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues) AND NOT EXISTS (SELECT 1 FROM whistles)`).Scan(&empty); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues) AND NOT EXISTS (SELECT 1 FROM whistles)
+		AND NOT EXISTS (SELECT 1 FROM hotline_orders)`).Scan(&empty); err != nil {
 		return sum, fmt.Errorf("demo: history: %w", err)
 	}
 	if !empty {
@@ -142,7 +157,14 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 	if err != nil {
 		return sum, err
 	}
-	log.Info("demo: history: clues drawn", "clues", len(clues), "took", time.Since(t).Round(time.Millisecond))
+	hl, err := newHotlineYear(ctx, pool, w, opts.Seed)
+	if err != nil {
+		return sum, err
+	}
+	if clues, err = hl.place(clues, p.clusters); err != nil {
+		return sum, err
+	}
+	log.Info("demo: history: clues drawn", "clues", len(clues), "hotline_orders", len(hl.orders), "took", time.Since(t).Round(time.Millisecond))
 	t2 := time.Now()
 	s := newSim(w, opts, clues)
 	s.run()
@@ -151,7 +173,22 @@ func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (
 		"took", time.Since(t2).Round(time.Millisecond))
 
 	t = time.Now()
+	dir, cleanup, err := hotlineDir(opts.ExportDir)
+	if err != nil {
+		return sum, err
+	}
+	defer cleanup()
+	sum.Hotline.Dir = dir
+	hl.outcomes(s)
+	if err := s.importHotline(ctx, pool, hl, &sum.Hotline); err != nil {
+		return sum, err
+	}
+	log.Info("demo: history: hotline imported", "dir", dir, "files", len(sum.Hotline.Files), "orders", sum.Hotline.Orders,
+		"unplaced", sum.Hotline.Unplaced, "took", sum.Hotline.Took.Round(time.Millisecond))
 	if err := s.write(ctx, pool); err != nil {
+		if uerr := undoHotline(context.WithoutCancel(ctx), pool); uerr != nil {
+			log.Error("demo: history: the hotline import could not be undone", "err", uerr)
+		}
 		return sum, err
 	}
 	sum.Write = time.Since(t)

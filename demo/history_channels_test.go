@@ -5,27 +5,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"whistlegrid/demo"
-	"whistlegrid/internal/testenv"
 	"whistlegrid/ledger"
 )
 
-// TestHistoryChannels loads a small year and checks the ledger and the
-// board in it: the 83 items down every path (closed, rejected once,
-// risen to each level, open, asked), every rise with its two notices,
-// and consistent with the sweep (a sweep at End marks and
-// raises nothing); the board's messages accepted (each a forum clue),
-// rejected with a reason, pending, and replies only on closed cases.
-func TestHistoryChannels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: loads a year of history")
-	}
-	ctx := context.Background()
-	pool := testenv.DemoDB(t)
-	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 20_000})
-	if err != nil {
-		t.Fatal(err)
-	}
+// checkHistoryChannels checks the ledger and the board in a loaded year
+// (TestLoadHistory's): the 83 items down every path (closed, rejected
+// once, risen to each level, open, asked), every rise with its two
+// notices, and consistent with the sweep (a sweep at End marks and raises
+// nothing); the board's messages accepted (each a forum clue), rejected
+// with a reason, pending, and replies only on closed cases.
+func checkHistoryChannels(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum demo.HistorySummary) {
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int

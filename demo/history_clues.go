@@ -314,8 +314,9 @@ type draft struct {
 	h3                 int64
 	text, ext          string
 	name, phone        string
-	cluster            int // index in planner.clusters, -1 for none
-	order              int // draw order, breaks ties in time
+	cluster            int    // index in planner.clusters, -1 for none
+	order              int    // draw order, breaks ties in time
+	home               *hHome // the household it was drawn near (nil for the planted clusters): a caller's address
 }
 
 // sourceDay is how busy a source is on a day: grid workers patrol on
@@ -433,7 +434,7 @@ func (p *planner) clues() ([]*draft, error) {
 		if dr == nil {
 			continue
 		}
-		dr.cluster = -1
+		dr.cluster, dr.home = -1, h
 		dr.order = len(out)
 		out = append(out, dr)
 		// an incident many notice: more calls from around it within the hour
@@ -450,7 +451,7 @@ func (p *planner) clues() ([]*draft, error) {
 			if more == nil {
 				continue
 			}
-			more.cluster, more.order = -1, len(out)
+			more.cluster, more.order, more.home = -1, len(out), h
 			out = append(out, more)
 		}
 	}

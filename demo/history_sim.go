@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,18 +34,22 @@ type sim struct {
 	r          *rand.Rand
 	clues      []*draft
 	clueWh     []*sw // the whistle each clue is in, by clue index
-	q          queue
-	seq        uint64
-	open       map[*hCat][]*sw
-	whistles   []*sw
-	trail      []trailRow
-	events     []eventRow
-	notices    []noticeRow
-	callbacks  []callbackRow
-	cr         *rand.Rand // the callbacks' own draw, so the rest of the year keeps its course
-	rules      map[[2]int64]hRuleValue
-	command    int64 // the command center's user id
-	log        *slog.Logger
+	// ids are the clues' ids, by clue index, known only once the hotline
+	// orders are imported (after the simulation: their exports carry its
+	// outcomes); until then the rows name a clue by clueRef and clueMark.
+	ids       []int64
+	q         queue
+	seq       uint64
+	open      map[*hCat][]*sw
+	whistles  []*sw
+	trail     []trailRow
+	events    []eventRow
+	notices   []noticeRow
+	callbacks []callbackRow
+	cr        *rand.Rand // the callbacks' own draw, so the rest of the year keeps its course
+	rules     map[[2]int64]hRuleValue
+	command   int64 // the command center's user id
+	log       *slog.Logger
 }
 
 // sw is a whistle being simulated.
@@ -78,6 +83,7 @@ type sw struct {
 	lastCB                             whistle.CallbackResult
 	lastCBAt                           time.Time
 	reopened                           bool
+	noteClue                           int // the clue (index + 1) its note names by clueMark, 0 for none
 }
 
 // ss is a unit summoned to a simulated whistle.
@@ -164,6 +170,7 @@ type trailRow struct {
 	actorID, unitID int64 // 0 for NULL
 	actor, action   string
 	note            string
+	clue            int // the clue (index + 1) the note names by clueMark, 0 for none
 	data            map[string]any
 }
 
@@ -296,7 +303,46 @@ func (s *sim) run() {
 	}
 }
 
-func (s *sim) clueID(i int) int64 { return s.w.base.clue + int64(i) + 1 }
+// clueRef is clue i's id in a trail row's data or an event's payload,
+// written when the rows are (after setIDs).
+type clueRef struct {
+	s *sim
+	i int
+}
+
+// MarshalJSON writes the clue's id.
+func (c clueRef) MarshalJSON() ([]byte, error) { return strconv.AppendInt(nil, c.s.ids[c.i], 10), nil }
+
+// clueMark stands for a clue's "#id" in a note until the ids are known; the
+// row holding the note names the clue (trailRow.clue, sw.noteClue).
+const clueMark = "#{clue}"
+
+// clueNote is note with clue c's id (c is the clue index + 1; 0 for none).
+func (s *sim) clueNote(note string, c int) string {
+	if c == 0 {
+		return note
+	}
+	return strings.Replace(note, clueMark, "#"+strconv.FormatInt(s.ids[c-1], 10), 1)
+}
+
+// setIDs gives the clues their ids: the hotline clues the ids the import
+// gave them (by external id), the others base+1, base+2, … in time order.
+func (s *sim) setIDs(hotline map[string]int64, base int64) error {
+	s.ids = make([]int64, len(s.clues))
+	for i, d := range s.clues {
+		if d.source == srcHotline {
+			id, ok := hotline[d.ext]
+			if !ok {
+				return fmt.Errorf("demo: history: hotline order %s was not imported as a clue", d.ext)
+			}
+			s.ids[i] = id
+			continue
+		}
+		base++
+		s.ids[i] = base
+	}
+	return nil
+}
 
 func (s *sim) rule(c *hCat, townshipID int64) hRuleValue {
 	k := [2]int64{c.id, townshipID}
@@ -323,7 +369,6 @@ func distanceM(a, b orb.Point) float64 {
 // leave the clue with its village.
 func (s *sim) intake(i int) {
 	d := s.clues[i]
-	id := s.clueID(i)
 	now := d.received
 	town := linkAt(d.pl.Chain, grid.LevelTownship)
 	r := s.rule(d.cat, town.ID)
@@ -352,7 +397,7 @@ func (s *sim) intake(i int) {
 	case r.action == "whistle":
 		units := s.responsible(d, now)
 		if whistle.Raisable(units) {
-			wh = s.raise(now, i, units, 0, "system", fmt.Sprintf("线索 #%d 自动吹哨", id))
+			wh = s.raise(now, i, units, 0, "system", "线索 "+clueMark+" 自动吹哨")
 		}
 	default:
 		// a village that cannot solve it asks its township to blow the
@@ -364,7 +409,7 @@ func (s *sim) intake(i int) {
 			}
 		}
 	}
-	clue := map[string]any{"id": id, "source": sourceNames[d.source], "category": d.cat.code, "lon": d.wgs[0], "lat": d.wgs[1],
+	clue := map[string]any{"id": clueRef{s, i}, "source": sourceNames[d.source], "category": d.cat.code, "lon": d.wgs[0], "lat": d.wgs[1],
 		"grid": d.pl.Chain[0].Code, "near_edge": d.pl.NearEdge, "reporter_name": d.name, "reporter_phone": d.phone}
 	payload := map[string]any{"clue": clue}
 	if wh != nil {
@@ -395,12 +440,13 @@ func (s *sim) responsible(d *draft, at time.Time) []grid.UnitRef {
 // (migrations/00003_intake.sql: the one rule of the live system that runs
 // in PostgreSQL only, with the tightened deadlines of whistle.Tighten).
 func (s *sim) join(w *sw, i int, r hRuleValue, now time.Time) {
-	id := s.clueID(i)
+	id := clueRef{s, i}
 	s.clueWh[i] = w
 	w.resident = w.resident || residentSource(s.clues[i].source)
 	w.clueCount++
 	w.updatedAt = now
-	s.addTrail(w, now, 0, "system", "join", 0, fmt.Sprintf("线索 #%d 并入（第 %d 条）", id, w.clueCount), map[string]any{"clue_id": id})
+	s.addTrail(w, now, 0, "system", "join", 0, fmt.Sprintf("线索 %s 并入（第 %d 条）", clueMark, w.clueCount), map[string]any{"clue_id": id})
+	s.trail[len(s.trail)-1].clue = i + 1
 	s.whistleEvent(w, now, "whistle.joined", map[string]any{"clue_id": id, "clue_count": w.clueCount})
 	if w.clueCount >= r.escalateAfter && w.grade == whistle.Routine {
 		w.escClues = true
@@ -428,9 +474,13 @@ func (s *sim) raise(now time.Time, i int, units []grid.UnitRef, actorID int64, a
 	s.whistles = append(s.whistles, w)
 	s.open[w.cat] = append(s.open[w.cat], w)
 	s.clueWh[i] = w
-	id := s.clueID(i)
-	s.addTrail(w, now, actorID, actor, "raise", 0, note, map[string]any{"clue_ids": []int64{id}})
-	s.whistleEvent(w, now, "whistle.raised", map[string]any{"clue_ids": []int64{id}, "actor": actor})
+	id := clueRef{s, i}
+	s.addTrail(w, now, actorID, actor, "raise", 0, note, map[string]any{"clue_ids": []clueRef{id}})
+	if strings.Contains(note, clueMark) {
+		w.noteClue = i + 1
+		s.trail[len(s.trail)-1].clue = i + 1
+	}
+	s.whistleEvent(w, now, "whistle.raised", map[string]any{"clue_ids": []clueRef{id}, "actor": actor})
 	s.plan(w, now)
 	return w
 }

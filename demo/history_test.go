@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,7 +29,7 @@ var historyEnd = time.Date(2026, 11, 25, 12, 0, 0, 0, geo.Beijing)
 
 // TestLoadHistory loads a full year onto a fresh demo and checks what the
 // statistics, the trail view, the hotspot analysis and the live system will
-// read of it.
+// read of it, and how its hotline orders came in (checkHotline).
 func TestLoadHistory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: the year of history (make test runs it; make check skips it)")
@@ -34,7 +37,7 @@ func TestLoadHistory(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
 	start := time.Now()
-	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd})
+	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, ExportDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +123,9 @@ func TestLoadHistory(t *testing.T) {
 			}
 		}
 	})
+
+	// (before the subtests below that add to the year)
+	t.Run("hotline orders came through the importer", func(t *testing.T) { checkHotline(t, ctx, pool, sum) })
 
 	t.Run("rhythms", func(t *testing.T) {
 		month := func(cat string, m int) int {
@@ -503,6 +509,9 @@ func TestLoadHistoryDeterministic(t *testing.T) {
 		if first {
 			first = false
 			checkWhistleRules(t, ctx, pool)
+			// the ledger, the board, the meetings, the callbacks and the
+			// risk rules on this year, rather than on one more of their own
+			t.Run("channels", func(t *testing.T) { checkHistoryChannels(t, ctx, pool, sum) })
 		}
 		return fingerprint(pool)
 	}
@@ -520,12 +529,34 @@ func TestLoadHistoryDeterministic(t *testing.T) {
 	}
 }
 
-// TestLoadHistoryTwice refuses a second history on the same database.
+// TestLoadHistoryTwice refuses a second history on the same database. The
+// first replaces the hotline exports of a year loaded before in its
+// export folder, and leaves the folder's other files alone.
 func TestLoadHistoryTwice(t *testing.T) {
 	ctx := context.Background()
 	pool := testenv.DemoDB(t)
-	if _, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000}); err != nil {
+	dir := t.TempDir()
+	for _, f := range []string{"12345-2001-01.csv", "12345-2001-02.xlsx", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000, ExportDir: dir})
+	if err != nil {
 		t.Fatal(err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(sum.Hotline.Files), sum.Hotline.Truth, "notes.txt")
+	for i := range names {
+		names[i] = filepath.Base(names[i])
+	}
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) || len(sum.Hotline.Files) < 12 {
+		t.Errorf("the export folder holds %v, want %v", names, want)
 	}
 	if _, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{End: historyEnd, Clues: 5_000}); err != demo.ErrHistoryNotEmpty {
 		t.Errorf("second load: %v, want ErrHistoryNotEmpty", err)

@@ -76,9 +76,11 @@ type hTown struct {
 // hHome is a household: where clues come from.
 type hHome struct {
 	lon, lat  float64
-	town      int  // index in world.towns
-	community bool // in a 社区 rather than a 村
-	mountain  bool // in a mountain township
+	town      int    // index in world.towns
+	community bool   // in a 社区 rather than a 村
+	mountain  bool   // in a mountain township
+	address   string // as stored, e.g. 旧县镇常家营村 125号; "" when it has none
+	village   string // its village's code
 }
 
 const worldCategories = `
@@ -99,7 +101,7 @@ WHERE t.level = 'township' AND t.valid_to IS NULL ORDER BY t.code`
 // worldHomes reads the households with their village's kind and their
 // township, in id order.
 const worldHomes = `
-SELECT ST_X(h.location), ST_Y(h.location), v.kind, t.code
+SELECT ST_X(h.location), ST_Y(h.location), v.kind, t.code, coalesce(h.address, ''), v.code
 FROM households h
 JOIN grids g ON g.id = h.grid_id
 JOIN grids v ON v.id = g.parent_id
@@ -247,7 +249,7 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 	for rows.Next() {
 		var h hHome
 		var kind, town string
-		if err := rows.Scan(&h.lon, &h.lat, &kind, &town); err != nil {
+		if err := rows.Scan(&h.lon, &h.lat, &kind, &town, &h.address, &h.village); err != nil {
 			rows.Close()
 			return err
 		}

@@ -94,12 +94,26 @@ func (s *sim) write(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := tx.Exec(ctx, `LOCK TABLE clues, whistles IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("demo: history: %w", err)
 	}
+	// the hotline's clues are in already, from the import; nothing else
 	var empty bool
-	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues) AND NOT EXISTS (SELECT 1 FROM whistles)`).Scan(&empty); err != nil {
+	var hotline int
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM clues WHERE source <> 'hotline') AND NOT EXISTS (SELECT 1 FROM whistles),
+		(SELECT count(*) FROM clues WHERE source = 'hotline')`).Scan(&empty, &hotline); err != nil {
 		return fmt.Errorf("demo: history: %w", err)
 	}
 	if !empty {
 		return ErrHistoryNotEmpty
+	}
+	var own, hot []int // the clues to write, and the hotline's (imported)
+	for i, d := range s.clues {
+		if d.source == srcHotline {
+			hot = append(hot, i)
+		} else {
+			own = append(own, i)
+		}
+	}
+	if hotline != len(hot) {
+		return fmt.Errorf("demo: history: %d hotline clues imported, %d simulated", hotline, len(hot))
 	}
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -123,7 +137,7 @@ func (s *sim) write(ctx context.Context, pool *pgxpool.Pool) error {
 			"ruled_unit_id", "ruled_at", "contested_at", "consultations", "returns", "updated_at"}, len(s.whistles), s.whistleRow},
 		{"clues", []string{"id", "source", "external_id", "category_id", "text", "received_lon", "received_lat", "datum", "location", "h3",
 			"grid_id", "township_id", "boundary_distance_m", "near_edge", "reported_at", "received_at", "reporter_name", "reporter_phone", "whistle_id"},
-			len(s.clues), s.clueRow},
+			len(own), func(k int) ([]any, error) { return s.clueRow(own[k]) }},
 		{"summons", []string{"whistle_id", "unit_id", "role", "summoned_at", "reported_in_at", "person", "phone", "resolved_at", "outcome",
 			"rating_reported_in", "rating_resolved", "rating_satisfied", "rated_at", "report_in_overdue_at", "resolve_overdue_at"}, 0, nil},
 		{"whistle_events", []string{"id", "whistle_id", "at", "actor_id", "actor", "action", "unit_id", "note", "data"}, len(s.trail), s.trailRow(enc)},
@@ -145,6 +159,11 @@ func (s *sim) write(ctx context.Context, pool *pgxpool.Pool) error {
 			return fmt.Errorf("demo: history: %s: %w", st.table, err)
 		}
 		s.log.Info("demo: history: written", "table", st.table, "rows", st.n, "took", time.Since(t).Round(time.Millisecond))
+		if st.table == "clues" {
+			if err := s.linkHotline(ctx, tx, hot); err != nil {
+				return err
+			}
+		}
 	}
 	t := time.Now()
 	for _, def := range indexes {
@@ -191,10 +210,37 @@ func (s *sim) whistleRow(i int) ([]any, error) {
 	if w.outcome != "" {
 		outcome = string(w.outcome)
 	}
-	return []any{w.id, w.town.id, w.gridID, w.cat.id, string(w.grade), string(w.status), ewkbPoint(w.loc), w.note, nullID(w.raisedBy), w.raisedAt,
+	return []any{w.id, w.town.id, w.gridID, w.cat.id, string(w.grade), string(w.status), ewkbPoint(w.loc), s.clueNote(w.note, w.noteClue), nullID(w.raisedBy), w.raisedAt,
 		w.reportInDue, w.resolveDue, nullTime(w.closedAt), outcome, nullTime(w.riOverdue), nullTime(w.rsOverdue), int32(w.clueCount), int32(w.escalations),
 		ruled, nullTime(w.ruledAt), nullTime(w.contestedAt), int32(w.consultations), int32(w.returns), w.updatedAt}, nil
 }
+
+// linkHotline puts the imported hotline clues (hot, by clue index) in
+// the whistles the simulation joined them to, and gives each the instant
+// the platform received it in the simulated year (the import writes the
+// instant of the import: a history import has no other).
+func (s *sim) linkHotline(ctx context.Context, tx pgx.Tx, hot []int) error {
+	ids, whistles, received := make([]int64, len(hot)), make([]*int64, len(hot)), make([]time.Time, len(hot))
+	for k, i := range hot {
+		ids[k], received[k] = s.ids[i], s.clues[i].received
+		if w := s.clueWh[i]; w != nil {
+			whistles[k] = &w.id
+		}
+	}
+	tag, err := tx.Exec(ctx, linkHotline, ids, whistles, received)
+	if err != nil {
+		return fmt.Errorf("demo: history: hotline clues: %w", err)
+	}
+	if tag.RowsAffected() != int64(len(hot)) {
+		return fmt.Errorf("demo: history: hotline clues: %d of %d updated", tag.RowsAffected(), len(hot))
+	}
+	return nil
+}
+
+const linkHotline = `
+UPDATE clues c SET whistle_id = x.whistle_id, received_at = x.received_at
+FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS x(id, whistle_id, received_at)
+WHERE c.id = x.id AND c.source = 'hotline'`
 
 func (s *sim) clueRow(i int) ([]any, error) {
 	d := s.clues[i]
@@ -202,7 +248,7 @@ func (s *sim) clueRow(i int) ([]any, error) {
 	if w := s.clueWh[i]; w != nil {
 		wid = w.id
 	}
-	return []any{s.clueID(i), sourceNames[d.source], d.ext, d.cat.id, d.text, d.recv[0], d.recv[1], string(d.datum), ewkbPoint(d.wgs), d.h3,
+	return []any{s.ids[i], sourceNames[d.source], d.ext, d.cat.id, d.text, d.recv[0], d.recv[1], string(d.datum), ewkbPoint(d.wgs), d.h3,
 		d.pl.Chain[0].ID, linkAt(d.pl.Chain, "township").ID, d.pl.EdgeDistanceM, d.pl.NearEdge, d.reported, d.received,
 		nullString(d.name), nullString(d.phone), wid}, nil
 }
@@ -230,7 +276,7 @@ func (s *sim) trailRow(enc *encoded) func(i int) ([]any, error) {
 			return nil, err
 		}
 		t := &s.trail[i]
-		return []any{s.w.base.trail + int64(i) + 1, t.whistle, t.at, nullID(t.actorID), t.actor, t.action, nullID(t.unitID), t.note, b}, nil
+		return []any{s.w.base.trail + int64(i) + 1, t.whistle, t.at, nullID(t.actorID), t.actor, t.action, nullID(t.unitID), s.clueNote(t.note, t.clue), b}, nil
 	}
 }
 

@@ -173,47 +173,31 @@ func (g *HotlineGenerator) Row(i int) ([]string, Truth) {
 	case k < 35 && len(v.households) > 0:
 		tr.Kind, tr.NamesVillage = AddrHousehold, true
 		h := v.households[r.IntN(len(v.households))]
-		rec[4] = householdVariant(r, h.address)
+		rec[4] = HouseholdAddress(r, h.address)
 	case k < 50:
 		tr.Kind = AddrVillage
-		name := v.name
-		if r.IntN(3) == 0 {
-			name = shortName(v.name, villageSuffixes) + []string{"村委会", "", "附近"}[r.IntN(3)]
-		}
-		if r.IntN(2) == 0 {
-			rec[4] = v.townName + name + []string{"村口", "主街", "", "东侧路边"}[r.IntN(4)]
-			tr.NamesVillage = true
-		} else {
-			rec[4] = name + []string{"村口", "", "附近"}[r.IntN(3)]
-			tr.NamesVillage = !v.dupName || townCol
-		}
+		var withTown bool
+		rec[4], _, withTown = VillageAddress(r, v.townName, v.name)
+		tr.NamesVillage = withTown || !v.dupName || townCol
 	case k < 65 && len(g.places) > 0:
 		p := g.places[r.IntN(len(g.places))]
 		tr.Kind, tr.Village, tr.Township = AddrPlace, p.village, p.town
 		rec[7] = ""
-		rec[4] = p.name + []string{"门口", "附近", "对面", ""}[r.IntN(4)]
+		rec[4] = PlaceAddress(r, p.name)
 	case k < 75:
 		tr.Kind = AddrTypo
-		rs := []rune(v.name)
-		for j := range rs {
-			if s, ok := typoSwap[rs[j]]; ok && j < len(rs)-1 {
-				rs[j] = s
-				break
-			}
-		}
-		rec[4] = v.townName + string(rs) + "附近"
+		rec[4] = TypoAddress(v.townName, v.name)
 	case k < 85 && len(v.households) > 0:
 		tr.Kind = AddrCoords
 		h := v.households[r.IntN(len(v.households))]
-		c := geo.WGS84ToGCJ02(h.pt)
-		rec[4] = "路边"
-		rec[13], rec[14], rec[15] = strconv.FormatFloat(c[0], 'f', 6, 64), strconv.FormatFloat(c[1], 'f', 6, 64), "GCJ-02"
+		rec[4] = VagueAddress
+		rec[13], rec[14], rec[15] = GCJ02Cells(h.pt)
 	case k < 95:
 		tr.Kind, tr.Village = AddrTownship, ""
-		rec[4] = v.townName + []string{"某路段", "辖区内", "政府附近"}[r.IntN(3)]
+		rec[4] = TownshipAddress(r, v.townName)
 	default:
 		tr.Kind, tr.Village, tr.Township = AddrNothing, "", ""
-		rec[4], rec[7] = []string{"不详", "来电人未提供地址", ""}[r.IntN(3)], ""
+		rec[4], rec[7] = NoAddress(r), ""
 	}
 	if tr.Kind == AddrHousehold || tr.Kind == AddrVillage || tr.Kind == AddrTypo {
 		rec[8] = ""
@@ -221,10 +205,14 @@ func (g *HotlineGenerator) Row(i int) ([]string, Truth) {
 	return rec, tr
 }
 
-// householdVariant writes a household's address as a caller might:
-// with the 北京市延庆区 prefix, without the space, with full-width digits,
-// 栋 for 号楼, or 26-1-201.
-func householdVariant(r *rand.Rand, a string) string {
+// The address writers: each writes a location as a caller gives it to
+// the hotline, drawing its wording from r. The generator's rows and the
+// demo's year use them.
+
+// HouseholdAddress writes a household's address (as stored, e.g.
+// 旧县镇常家营村 125号) as a caller might: with the 北京市延庆区 prefix,
+// without the space, with full-width digits, 栋 for 号楼, or 26-1-201.
+func HouseholdAddress(r *rand.Rand, a string) string {
 	switch r.IntN(6) {
 	case 0:
 		return "北京市延庆区" + a
@@ -245,6 +233,74 @@ func householdVariant(r *rand.Rand, a string) string {
 		}
 	}
 	return a
+}
+
+// VillageAddress names a village alone (full name, or short name with
+// 村委会 or 附近), after its township's name half the time (withTown). said
+// is the village's name as the address says it. A community (社区) has a
+// 居委会 and a 门口 where a village has a 村委会 and a 村口; a community named
+// after its township (四海镇社区) keeps its full name: short, it is the
+// township.
+func VillageAddress(r *rand.Rand, township, village string) (address, said string, withTown bool) {
+	office, gate := "村委会", "村口"
+	if strings.HasSuffix(village, "社区") {
+		office, gate = "居委会", "门口"
+	}
+	said = village
+	name := village
+	if r.IntN(3) == 0 {
+		suffix := []string{office, "", "附近"}[r.IntN(3)]
+		if s := VillageShortName(village); shortName(s, townSuffixes) == s {
+			said, name = s, s+suffix
+		}
+	}
+	if r.IntN(2) == 0 {
+		return township + name + []string{gate, "主街", "", "东侧路边"}[r.IntN(4)], said, true
+	}
+	return name + []string{gate, "", "附近"}[r.IntN(3)], said, false
+}
+
+// VillageShortName is a village's name without its 村, 社区, 村委会 … (小丰营村
+// → 小丰营), as callers say it and the gazetteer knows it.
+func VillageShortName(name string) string { return shortName(name, villageSuffixes) }
+
+// PlaceAddress names a place (a compound, road or landmark).
+func PlaceAddress(r *rand.Rand, place string) string {
+	return place + []string{"门口", "附近", "对面", ""}[r.IntN(4)]
+}
+
+// TypoAddress names a village, after its township, with one character
+// written wrong (a homophone), as a call taker mishears it; a name with no
+// character to swap stays right.
+func TypoAddress(township, village string) string {
+	rs := []rune(village)
+	for j := range rs {
+		if s, ok := typoSwap[rs[j]]; ok && j < len(rs)-1 {
+			rs[j] = s
+			break
+		}
+	}
+	return township + string(rs) + "附近"
+}
+
+// VagueAddress is the address of an order that carries coordinates.
+const VagueAddress = "路边"
+
+// GCJ02Cells are the 经度, 纬度 and 坐标系 cells of a WGS-84 point sent in
+// GCJ-02, as map apps send it (6 decimals).
+func GCJ02Cells(pt orb.Point) (lon, lat, datum string) {
+	c := geo.WGS84ToGCJ02(pt)
+	return strconv.FormatFloat(c[0], 'f', 6, 64), strconv.FormatFloat(c[1], 'f', 6, 64), "GCJ-02"
+}
+
+// TownshipAddress names the township only.
+func TownshipAddress(r *rand.Rand, township string) string {
+	return township + []string{"某路段", "辖区内", "政府附近"}[r.IntN(3)]
+}
+
+// NoAddress is an address with nothing usable.
+func NoAddress(r *rand.Rand) string {
+	return []string{"不详", "来电人未提供地址", ""}[r.IntN(3)]
 }
 
 // WriteCSV writes n generated orders from the first-th as CSV (GBK when

@@ -124,7 +124,7 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 		return err
 	}
 	defer pool.Close()
-	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, *history, log)
+	sum, err := loadDemo(ctx, pool, *seed, c.demoPassword, *history, hotlineExportDir(c), log)
 	if err != nil {
 		return err
 	}
@@ -132,9 +132,14 @@ func cmdDemo(ctx context.Context, args []string, c config, log *slog.Logger, std
 	return nil
 }
 
+// hotlineExportDir is where the demo writes its year's 12345 hotline
+// exports before it imports them: demo-hotline/ in the data folder.
+func hotlineExportDir(c config) string { return filepath.Join(c.dataDir, "demo-hotline") }
+
 // loadDemo loads the 延庆区 demo and, with history, a year of clues and
-// whistles ending now.
-func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password string, history bool, log *slog.Logger) (demo.Summary, error) {
+// whistles ending now, its hotline orders imported from the exports it
+// writes into exportDir.
+func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password string, history bool, exportDir string, log *slog.Logger) (demo.Summary, error) {
 	start := time.Now()
 	sum, err := demo.Load(ctx, pool, demo.Options{Seed: seed, Password: password, Logger: log})
 	if err != nil {
@@ -145,11 +150,13 @@ func loadDemo(ctx context.Context, pool *pgxpool.Pool, seed int64, password stri
 		return sum, nil
 	}
 	start = time.Now()
-	h, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{Seed: seed, Logger: log})
+	h, err := demo.LoadHistory(ctx, pool, demo.HistoryOptions{Seed: seed, Logger: log, ExportDir: exportDir})
 	if err != nil {
 		return sum, fmt.Errorf("demo history: %w", err)
 	}
-	log.Info("demo history loaded", slog.Int("whistles", h.Whistles), slog.Duration("took", time.Since(start).Round(time.Millisecond)))
+	log.Info("demo history loaded", slog.Int("whistles", h.Whistles), slog.String("hotline_exports", h.Hotline.Dir),
+		slog.Int("hotline_orders", h.Hotline.Orders), slog.Int64("hotline_unplaced", h.Hotline.Unplaced),
+		slog.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return sum, nil
 }
 
@@ -202,7 +209,7 @@ func cmdServe(ctx context.Context, args []string, c config, log *slog.Logger, st
 		}
 		if n == 0 {
 			log.Info("empty database: loading the 延庆区 demo")
-			if _, err := loadDemo(ctx, pool, 0, c.demoPassword, *withHistory, log); err != nil {
+			if _, err := loadDemo(ctx, pool, 0, c.demoPassword, *withHistory, hotlineExportDir(c), log); err != nil {
 				return err
 			}
 		}
