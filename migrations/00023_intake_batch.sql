@@ -120,18 +120,15 @@ BEGIN
         FROM unnest(p_category, p_township_id, p_source, p_external_id) WITH ORDINALITY AS u(cat, town, src, ext, ord)
     ) x
     LEFT JOIN categories c ON c.code = x.cat
+    -- its parent and grandparent: categories are at most 3 deep (a check)
+    LEFT JOIN categories c1 ON c1.id = c.parent_id
     LEFT JOIN LATERAL (
-        WITH RECURSIVE cat AS (
-            SELECT k.id, k.parent_id, k.depth FROM categories k WHERE k.id = c.id
-            UNION ALL
-            SELECT k.id, k.parent_id, k.depth FROM categories k JOIN cat ON k.id = cat.parent_id
-        )
         SELECT r.action, r.join_radius_m, extract(epoch FROM r.join_window)::float8 AS window_s, r.escalate_after
         FROM rules r
-        LEFT JOIN cat ON cat.id = r.category_id
-        WHERE (r.category_id IS NULL OR cat.id IS NOT NULL)
+        WHERE (r.category_id IS NULL OR r.category_id IN (c.id, c.parent_id, c1.parent_id))
           AND (r.township_id IS NULL OR r.township_id = x.town)
-        ORDER BY r.township_id IS NULL, cat.depth DESC NULLS LAST
+        ORDER BY r.township_id IS NULL,
+            CASE r.category_id WHEN c.id THEN 0 WHEN c.parent_id THEN 1 WHEN c1.parent_id THEN 2 ELSE 3 END
         LIMIT 1
     ) r ON true;
 
