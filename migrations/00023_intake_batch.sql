@@ -8,12 +8,13 @@
 --   - the category, whether the clue is stored already (in the table, or
 --     earlier in the same batch) and the rule that applies are read for the
 --     whole batch in one statement;
---   - then, clue by clue in the batch's order, the advisory lock on
---     category/township, the search for an open whistle to join, and the
---     join, escalation or raise with its trail row, exactly as
---     whistle_intake did (a later clue of the batch sees the whistle an
---     earlier one raised); a raise answers its summary from what it wrote
---     instead of reading it back;
+--   - the advisory locks on category/township of the whole batch, in one
+--     order, and the search for an open whistle to join for every clue;
+--   - then, clue by clue in the batch's order, the join, escalation or
+--     raise with its trail row, exactly as whistle_intake did (a later clue
+--     of the batch joins the whistle an earlier one raised when that one is
+--     nearer); a raise answers its summary from what it wrote instead of
+--     reading it back;
 --   - the clues, each with its whistle, in one INSERT;
 --   - the risk counts of every clue in one statement: the clues of its
 --     reporter's phone and those at its place within the rules' windows,
@@ -93,7 +94,11 @@ DECLARE
     v_caller  int[];
     v_place   int[];
     v_pt      geometry;
-    v_deg     double precision;
+    v_found   bigint[];           -- the whistle found in the table for each clue
+    v_dist    double precision[]; -- its distance, metres
+    v_raised  bigint[] := array_fill(NULL::bigint, ARRAY[n]); -- the whistle each clue raised
+    v_best    double precision;
+    v_d       double precision;
     v_whistle bigint;
     v_count   int;
     v_grade   text;
@@ -132,31 +137,54 @@ BEGIN
         LIMIT 1
     ) r ON true;
 
+    -- One clue at a time per category and township decides join-or-raise,
+    -- so two clues at the same spot cannot both raise a whistle: the locks
+    -- of the whole batch, in one order.
+    PERFORM pg_advisory_xact_lock(k.key)
+    FROM (SELECT DISTINCT hashtextextended(x.cat || '/' || x.town, 0) AS key
+        FROM unnest(p_category, p_township_code, v_skip) AS x(cat, town, skip) WHERE NOT x.skip ORDER BY 1) k;
+
+    -- The open whistle of its category nearest to each clue within the
+    -- rule's radius (metres) and window, locked. The bounding box in degrees
+    -- surely holds the radius (a degree of longitude is shortest, 111,320 m
+    -- × cos(lat)); the geography test after it is exact. "+ 0" keeps the
+    -- category and time out of the plan's index choice (see 00003): the
+    -- location index reads only the whistles nearby. A whistle raised by an
+    -- earlier clue of the batch is not in the table's snapshot of this
+    -- statement: the loop below weighs those.
+    SELECT array_agg(f.id ORDER BY x.ord), array_agg(f.dist ORDER BY x.ord)
+    INTO v_found, v_dist
+    FROM unnest(v_skip, v_cat, v_radius, v_window, p_lon, p_lat, p_reported_at) WITH ORDINALITY AS x(skip, cat, radius, win, lon, lat, rep, ord)
+    LEFT JOIN LATERAL (
+        SELECT w.id, ST_Distance(w.location::geography, ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography) AS dist
+        FROM whistles w
+        WHERE NOT x.skip AND x.radius > 0 AND x.win > 0
+          AND w.category_id + 0 = x.cat AND w.status <> 'closed'
+          AND w.raised_at + interval '0 s' BETWEEN x.rep - x.win * interval '1 second' AND x.rep + x.win * interval '1 second'
+          AND w.location && ST_Expand(ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326), x.radius / (111320 * cos(x.lat * pi() / 180)) * 1.01)
+          AND ST_DWithin(w.location::geography, ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326)::geography, x.radius)
+        ORDER BY 2, w.id
+        LIMIT 1
+        FOR UPDATE OF w
+    ) f ON true;
+
     FOR i IN 1 .. n LOOP
         CONTINUE WHEN v_skip[i];
         v_pt := ST_SetSRID(ST_MakePoint(p_lon[i], p_lat[i]), 4326);
-        v_whistle := NULL;
-        -- One clue at a time per category and township decides join-or-raise,
-        -- so two clues at the same spot cannot both raise a whistle.
-        PERFORM pg_advisory_xact_lock(hashtextextended(p_category[i] || '/' || p_township_code[i], 0));
-
+        v_whistle := v_found[i];
+        v_best := v_dist[i];
         IF v_radius[i] > 0 AND v_window[i] > 0 THEN
-            -- the bounding box in degrees that surely holds the radius: a
-            -- degree of longitude is shortest, 111,320 m × cos(lat); the
-            -- geography test after it is exact. "+ 0" keeps the category
-            -- and time out of the plan's index choice (see 00003): the
-            -- location index reads only the whistles nearby
-            v_deg := v_radius[i] / (111320 * cos(p_lat[i] * pi() / 180)) * 1.01;
-            SELECT w.id INTO v_whistle
-            FROM whistles w
-            WHERE w.category_id + 0 = v_cat[i] AND w.status <> 'closed'
-              AND w.raised_at + interval '0 s' BETWEEN p_reported_at[i] - v_window[i] * interval '1 second'
-                  AND p_reported_at[i] + v_window[i] * interval '1 second'
-              AND w.location && ST_Expand(v_pt, v_deg)
-              AND ST_DWithin(w.location::geography, v_pt::geography, v_radius[i])
-            ORDER BY ST_Distance(w.location::geography, v_pt::geography), w.id
-            LIMIT 1
-            FOR UPDATE OF w;
+            -- a whistle an earlier clue of the batch raised, nearer (its id
+            -- is higher than any found in the table: on a tie that one wins)
+            FOR j IN 1 .. i - 1 LOOP
+                CONTINUE WHEN v_raised[j] IS NULL OR v_cat[j] <> v_cat[i]
+                    OR p_now[j] NOT BETWEEN p_reported_at[i] - v_window[i] * interval '1 second' AND p_reported_at[i] + v_window[i] * interval '1 second';
+                v_d := ST_Distance(ST_SetSRID(ST_MakePoint(p_lon[j], p_lat[j]), 4326)::geography, v_pt::geography);
+                IF v_d <= v_radius[i] AND (v_best IS NULL OR v_d < v_best OR (v_d = v_best AND v_raised[j] < v_whistle)) THEN
+                    v_whistle := v_raised[j];
+                    v_best := v_d;
+                END IF;
+            END LOOP;
         END IF;
 
         v_clue[i] := nextval('clues_id_seq');
@@ -234,6 +262,7 @@ BEGIN
             JOIN categories cat ON cat.id = v_cat[i];
             RETURN NEXT;
             v_whistle := id;
+            v_raised[i] := id;
         END IF;
         v_wid[i] := v_whistle;
     END LOOP;
