@@ -113,7 +113,7 @@ type PathCounts struct {
 // deadlines (Policies, read from grade_policies and categories, and
 // Tighten), the escalations, the summons and the close outcome; the rules
 // that run in PostgreSQL (the choice of rule, the join, the escalation on
-// repeated clues: whistle_intake) are followed from the same tables.
+// repeated clues: whistle_intake_batch) are followed from the same tables.
 // The whole year is simulated in memory in time order and written in one
 // transaction with COPY; either all of it is there afterwards or none.
 func LoadHistory(ctx context.Context, pool *pgxpool.Pool, opts HistoryOptions) (HistorySummary, error) {

@@ -313,9 +313,9 @@ func intakeBatchArgs(jobs []*intakeJob, riskVersion string) []any {
 // The same (source, external_id) again returns the stored clue with
 // Existing set and changes nothing.
 //
-// The database work is one call of whistle_intake and the events outbox
-// rows, built here from the summaries the call returns, in one
-// transaction; clues arriving together share it (see lane).
+// The database work is whistle_intake_batch, called once for the clues
+// arriving together (see lane), and the events outbox rows, built here from
+// the summaries the call returns, in one transaction.
 //
 // Each intake is counted in metrics.Intake by its outcome.
 func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (IntakeResult, error) {
@@ -518,7 +518,7 @@ func laneOf(category string) int {
 // the next one (group commit): one commit, and one wait for the lock that
 // PostgreSQL holds around each commit that notifies, for many clues. The
 // transactions of a lane run one at a time, so lanes keyed by category
-// never wait for each other: the advisory lock of whistle_intake is per
+// never wait for each other: the advisory lock of whistle_intake_batch is per
 // category and township, and a clue joins only whistles of its category.
 // There is no goroutine of its own: the first caller runs a batch, then
 // hands the lane to the first caller still waiting.
@@ -528,7 +528,7 @@ type lane struct {
 	queue []*intakeJob
 	// conn is the connection the lane's batches run on while the lane is
 	// busy, handed from leader to leader, so they run on one connection
-	// whose plans are made (the first call of whistle_intake on a
+	// whose plans are made (the first call of whistle_intake_batch on a
 	// connection plans all its statements); back to the pool when the
 	// lane is idle.
 	conn *pgxpool.Conn
