@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
+	"whistlegrid/internal/outbox"
 	"whistlegrid/metrics"
 )
 
@@ -35,7 +35,7 @@ type Store struct {
 	lanes  [intakeLanes]lane // clue intake, by category
 
 	riskRules atomic.Pointer[riskRulesCache] // the risk rules as last read (risk.go)
-	notifier  notifier                       // events notified after intake commits
+	notifier  outbox.Notifier                // events notified after intake commits
 }
 
 // Options tunes a Store.
@@ -662,7 +662,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		lockTimeout = new(batchLockTimeout)
 	}
 	b.Queue(`SELECT set_config('whistlegrid.notify', 'after_commit', true),
-		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout)
+		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout) // outbox.AfterCommit
 	// the risk rules in memory now judge the whole batch; the call answers
 	// the rules anew when they changed
 	cached := s.riskRules.Load()
@@ -724,7 +724,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	s.notifier.notify(s.pool, top)
+	s.notifier.Notify(s.pool, top)
 	return nil
 }
 
@@ -817,59 +817,6 @@ func (s *Store) readBatch(rows pgx.Rows, jobs []*intakeJob, cached *riskRulesCac
 	}
 	return nil
 }
-
-// notifier notifies the live stream's channel of events written by intake
-// after their commits, one notification at a time, each carrying the
-// highest seq known then: notifications that would queue up behind one
-// being sent are folded into the next.
-type notifier struct {
-	top     atomic.Int64 // the highest seq committed
-	sending atomic.Bool  // a goroutine is sending
-}
-
-// notify makes sure a notification carrying at least seq top goes out.
-func (n *notifier) notify(pool *pgxpool.Pool, top int64) {
-	if top == 0 {
-		return
-	}
-	for {
-		cur := n.top.Load()
-		if top <= cur || n.top.CompareAndSwap(cur, top) {
-			break
-		}
-	}
-	if !n.sending.CompareAndSwap(false, true) {
-		return // the sender sees the new top when it is done
-	}
-	go func() {
-		for {
-			top := n.top.Load()
-			sendNotify(pool, top)
-			n.sending.Store(false)
-			if n.top.Load() == top || !n.sending.CompareAndSwap(false, true) {
-				return
-			}
-		}
-	}()
-}
-
-// sendNotify notifies the events channel of seq top, in a transaction of
-// its own that writes no data: it need not wait for a WAL flush (the events
-// it announces are durable already). A notification that fails is lost:
-// the hubs poll as well (live.Options.Poll).
-func sendNotify(pool *pgxpool.Pool, top int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue("SET LOCAL synchronous_commit = off")
-	b.Queue("SELECT pg_notify($1, $2)", eventsChannel, strconv.FormatInt(top, 10))
-	b.Queue("COMMIT")
-	_ = pool.SendBatch(ctx, b).Close()
-}
-
-// eventsChannel is the channel the events trigger notifies (live.Channel).
-const eventsChannel = "whistlegrid_events"
 
 // step adds the event of a whistle step whistle_intake_batch answered for
 // j (its summary from the row's 7th column on).
