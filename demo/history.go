@@ -123,7 +123,7 @@ type PathCounts struct {
 // deadlines (Policies, read from grade_policies and categories, and
 // Tighten), the escalations, the summons and the close outcome; the rules
 // that run in PostgreSQL (the choice of rule, the join, the escalation on
-// repeated clues: whistle_intake) are followed from the same tables.
+// repeated clues: whistle_intake_batch) are followed from the same tables.
 // The whole year is simulated in memory in time order. Its hotline orders
 // come in as a district's would: written as the hotline's exports into
 // opts.ExportDir and imported through ingest's hotline importer in history

@@ -263,7 +263,7 @@ func (w *world) read(ctx context.Context, tx pgx.Tx) error {
 }
 
 // rule returns the rule for a clue of category c in township townshipID,
-// chosen from the rules table as whistle_intake (migrations/00003_intake.sql)
+// chosen from the rules table as whistle_intake_batch (migrations/00023_intake_batch.sql)
 // chooses in PostgreSQL: a township's row before the district's, a deeper
 // category before its parent, the row for any category last; its built-in
 // default when no row matches.

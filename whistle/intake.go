@@ -8,7 +8,6 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"whistlegrid/fault"
 	"whistlegrid/geo"
 	"whistlegrid/grid"
+	"whistlegrid/internal/outbox"
 	"whistlegrid/metrics"
 )
 
@@ -35,7 +35,7 @@ type Store struct {
 	lanes  [intakeLanes]lane // clue intake, by category
 
 	riskRules atomic.Pointer[riskRulesCache] // the risk rules as last read (risk.go)
-	notifier  notifier                       // events notified after intake commits
+	notifier  outbox.Notifier                // events notified after intake commits
 }
 
 // Options tunes a Store.
@@ -243,13 +243,69 @@ type IntakeResult struct {
 	Existing bool `json:"-"`
 }
 
-// intakeQuery runs one clue through migrations/00003_intake.sql: the
-// insert, the rule, the advisory lock on category/township, and the raise,
-// join or escalation with their trail rows. It answers a row per whistle
-// step (kind, count, grade before, note, then the summary columns) and a
-// last row of kind "clue" with the new clue's id (NULL when the clue was
-// already stored) and the whistle it raised or joined.
-const intakeQuery = `SELECT * FROM whistle_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
+// intakeBatchQuery runs a lane's batch of clues through
+// migrations/00023_intake_batch.sql: for each clue in order the rule, the
+// advisory lock on category/township, and the raise, join or escalation
+// with their trail rows; then the clues in one insert and their risk
+// counts. It answers a row per whistle step (the clue's index in the batch,
+// kind, count, grade before, note, then the summary columns) and then a
+// row of kind "clue" per clue, in order, with the new clue's id (NULL when
+// the clue was already stored), the whistle it raised or joined, its risk
+// counts and the risk rules' version (with the rules when that version is
+// not the one the caller holds, the last argument).
+const intakeBatchQuery = `SELECT * FROM whistle_intake_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
+
+// intakeRow is one clue's arguments of whistle_intake_batch.
+type intakeRow struct {
+	source, externalID, category, text string
+	receivedLon, receivedLat           float64
+	datum                              string
+	lon, lat                           float64
+	h3                                 int64
+	gridID, townshipID                 int64
+	townshipCode                       string
+	edgeM                              float64
+	nearEdge                           bool
+	reportedAt, now                    time.Time
+	reporterName, reporterPhone        *string // nil: none
+	raise                              bool
+	unitCodes, unitRoles               []string // the units a raise would summon
+}
+
+// intakeBatchArgs are whistle_intake_batch's arguments for jobs, judged by
+// the risk rules of version riskVersion.
+func intakeBatchArgs(jobs []*intakeJob, riskVersion string) []any {
+	n := len(jobs)
+	var (
+		source, ext, cat, text, datum, townCode = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		rlon, rlat, lon, lat, edge              = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		h3, gridID, townID                      = make([]int64, n), make([]int64, n), make([]int64, n)
+		near, raise                             = make([]bool, n), make([]bool, n)
+		reported, now                           = make([]time.Time, n), make([]time.Time, n)
+		name, phone                             = make([]*string, n), make([]*string, n)
+		unitOrd                                 []int32
+		unitCode, unitRole                      []string
+	)
+	for i, j := range jobs {
+		r := &j.row
+		source[i], ext[i], cat[i], text[i], datum[i], townCode[i] = r.source, r.externalID, r.category, r.text, r.datum, r.townshipCode
+		rlon[i], rlat[i], lon[i], lat[i], edge[i] = r.receivedLon, r.receivedLat, r.lon, r.lat, r.edgeM
+		h3[i], gridID[i], townID[i] = r.h3, r.gridID, r.townshipID
+		near[i], raise[i] = r.nearEdge, r.raise
+		reported[i], now[i] = r.reportedAt, r.now
+		name[i], phone[i] = r.reporterName, r.reporterPhone
+		for k := range r.unitCodes {
+			unitOrd = append(unitOrd, int32(i+1))
+			unitCode = append(unitCode, r.unitCodes[k])
+			unitRole = append(unitRole, r.unitRoles[k])
+		}
+	}
+	if unitOrd == nil {
+		unitOrd, unitCode, unitRole = []int32{}, []string{}, []string{}
+	}
+	return []any{source, ext, cat, text, rlon, rlat, datum, lon, lat, h3, gridID, townID, townCode, edge, near,
+		reported, now, name, phone, raise, unitOrd, unitCode, unitRole, riskVersion}
+}
 
 // Intake places a clue, stores it and applies the rules: it stays in its
 // village, joins an open whistle of the same category nearby (哨随事動), or
@@ -257,9 +313,9 @@ const intakeQuery = `SELECT * FROM whistle_intake($1, $2, $3, $4, $5, $6, $7, $8
 // The same (source, external_id) again returns the stored clue with
 // Existing set and changes nothing.
 //
-// The database work is one call of whistle_intake and the events outbox
-// rows, built here from the summaries the call returns, in one
-// transaction; clues arriving together share it (see lane).
+// The database work is whistle_intake_batch, called once for the clues
+// arriving together (see lane), and the events outbox rows, built here from
+// the summaries the call returns, in one transaction.
 //
 // Each intake is counted in metrics.Intake by its outcome.
 func (s *Store) Intake(ctx context.Context, sc access.Scope, in ClueInput) (IntakeResult, error) {
@@ -316,10 +372,12 @@ func (s *Store) intake(ctx context.Context, sc access.Scope, in ClueInput) (Inta
 	j := &intakeJob{
 		outcome: metrics.OutcomeKept,
 		ctx:     ctx, now: now, township: township.Code,
-		args: []any{v.in.Source, v.in.ExternalID, v.in.Category, v.in.Text, *v.in.Lon, *v.in.Lat, string(v.datum),
-			v.wgs[0], v.wgs[1], cell, chain[0].ID, township.ID, township.Code,
-			v.placement.EdgeDistanceM, v.placement.NearEdge, v.reportedAt, now, nullable(rep.Name), nullable(rep.Phone),
-			raisable, codes, roles},
+		row: intakeRow{source: v.in.Source, externalID: v.in.ExternalID, category: v.in.Category, text: v.in.Text,
+			receivedLon: *v.in.Lon, receivedLat: *v.in.Lat, datum: string(v.datum), lon: v.wgs[0], lat: v.wgs[1], h3: cell,
+			gridID: chain[0].ID, townshipID: township.ID, townshipCode: township.Code,
+			edgeM: v.placement.EdgeDistanceM, nearEdge: v.placement.NearEdge, reportedAt: v.reportedAt, now: now,
+			reporterName: nullableString(rep.Name), reporterPhone: nullableString(rep.Phone),
+			raise: raisable, unitCodes: codes, unitRoles: roles},
 		clue: map[string]any{"source": v.in.Source, "category": v.in.Category, "lon": v.wgs[0], "lat": v.wgs[1],
 			"grid": chain[0].Code, "near_edge": v.placement.NearEdge, "reporter_name": rep.Name, "reporter_phone": rep.Phone},
 		check: s.newRiskCheck(v), // 风险研判 (risk.go), in the intake transaction
@@ -413,10 +471,10 @@ type intakeJob struct {
 	ctx      context.Context
 	now      time.Time
 	township string         // the clue.received event's township code
-	args     []any          // whistle_intake's arguments
+	row      intakeRow      // its arguments of whistle_intake_batch
 	attach   []any          // clue_attach's arguments; nil: not called
 	clue     map[string]any // the clue.received event's clue, but its id
-	check    *riskCheck     // the risk judgement's query and rules
+	check    *riskCheck     // what the risk rules judge besides the counts
 
 	// what the database did, set when done is closed
 	stored            bool // the clue was already stored: nothing changed
@@ -460,7 +518,7 @@ func laneOf(category string) int {
 // the next one (group commit): one commit, and one wait for the lock that
 // PostgreSQL holds around each commit that notifies, for many clues. The
 // transactions of a lane run one at a time, so lanes keyed by category
-// never wait for each other: the advisory lock of whistle_intake is per
+// never wait for each other: the advisory lock of whistle_intake_batch is per
 // category and township, and a clue joins only whistles of its category.
 // There is no goroutine of its own: the first caller runs a batch, then
 // hands the lane to the first caller still waiting.
@@ -470,7 +528,7 @@ type lane struct {
 	queue []*intakeJob
 	// conn is the connection the lane's batches run on while the lane is
 	// busy, handed from leader to leader, so they run on one connection
-	// whose plans are made (the first call of whistle_intake on a
+	// whose plans are made (the first call of whistle_intake_batch on a
 	// connection plans all its statements); back to the pool when the
 	// lane is idle.
 	conn *pgxpool.Conn
@@ -562,12 +620,13 @@ func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
 	}
 }
 
-// intakeTx runs jobs in one transaction, in two round trips: BEGIN and,
-// for each job, a call of whistle_intake and the risk counts
-// (riskCountsQuery); then their events and COMMIT. A clue judged high-risk
-// is flagged in between, in the same transaction (flagRisk). A clue stored
-// meanwhile by a concurrent intake (unique_violation on its key) leaves a
-// lone job stored; in a batch it fails the batch.
+// intakeTx runs jobs in one transaction, in two round trips: BEGIN, one
+// call of whistle_intake_batch for them all (the rules, whistles, clues and
+// risk counts) and clue_attach for those that need it; then their events
+// and COMMIT. A clue judged high-risk is flagged in between, in the same
+// transaction (flagRisk). A clue stored meanwhile by a concurrent intake
+// (unique_violation on its key) leaves a lone job stored; in a batch it
+// fails the batch.
 //
 // The events are written without the trigger's notification; once the
 // commit is durable they are notified on their own (notifier), so that
@@ -603,15 +662,21 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		lockTimeout = new(batchLockTimeout)
 	}
 	b.Queue(`SELECT set_config('whistlegrid.notify', 'after_commit', true),
-		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout)
-	for _, j := range jobs {
-		b.Queue(intakeQuery, j.args...)
-		if j.attach != nil {
-			b.Queue(clueAttachQuery, j.attach...)
-		}
-		b.Queue(riskCountsQuery, j.check.args...)
+		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout) // outbox.AfterCommit
+	// the risk rules in memory now judge the whole batch; the call answers
+	// the rules anew when they changed
+	cached := s.riskRules.Load()
+	version := ""
+	if cached != nil {
+		version = cached.version
 	}
-	err = s.readIntake(conn.SendBatch(ctx, b), 2, jobs)
+	b.Queue(intakeBatchQuery, intakeBatchArgs(jobs, version)...)
+	for _, j := range jobs {
+		if j.attach != nil {
+			b.Queue(clueAttachQuery, j.attach...) // after the clues' insert
+		}
+	}
+	err = s.readIntake(conn.SendBatch(ctx, b), 2, jobs, cached)
 	var pe *pgconn.PgError
 	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
 		jobs[0].reset()
@@ -659,15 +724,16 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	s.notifier.notify(s.pool, top)
+	s.notifier.Notify(s.pool, top)
 	return nil
 }
 
-// readIntake reads the answers of the first skip statements (BEGIN, SET)
-// and, for each job, of whistle_intake and the risk counts: it adds an
-// event for each whistle step to the job's events, sets its clue and
-// whistle ids, or stored, and judges its risk.
-func (s *Store) readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (err error) {
+// readIntake reads the answers of the first skip statements (BEGIN, SET),
+// of whistle_intake_batch and of the clue_attach calls: it adds an event for
+// each whistle step to its job's events, sets each job's clue and whistle
+// ids, or stored, and judges its risk by the rules cached, or by those the
+// call answered when they changed.
+func (s *Store) readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob, cached *riskRulesCache) (err error) {
 	defer func() {
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -678,140 +744,120 @@ func (s *Store) readIntake(br pgx.BatchResults, skip int, jobs []*intakeJob) (er
 			return err
 		}
 	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	if err := s.readBatch(rows, jobs, cached); err != nil {
+		return err
+	}
 	for _, j := range jobs {
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		if err := j.read(rows); err != nil {
-			return err
-		}
 		if j.attach != nil {
 			if _, err := br.Exec(); err != nil {
 				return err
 			}
 		}
-		risk, err := s.judge(j.check, br.QueryRow())
-		if err != nil {
-			return err
-		}
-		if !j.stored {
-			j.risk = risk
-		}
 	}
 	return nil
 }
 
-// notifier notifies the live stream's channel of events written by intake
-// after their commits, one notification at a time, each carrying the
-// highest seq known then: notifications that would queue up behind one
-// being sent are folded into the next.
-type notifier struct {
-	top     atomic.Int64 // the highest seq committed
-	sending atomic.Bool  // a goroutine is sending
-}
-
-// notify makes sure a notification carrying at least seq top goes out.
-func (n *notifier) notify(pool *pgxpool.Pool, top int64) {
-	if top == 0 {
-		return
-	}
-	for {
-		cur := n.top.Load()
-		if top <= cur || n.top.CompareAndSwap(cur, top) {
-			break
-		}
-	}
-	if !n.sending.CompareAndSwap(false, true) {
-		return // the sender sees the new top when it is done
-	}
-	go func() {
-		for {
-			top := n.top.Load()
-			sendNotify(pool, top)
-			n.sending.Store(false)
-			if n.top.Load() == top || !n.sending.CompareAndSwap(false, true) {
-				return
-			}
-		}
-	}()
-}
-
-// sendNotify notifies the events channel of seq top, in a transaction of
-// its own that writes no data: it need not wait for a WAL flush (the events
-// it announces are durable already). A notification that fails is lost:
-// the hubs poll as well (live.Options.Poll).
-func sendNotify(pool *pgxpool.Pool, top int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue("SET LOCAL synchronous_commit = off")
-	b.Queue("SELECT pg_notify($1, $2)", eventsChannel, strconv.FormatInt(top, 10))
-	b.Queue("COMMIT")
-	_ = pool.SendBatch(ctx, b).Close()
-}
-
-// eventsChannel is the channel the events trigger notifies (live.Channel).
-const eventsChannel = "whistlegrid_events"
-
-// read reads the rows of whistle_intake for j.
-func (j *intakeJob) read(rows pgx.Rows) error {
+// readBatch reads the rows of whistle_intake_batch for jobs.
+func (s *Store) readBatch(rows pgx.Rows, jobs []*intakeJob, cached *riskRulesCache) error {
 	defer rows.Close()
+	seen := 0
+	rules := cached
 	for rows.Next() {
+		var ord int
 		var kind string
 		var clue, wid *int64
-		var count *int
-		var from, note *string
-		if err := rows.Scan(append([]any{&kind, &clue, &count, &from, &note, &wid}, make([]any, 17)...)...); err != nil {
+		var count, caller, place *int
+		var from, note, version *string
+		var raw []byte
+		dest := append([]any{&ord, &kind, &clue, &count, &from, &note, &wid}, make([]any, 17)...)
+		if err := rows.Scan(append(dest, &caller, &place, &version, &raw)...); err != nil {
 			return err
 		}
-		if kind == "clue" {
-			if clue == nil {
-				j.stored = true
-				continue
-			}
-			j.clueID = *clue
-			if wid != nil {
-				j.whistleID = *wid
+		if ord < 1 || ord > len(jobs) {
+			return fmt.Errorf("whistle_intake_batch answered clue %d of %d", ord, len(jobs))
+		}
+		j := jobs[ord-1]
+		if kind != "clue" {
+			if err := j.step(kind, clue, count, from, note, rows); err != nil {
+				return err
 			}
 			continue
 		}
-		w, err := scanIntakeSummary(skipRow{rows, 5})
-		if err != nil {
-			return err
+		seen++
+		if clue == nil {
+			j.stored = true
+			continue
 		}
-		extra := map[string]any{}
-		switch kind {
-		case "whistle.raised":
-			extra = map[string]any{"clue_ids": []int64{*clue}, "actor": "system"}
-			j.outcome = metrics.OutcomeRaised
-		case "whistle.joined":
-			extra = map[string]any{"clue_id": *clue, "clue_count": *count}
-			j.outcome = metrics.OutcomeJoined
-		case "whistle.escalated":
-			extra = map[string]any{"from": Grade(*from), "to": Priority, "reason": *note, "actor": "system"}
-			j.outcome = metrics.OutcomeEscalated
+		j.clueID = *clue
+		if wid != nil {
+			j.whistleID = *wid
 		}
-		j.ev.addWhistle(kind, w, extra)
+		if version == nil || caller == nil || place == nil {
+			return errors.New("whistle_intake_batch answered no risk counts")
+		}
+		if raw != nil || rules == nil || rules.version != *version {
+			fresh := &riskRulesCache{version: *version}
+			if err := json.Unmarshal(raw, &fresh.rules); err != nil {
+				return fmt.Errorf("whistle: risk rules: %w", err)
+			}
+			s.riskRules.Store(fresh)
+			rules = fresh
+		}
+		j.risk = j.check.judge(rules, *caller, *place)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if !j.stored && j.clueID == 0 {
-		return errors.New("whistle_intake answered no clue")
+	if seen != len(jobs) {
+		return fmt.Errorf("whistle_intake_batch answered %d clues of %d", seen, len(jobs))
 	}
 	return nil
 }
 
-// skipRow scans a row from its n-th column on.
+// step adds the event of a whistle step whistle_intake_batch answered for
+// j (its summary from the row's 7th column on).
+func (j *intakeJob) step(kind string, clue *int64, count *int, from, note *string, row pgx.Row) error {
+	if clue == nil || count == nil || note == nil {
+		return fmt.Errorf("whistle_intake_batch answered a %s step without its clue", kind)
+	}
+	w, err := scanIntakeSummary(skipRow{row, 6, 4})
+	if err != nil {
+		return err
+	}
+	var extra map[string]any
+	switch kind {
+	case "whistle.raised":
+		extra = map[string]any{"clue_ids": []int64{*clue}, "actor": "system"}
+		j.outcome = metrics.OutcomeRaised
+	case "whistle.joined":
+		extra = map[string]any{"clue_id": *clue, "clue_count": *count}
+		j.outcome = metrics.OutcomeJoined
+	case "whistle.escalated":
+		if from == nil {
+			return errors.New("whistle_intake_batch answered an escalation without its grade")
+		}
+		extra = map[string]any{"from": Grade(*from), "to": Priority, "reason": *note, "actor": "system"}
+		j.outcome = metrics.OutcomeEscalated
+	default:
+		return fmt.Errorf("whistle_intake_batch answered a step %q", kind)
+	}
+	j.ev.addWhistle(kind, w, extra)
+	return nil
+}
+
+// skipRow scans a row from its n-th column on, leaving its last tail
+// columns unread.
 type skipRow struct {
-	r pgx.Row
-	n int
+	r       pgx.Row
+	n, tail int
 }
 
 func (s skipRow) Scan(dest ...any) error {
-	return s.r.Scan(append(make([]any, s.n), dest...)...)
+	return s.r.Scan(append(append(make([]any, s.n), dest...), make([]any, s.tail)...)...)
 }
 
 // nullID is id, or NULL for 0.
@@ -827,6 +873,14 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// nullableString is s, or nil for "".
+func nullableString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func linkAt(chain []grid.Link, l grid.Level) grid.Link {

@@ -281,7 +281,7 @@ func scanSummary(r pgx.Row) (Summary, error) {
 // columns are the destinations of summaryColumns, in its order.
 func (w *Summary) columns() []any { return append(w.dest(), &w.OverdueNow, &w.Risk) }
 
-// scanIntakeSummary scans a row of whistle_summary, as whistle_intake
+// scanIntakeSummary scans a row of whistle_summary, as whistle_intake_batch
 // returns it: no overdue_now column. Intake returns only open whistles, and
 // overdue_now is by its definition ever_overdue on an open whistle.
 func scanIntakeSummary(r pgx.Row) (Summary, error) {

@@ -182,94 +182,40 @@ func (s *Store) PutRiskRules(ctx context.Context, sc access.Scope, r RiskRules) 
 	return r, nil
 }
 
-// riskCountsQuery counts, inside the intake transaction and just after the
-// clue was stored (so the counts hold it, and every clue stored before it,
-// in this transaction or committed), the clues of the reporter's phone and
-// those at the place within the rules' windows, each only when its rule is
-// on: both are index scans (clues_reporter_phone_hash_idx, the location
-// index with the time window checked on the few rows nearby: the OFFSET 0
-// fences the location scan off from the window, so no plan can read the
-// clues by reported_at instead, whatever the statistics say (pgx prepares
-// the query and PostgreSQL soon runs it with a generic plan). In bench
-// clues on a fresh demo the unfenced query was at times the intake's
-// largest cost, 4.5 ms and ~1,900 pages a call against 0.15 ms and 8
-// fenced; TestRiskPlaceCountUsesLocationIndex checks the plan). It answers
-// the rules' version (the row's xmin) and the rules themselves only when
-// that version is not $5, the version the caller holds in memory: the rules
-// are parsed once per change, and every server instance sees a change at
-// its next clue.
-const riskCountsQuery = `
-WITH r AS (SELECT xmin::text AS version, rules,
-	coalesce((rules->>'caller_window_days')::int, 0) AS cw, coalesce((rules->>'place_window_days')::int, 0) AS pw,
-	coalesce((rules->>'place_radius_m')::float8, 0) AS pr, coalesce((rules->>'place_clues')::int, 0) AS pn,
-	coalesce((rules->>'caller_repeats')::int, 0) AS cn FROM risk_rules WHERE id = 1)
-SELECT r.version, CASE WHEN r.version = $5 THEN NULL ELSE r.rules END,
-	CASE WHEN $1 = '' OR r.cn = 0 THEN 0 ELSE (SELECT count(*) FROM clues c WHERE c.reporter_phone_hash = sha256(convert_to($1, 'UTF8'))
-		AND c.reported_at > $2::timestamptz - make_interval(days => r.cw) AND c.reported_at <= $2::timestamptz) END,
-	CASE WHEN r.pn = 0 THEN 0 ELSE (SELECT count(*) FROM (SELECT c.location, c.reported_at FROM clues c
-		WHERE c.location && ST_Expand(ST_SetSRID(ST_MakePoint($3, $4), 4326), r.pr / (111320 * cos($4 * pi() / 180)) * 1.01)
-		OFFSET 0) c
-		WHERE ST_DWithin(c.location::geography, ST_SetSRID(ST_MakePoint($3, $4), 4326)::geography, r.pr)
-		AND c.reported_at > $2::timestamptz - make_interval(days => r.pw) AND c.reported_at <= $2::timestamptz) END
-FROM r`
-
-// riskRulesCache is the risk rules as last read, by version.
+// riskRulesCache is the risk rules as last read, by version (the xmin of
+// risk_rules' row). whistle_intake_batch counts, inside the intake
+// transaction and once the batch's clues are stored, the clues of each
+// reporter's phone and those at each place within the rules' windows
+// (each clue with every clue stored before it, committed or earlier in the
+// batch), and answers the rules themselves only when their version is not
+// the one the caller holds: the rules are parsed once per change, and every
+// server instance sees a change at its next clue.
 type riskRulesCache struct {
 	version string
 	rules   RiskRules
 }
 
-// riskCheck is one clue's risk judgement on its way through the intake
-// transaction: the arguments of riskCountsQuery, and the rules in memory
-// when it was queued.
+// riskCheck is what the rules judge of one clue besides the counts the
+// database makes.
 type riskCheck struct {
-	args   []any
-	cached *riskRulesCache
-	text   string
-	cat    string
-	phone  bool
+	text string
+	cat  string
 }
 
-// newRiskCheck prepares the judgement of a clue: its counts are read by
-// riskCountsQuery in the intake transaction.
+// newRiskCheck prepares the judgement of a clue: its counts are made by
+// whistle_intake_batch in the intake transaction.
 func (s *Store) newRiskCheck(v *validated) *riskCheck {
-	phone := ""
-	if v.in.Reporter != nil {
-		phone = v.in.Reporter.Phone
-	}
-	c := &riskCheck{cached: s.riskRules.Load(), text: v.in.Text, cat: v.in.Category, phone: phone != ""}
-	version := ""
-	if c.cached != nil {
-		version = c.cached.version
-	}
-	c.args = []any{phone, v.reportedAt, v.wgs[0], v.wgs[1], version}
-	return c
+	return &riskCheck{text: v.in.Text, cat: v.in.Category}
 }
 
-// judge reads riskCountsQuery's row and judges the clue: nil when it is not
-// flagged. Rules read anew replace those in memory.
-func (s *Store) judge(c *riskCheck, row pgx.Row) (*Risk, error) {
-	var version string
-	var raw []byte
-	var caller, place int
-	if err := row.Scan(&version, &raw, &caller, &place); err != nil {
-		return nil, fmt.Errorf("whistle: risk: %w", err)
-	}
-	rules := c.cached
-	if raw != nil || rules == nil || rules.version != version {
-		rules = &riskRulesCache{version: version}
-		if err := json.Unmarshal(raw, &rules.rules); err != nil {
-			return nil, fmt.Errorf("whistle: risk rules: %w", err)
-		}
-		s.riskRules.Store(rules)
-	}
-	// the counts hold the clue itself: it is stored already
-	f := RiskFacts{Text: c.text, Category: c.cat, CallerClues: caller, PlaceClues: place}
-	reasons := rules.rules.Judge(f)
+// judge judges the clue by rules with its counts (which hold the clue
+// itself: it is stored already): nil when it is not flagged.
+func (c *riskCheck) judge(rules *riskRulesCache, caller, place int) *Risk {
+	reasons := rules.rules.Judge(RiskFacts{Text: c.text, Category: c.cat, CallerClues: caller, PlaceClues: place})
 	if len(reasons) == 0 {
-		return nil, nil
+		return nil
 	}
-	return &Risk{Reasons: reasons}, nil
+	return &Risk{Reasons: reasons}
 }
 
 // flagRisk marks a clue just taken in, and its whistle, high-risk, in the

@@ -22,8 +22,8 @@ import (
 //
 // Rules that run inside PostgreSQL stay there, and the demo reads the same
 // tables: the choice of rule for a clue, the search for a whistle to join
-// and the escalation on repeated clues (whistle_intake in
-// migrations/00003_intake.sql, reading rules, categories and
+// and the escalation on repeated clues (whistle_intake_batch in
+// migrations/00023_intake_batch.sql, reading rules, categories and
 // grade_policies), and the overdue marks of the sweep (sweep.go).
 
 // Next is the status a whistle in state s moves to when unit unitID (0 for

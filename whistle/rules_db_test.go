@@ -13,7 +13,7 @@ import (
 // The deadlines the store writes are whistle.Policies' and whistle.Tighten's,
 // read from the same grade_policies and categories: at a raise by hand (at
 // the category's grade and at another), at an automatic raise and after an
-// escalation on repeated clues (both run by whistle_intake in PostgreSQL,
+// escalation on repeated clues (both run by whistle_intake_batch in PostgreSQL,
 // which must agree), and after an escalation by hand.
 func TestDeadlinesFollowPolicies(t *testing.T) {
 	f := setup(t)
@@ -63,7 +63,7 @@ func TestDeadlinesFollowPolicies(t *testing.T) {
 		}
 	}
 
-	// raised by whistle_intake at the category's grade
+	// raised by whistle_intake_batch at the category's grade
 	r := clue(category, 0)
 	if r.Whistle == nil {
 		t.Fatalf("no whistle raised: %+v", r)
@@ -72,7 +72,7 @@ func TestDeadlinesFollowPolicies(t *testing.T) {
 	g, p, _ := pol.AtRaise(category, "")
 	check("raised by intake", id, g, t0.Add(p.ReportIn), t0.Add(p.Resolve))
 
-	// repeated clues: joined, then escalated by whistle_intake
+	// repeated clues: joined, then escalated by whistle_intake_batch
 	now = t0.Add(10 * time.Minute)
 	clue(category, 0.00001)
 	now = t0.Add(time.Hour)

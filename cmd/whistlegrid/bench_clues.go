@@ -26,6 +26,7 @@ import (
 	"whistlegrid/api"
 	"whistlegrid/demo"
 	"whistlegrid/grid"
+	"whistlegrid/internal/bench"
 	"whistlegrid/internal/pgcluster"
 )
 
@@ -40,6 +41,12 @@ type cluesResult struct {
 	Whistles     int     `json:"whistles"`
 	BaselinePerS float64 `json:"baseline_insert_per_s"`
 	BaselineP99  float64 `json:"baseline_p99_ms"`
+	// DBCPUms and GoCPUms are the CPU time per clue of the cluster (every
+	// process of it) and of this process (server and HTTP clients), in ms:
+	// on a shared machine the cost, where the rate is the cost and the
+	// load beside it.
+	DBCPUms float64 `json:"db_cpu_ms_per_clue"`
+	GoCPUms float64 `json:"go_cpu_ms_per_clue"`
 }
 
 // benchClues posts clues over HTTP from concurrent clients to a server
@@ -80,6 +87,7 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 		return err
 	}
 	fmt.Fprintf(stdout, "bench clues: %d clients for %s against an in-process server on a fresh demo; the cluster: %s\n", *clients, *dur, settings)
+	var lastCPU [2]time.Duration // the database's and this process's, in the last run
 	run := func(pool *pgxpool.Pool, prefix string, profile string) ([]time.Duration, int, time.Duration, error) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		srv := api.New(api.Config{Pool: pool, Logger: quiet, Placer: placer, Version: version})
@@ -141,7 +149,17 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 			}
 			defer pprof.StopCPUProfile()
 		}
+		db0, err := bench.ClusterCPU(cl.Dir)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		go0 := bench.ProcessCPU()
 		lat, errs, took := hammer(ctx, *clients, *dur, post)
+		db1, err := bench.ClusterCPU(cl.Dir)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		lastCPU = [2]time.Duration{db1 - db0, bench.ProcessCPU() - go0}
 		return lat, errs, took, nil
 	}
 	lat, errs, took, err := run(pool, "bench", *cpuprofile)
@@ -151,6 +169,7 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 	res := cluesResult{Clients: *clients, Clues: len(lat), Errors: errs}
 	res.CluesPerS = float64(len(lat)) / took.Seconds()
 	res.P50ms, res.P99ms = percentileMS(lat, 0.50), percentileMS(lat, 0.99)
+	res.DBCPUms, res.GoCPUms = perClueMS(lastCPU[0], len(lat)), perClueMS(lastCPU[1], len(lat))
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM whistles`).Scan(&res.Whistles); err != nil {
 		return err
 	}
@@ -172,6 +191,7 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 		fast.Clues, fast.Errors = len(flat), ferrs
 		fast.CluesPerS = float64(len(flat)) / ftook.Seconds()
 		fast.P50ms, fast.P99ms = percentileMS(flat, 0.50), percentileMS(flat, 0.99)
+		fast.DBCPUms, fast.GoCPUms = perClueMS(lastCPU[0], len(flat)), perClueMS(lastCPU[1], len(flat))
 	}
 
 	// The baseline: bare inserts of the same rows, same clients, same time.
@@ -213,12 +233,15 @@ func benchClues(ctx context.Context, args []string, c config, log *slog.Logger, 
 	fmt.Fprintf(stdout, "%-34s %14.2f %22s %14.2f\n", "p99 latency (ms)", res.P99ms, ndCol("%.2f", fast.P99ms), res.BaselineP99)
 	fmt.Fprintf(stdout, "%-34s %14d %22s %14d\n", "requests", res.Clues, ndCol("%d", fast.Clues), len(blat))
 	fmt.Fprintf(stdout, "%-34s %14d %22s %14d\n", "errors", res.Errors, ndCol("%d", fast.Errors), berrs)
+	fmt.Fprintf(stdout, "%-34s %14.2f %22s\n", "database CPU per clue (ms)", res.DBCPUms, ndCol("%.2f", fast.DBCPUms))
+	fmt.Fprintf(stdout, "%-34s %14.2f %22s\n", "Go CPU per clue (ms, with clients)", res.GoCPUms, ndCol("%.2f", fast.GoCPUms))
 	fmt.Fprintf(stdout, "%-34s %14d\n", "whistles raised or joined into", res.Whistles)
 	fmt.Fprintf(stdout, "%-34s %14.2f\n", "ratio to bare INSERT", res.CluesPerS/res.BaselinePerS)
 	fmt.Fprintf(stdout, "targets (durable): ≥1000 clues/s %s; p99 ≤ 50 ms %s\n", passFail(res.CluesPerS >= 1000), passFail(res.P99ms <= 50))
 	if *asJSON {
 		out := map[string]any{"durable": true, "clues_per_s": res.CluesPerS, "p50_ms": res.P50ms, "p99_ms": res.P99ms, "errors": res.Errors,
-			"baseline_insert_per_s": res.BaselinePerS, "baseline_p99_ms": res.BaselineP99}
+			"baseline_insert_per_s": res.BaselinePerS, "baseline_p99_ms": res.BaselineP99,
+			"db_cpu_ms_per_clue": res.DBCPUms, "go_cpu_ms_per_clue": res.GoCPUms}
 		if *nonDurable {
 			out["non_durable"] = map[string]any{"synchronous_commit": "off", "clues_per_s": fast.CluesPerS, "p50_ms": fast.P50ms, "p99_ms": fast.P99ms, "errors": fast.Errors}
 		}
@@ -260,6 +283,14 @@ func hammer(ctx context.Context, n int, d time.Duration, f func(*rand.Rand) erro
 	}
 	wg.Wait()
 	return all, int(errs.Load()), time.Since(start)
+}
+
+// perClueMS is d over n clues, in milliseconds.
+func perClueMS(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / 1000 / float64(n)
 }
 
 func percentileMS(d []time.Duration, q float64) float64 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +16,7 @@ import (
 
 	"whistlegrid/internal/bench"
 	"whistlegrid/internal/pgcluster"
+	"whistlegrid/live"
 	"whistlegrid/migrations"
 )
 
@@ -26,6 +29,8 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 	clients := fs.Int("clients", 1000, "websocket clients")
 	rate := fs.Int("rate", 200, "events per second")
 	dur := fs.Duration("duration", 60*time.Second, "how long events are inserted")
+	linger := fs.Duration("linger", 0, "the hub's Linger (live.Options): 0 for its default")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the durable run with all the clients to this file")
 	nonDurable := fs.Bool("non-durable", true, "also run with synchronous_commit off (a quarter of the duration), printed beside and labelled (not how it serves)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,11 +49,16 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 		return err
 	}
 	fmt.Fprintf(stdout, "bench live: %d clients, %d events/s for %s, one hub in this process; the cluster: %s\n", *clients, *rate, *dur, settings)
-	base, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: max(1, *clients/5), Rate: *rate, Duration: *dur / 4})
+	base, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: max(1, *clients/5), Rate: *rate, Duration: *dur / 4, Hub: live.Options{Linger: *linger}})
 	if err != nil {
 		return err
 	}
-	res, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: *dur})
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	res, err := bench.Live(ctx, pool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: *dur, Hub: live.Options{Linger: *linger}})
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -61,7 +71,7 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 		if err != nil {
 			return err
 		}
-		fast, err = bench.Live(ctx, fpool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: max(*dur/4, time.Second)})
+		fast, err = bench.Live(ctx, fpool, bench.LiveConfig{Clients: *clients, Rate: *rate, Duration: max(*dur/4, time.Second), Hub: live.Options{Linger: *linger}})
 		fpool.Close()
 		if err != nil {
 			return err
@@ -97,6 +107,23 @@ func benchLive(ctx context.Context, args []string, c config, log *slog.Logger, s
 
 // scratchDB drops and recreates database name in the private cluster, with
 // the schema and nothing else.
+// startCPUProfile starts a CPU profile written to path, and returns what
+// stops it; with path "" it does nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func scratchDB(ctx context.Context, cl *pgcluster.Cluster, name string) (*pgxpool.Pool, error) {
 	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
 	if err != nil {

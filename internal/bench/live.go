@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whistlegrid/access"
+	"whistlegrid/internal/outbox"
 	"whistlegrid/live"
 )
 
@@ -51,7 +53,7 @@ type LiveResult struct {
 	// clients' subscriptions should have received; the target is exactly 1.
 	DeliveredRatio float64 `json:"delivered_ratio"`
 	// P50Ms and P99Ms are the delivery latencies, from just before the
-	// event's INSERT (autocommit) was sent to its receipt by a client, in
+	// event's transaction was sent to its receipt by a client, in
 	// milliseconds (0.1 ms buckets).
 	P50Ms float64 `json:"p50_ms"`
 	P99Ms float64 `json:"p99_ms"`
@@ -74,8 +76,8 @@ type LiveResult struct {
 // Live measures the live stream on pool's database: Clients websocket
 // clients on one live.Hub (half command center, a quarter wall screen with
 // masked data, a quarter one township each), events of kind LiveKind
-// inserted through SQL at Rate per second for Duration (the trigger
-// notifies like production). The hub is the real one, served through
+// inserted through SQL at Rate per second for Duration, each in its own
+// transaction and notified after its commit as intake does (outbox). The hub is the real one, served through
 // Hub.Serve by a handler of this package that skips authentication; the
 // clients are gorilla/websocket readers in this process.
 func Live(ctx context.Context, pool *pgxpool.Pool, cfg LiveConfig) (LiveResult, error) {
@@ -179,6 +181,7 @@ func Live(ctx context.Context, pool *pgxpool.Pool, cfg LiveConfig) (LiveResult, 
 	total := int(cfg.Duration.Seconds() * float64(cfg.Rate))
 	interval := time.Second / time.Duration(cfg.Rate)
 	var producers sync.WaitGroup
+	var notifier outbox.Notifier
 	errc := make(chan error, cfg.Producers)
 	for p := 0; p < cfg.Producers; p++ {
 		producers.Add(1)
@@ -194,10 +197,21 @@ func Live(ctx context.Context, pool *pgxpool.Pool, cfg LiveConfig) (LiveResult, 
 				}
 				t := k % len(townships)
 				payload := livePayload(k, townships[t], time.Now().UnixNano())
-				if _, err := pool.Exec(ctx, `INSERT INTO events (kind, township, payload) VALUES ($1, $2, $3::jsonb)`, LiveKind, townships[t], payload); err != nil {
+				// as intake writes its events: unnotified by the trigger,
+				// notified once the commit is durable, so that commits share
+				// WAL flushes (outbox)
+				var seq int64
+				b := &pgx.Batch{}
+				b.Queue("BEGIN")
+				b.Queue(outbox.AfterCommit)
+				b.Queue(`INSERT INTO events (kind, township, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq`, LiveKind, townships[t], payload).
+					QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
+				b.Queue("COMMIT")
+				if err := pool.SendBatch(ctx, b).Close(); err != nil {
 					errc <- fmt.Errorf("bench: live: insert: %w", err)
 					return
 				}
+				notifier.Notify(pool, seq)
 				perTownship[t].Add(1)
 				inserted.Add(1)
 			}

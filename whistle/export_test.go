@@ -1,4 +1,0 @@
-package whistle
-
-// RiskCountsQuery is the risk judgement's count query, for the plan test.
-const RiskCountsQuery = riskCountsQuery
