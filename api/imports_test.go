@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -45,12 +46,12 @@ func TestImportsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().In(time.FixedZone("CST", 8*3600)).Add(-time.Hour).Format("2006-01-02 15:04:05")
-	file := "工单编号,来电时间,事发地址,诉求内容,问题分类\n" +
-		fmt.Sprintf("A1,%s,%s,门口摆摊,%s\n", now, household, category) +
-		fmt.Sprintf("A2,%s,康庄镇某路段,路边摆摊,%s\n", now, category) +
-		fmt.Sprintf("A3,%s,%s,摆摊,%s\n", now, dupVillage, category) +
-		fmt.Sprintf("A4,昨天,%s,摆摊,%s\n", household, category) +
-		fmt.Sprintf("A1,%s,%s,门口摆摊,%s\n", now, household, category)
+	file := "工单编号,来电时间,事发地址,诉求内容,问题分类,诉求人,联系电话\n" +
+		fmt.Sprintf("A1,%s,%s,门口摆摊,%s,,\n", now, household, category) +
+		fmt.Sprintf("A2,%s,康庄镇某路段,路边摆摊,%s,张三丰,13612345678\n", now, category) +
+		fmt.Sprintf("A3,%s,%s,摆摊,%s,李四,13987654321\n", now, dupVillage, category) +
+		fmt.Sprintf("A4,昨天,%s,摆摊,%s,,\n", household, category) +
+		fmt.Sprintf("A1,%s,%s,门口摆摊,%s,,\n", now, household, category)
 
 	t.Run("refused", func(t *testing.T) {
 		for _, tt := range []struct {
@@ -134,6 +135,29 @@ func TestImportsAPI(t *testing.T) {
 	var all queue
 	if st != 200 || json.Unmarshal(b, &all) != nil || all.Total != 2 || !strings.Contains(all.Orders[0].Reason+all.Orders[1].Reason, "ambiguous") {
 		t.Fatalf("the command center's queue: %d %s", st, b)
+	}
+	// callers as SeesReporter says: the township's operator and the
+	// callback desk see them, the command center's other accounts masked
+	callers := func(q queue) string {
+		var out []string
+		for _, o := range q.Orders {
+			out = append(out, o.OrderNo+":"+o.Caller+":"+o.Phone)
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	if got := callers(q); got != "A2:张三丰:13612345678" {
+		t.Errorf("the township's callers: %s", got)
+	}
+	if got := callers(all); got != "A2:张**:136****5678 A3:李*:139****4321" {
+		t.Errorf("the command center's callers: %s", got)
+	}
+	var desk queue
+	if st, b = env.Do(t, "GET", "/api/v1/hotline/unplaced", env.Login(t, "callback"), nil); st != 200 || json.Unmarshal(b, &desk) != nil {
+		t.Fatalf("the callback desk's queue: %d %s", st, b)
+	}
+	if got := callers(desk); got != "A2:张三丰:13612345678 A3:李四:13987654321" {
+		t.Errorf("the callback desk's callers: %s", got)
 	}
 	path := fmt.Sprintf("/api/v1/hotline/unplaced/%d/place", q.Orders[0].ID)
 	if st, b = env.Do(t, "POST", path, town, map[string]float64{"lon": 116.0, "lat": 40.6}); st != 403 && st != 422 {

@@ -436,7 +436,7 @@ func (s *sim) responsible(d *draft, at time.Time) []grid.UnitRef {
 }
 
 // join attaches clue i to w and escalates a routine whistle to priority
-// once it has gathered the rule's number of clues, as whistle_intake does
+// once it has gathered the rule's number of clues, as whistle_intake_batch does
 // (migrations/00003_intake.sql: the one rule of the live system that runs
 // in PostgreSQL only, with the tightened deadlines of whistle.Tighten).
 func (s *sim) join(w *sw, i int, r hRuleValue, now time.Time) {

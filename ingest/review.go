@@ -144,9 +144,9 @@ func (im *Importer) Unplaced(ctx context.Context, sc access.Scope, limit, offset
 		if phone != nil {
 			o.Phone = *phone
 		}
-		if sc.Role != access.RoleCommand && sc.Role != access.RoleTownship {
-			o.Caller, o.Phone = access.MaskName(o.Caller), access.MaskPhone(o.Phone)
-		}
+		// the township's operator calls its callers back; the command
+		// center's callback desk any caller (the one rule, SeesReporter)
+		o.Caller, o.Phone = sc.Reporter(deref(o.Township), o.Caller, o.Phone)
 		out = append(out, o)
 	}
 	return out, total, rows.Err()
