@@ -47,35 +47,50 @@ type RowPlacer struct {
 // header without the required columns is refused as ImportHotline refuses
 // it.
 func (im *Importer) RowPlacer(ctx context.Context, header []string, m *Mapping) (*RowPlacer, error) {
+	rp, _, err := im.rowPlacer(ctx, header, m)
+	return rp, err
+}
+
+// rowPlacer is RowPlacer, with the category ids by code the import's
+// writer needs.
+func (im *Importer) rowPlacer(ctx context.Context, header []string, m *Mapping) (*RowPlacer, map[string]int64, error) {
 	cols, err := resolveColumns(header, m)
 	if err != nil {
-		return nil, invalid("file", "%v", err)
+		return nil, nil, invalid("file", "%v", err)
 	}
-	cats, _, err := im.categories(ctx, m)
+	cats, catIDs, err := im.categories(ctx, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g, err := im.Gazetteer(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	datum := geo.WGS84
 	if m != nil && m.Datum != "" {
 		datum, _ = geo.ParseDatum(m.Datum)
 	}
-	return &RowPlacer{im: im, cols: cols, cats: cats, gaz: g, dat: datum}, nil
+	return &RowPlacer{im: im, cols: cols, cats: cats, gaz: g, dat: datum}, catIDs, nil
+}
+
+// place parses row and places it, or answers the row's Reject.
+func (rp *RowPlacer) place(line int, row []string) (placed, *Reject) {
+	o, rj := parseOrder(rp.cols, row, line, rp.cats, rp.dat)
+	if rj != nil {
+		return placed{}, rj
+	}
+	return rp.im.place(rp.gaz, o), nil
 }
 
 // Place parses row (line is its row number in the file) and places it; a
 // row the import would reject is answered as its Reject. Safe for
 // concurrent use.
 func (rp *RowPlacer) Place(line int, row []string) (OrderPlacement, *Reject) {
-	o, rj := parseOrder(rp.cols, row, line, rp.cats, rp.dat)
+	p, rj := rp.place(line, row)
 	if rj != nil {
 		return OrderPlacement{}, rj
 	}
-	p := rp.im.place(rp.gaz, o)
-	return OrderPlacement{OrderNo: o.OrderNo, Precision: p.precision, Method: p.method, Matched: p.matched, Reason: p.reason,
-		Category: o.Category, Placement: p.placement, AtVillage: p.atVillage, Point: p.wgs, Received: orb.Point(p.received),
+	return OrderPlacement{OrderNo: p.OrderNo, Precision: p.precision, Method: p.method, Matched: p.matched, Reason: p.reason,
+		Category: p.Category, Placement: p.placement, AtVillage: p.atVillage, Point: p.wgs, Received: orb.Point(p.received),
 		Datum: p.clueDatum, H3: p.h3}, nil
 }

@@ -299,21 +299,9 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 		return nil, invalid("file", "%v", err)
 	}
 	defer t.Close()
-	cols, err := resolveColumns(t.Header(), opts.Mapping)
-	if err != nil {
-		return nil, invalid("file", "%v", err)
-	}
-	cats, catIDs, err := im.categories(ctx, opts.Mapping)
+	rp, catIDs, err := im.rowPlacer(ctx, t.Header(), opts.Mapping)
 	if err != nil {
 		return nil, err
-	}
-	g, err := im.Gazetteer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	datum := geo.WGS84
-	if opts.Mapping != nil && opts.Mapping.Datum != "" {
-		datum, _ = geo.ParseDatum(opts.Mapping.Datum)
 	}
 	rep := &Report{Kind: "hotline", Mode: opts.Mode, DryRun: opts.DryRun, File: opts.FileName, Encoding: string(t.Encoding()),
 		Precisions: map[Precision]int64{}, Rejects: []Reject{}}
@@ -385,12 +373,12 @@ func (im *Importer) ImportHotline(ctx context.Context, r io.Reader, opts Hotline
 				c.rejects = append(c.rejects, Reject{Line: r.line, Column: "", Reason: r.err.Error()})
 				continue
 			}
-			o, rj := parseOrder(cols, r.row, r.line, cats, datum)
+			p, rj := rp.place(r.line, r.row)
 			if rj != nil {
 				c.rejects = append(c.rejects, *rj)
 				continue
 			}
-			c.placed = append(c.placed, im.place(g, o))
+			c.placed = append(c.placed, p)
 		}
 		c.raw = nil
 	}, write); err != nil {
