@@ -218,6 +218,7 @@ type placed struct {
 	atVillage   bool
 	received    [2]float64
 	clueDatum   geo.Datum
+	clueID      int64 // a history clue's id, drawn for its batch in file order
 	duplicate   bool
 	intakeError *Reject
 }
@@ -612,23 +613,25 @@ CREATE TEMP TABLE IF NOT EXISTS hotline_stage (
     content text, category_id bigint, category_text text, handler text, due_at timestamptz, resolved boolean,
     satisfaction text, precision text, method text, matched text, reason text, township_id bigint,
     received_lon float8, received_lat float8, datum text, lon float8, lat float8, h3 bigint,
-    grid_id bigint, grid_level text, edge_m float8, near_edge boolean
+    grid_id bigint, grid_level text, edge_m float8, near_edge boolean, new_clue bigint
 ) ON COMMIT DELETE ROWS`
 
 var stageColumns = []string{"line", "order_no", "received_at", "caller_name", "caller_phone", "address",
 	"content", "category_id", "category_text", "handler", "due_at", "resolved",
 	"satisfaction", "precision", "method", "matched", "reason", "township_id",
 	"received_lon", "received_lat", "datum", "lon", "lat", "h3",
-	"grid_id", "grid_level", "edge_m", "near_edge"}
+	"grid_id", "grid_level", "edge_m", "near_edge", "new_clue"}
 
 // historyBatch stores the stage's orders not stored before, in one
 // statement whoever runs it (no trigger of clues runs per row: migration
 // 00021): each placed order as a clue of source hotline with no rule run
 // (no whistle), its grid level the placement's, its phone hash the
 // generated column's; then every order, linked to its clue. A repeated
-// 工单编号 keeps its first line. The clue ids are drawn from the sequence
-// beforehand, so the orders name their clues without joining the clues
-// inserted (a clue already stored under the number is reused). ON
+// 工单编号 keeps its first line. The clue ids were drawn from the sequence
+// for the whole batch in file order (history), so the orders name their
+// clues without joining the clues inserted, and the ids follow the file
+// whichever lane writes first (a clue already stored under the number is
+// reused). ON
 // CONFLICT keeps two imports of one file at once from storing an order
 // twice. It returns the order numbers stored.
 const historyBatch = `
@@ -638,7 +641,7 @@ WITH fresh AS (
     FROM (SELECT DISTINCT ON (order_no) * FROM hotline_stage ORDER BY order_no, line) s
     WHERE NOT EXISTS (SELECT 1 FROM hotline_orders h WHERE h.order_no = s.order_no)
 ), placed AS MATERIALIZED (
-    SELECT f.*, coalesce(f.old_clue, CASE WHEN f.grid_id IS NOT NULL THEN nextval('clues_id_seq') END) AS clue_id
+    SELECT f.*, coalesce(f.old_clue, f.new_clue) AS clue_id
     FROM fresh f
 ), clue AS (
     INSERT INTO clues (id, source, external_id, category_id, text, received_lon, received_lat, datum, location, h3,
@@ -669,6 +672,9 @@ func (w *writer) history(ctx context.Context, batch []placed, read int64) error 
 	for _, l := range w.lanes {
 		l.rows = l.rows[:0]
 	}
+	if err := w.drawClueIDs(ctx, batch); err != nil {
+		return err
+	}
 	for i := range batch {
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(batch[i].OrderNo))
@@ -693,6 +699,39 @@ func (w *writer) history(ctx context.Context, batch []placed, read int64) error 
 	}
 	if _, err := w.im.pool.Exec(ctx, `UPDATE imports SET rows_read = $2 WHERE id = $1`, w.opts.ImportID, read); err != nil {
 		return fmt.Errorf("ingest: history: progress: %w", err)
+	}
+	return nil
+}
+
+// drawClueIDs gives every placed order of batch a clue id, ascending in
+// the file's order, so that the ids do not depend on which lane commits
+// first (a re-run, or a number stored already, leaves its id unused: a
+// gap in the sequence, as a rolled-back insert leaves).
+func (w *writer) drawClueIDs(ctx context.Context, batch []placed) error {
+	n := 0
+	for i := range batch {
+		if batch[i].placement.Chain != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	rows, err := w.im.pool.Query(ctx, `SELECT nextval('clues_id_seq') FROM generate_series(1, $1::int)`, n)
+	if err != nil {
+		return fmt.Errorf("ingest: history: clue ids: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("ingest: history: clue ids: %w", err)
+	}
+	slices.Sort(ids)
+	k := 0
+	for i := range batch {
+		if batch[i].placement.Chain != nil {
+			batch[i].clueID = ids[k]
+			k++
+		}
 	}
 	return nil
 }
@@ -767,6 +806,7 @@ func (w *writer) stageRow(row []any, p *placed) []any {
 		row[18], row[19], row[20] = p.received[0], p.received[1], string(p.clueDatum)
 		row[21], row[22], row[23] = p.wgs[0], p.wgs[1], p.h3
 		row[24], row[25], row[26], row[27] = ch[0].ID, string(ch[0].Level), p.placement.EdgeDistanceM, p.placement.NearEdge
+		row[28] = p.clueID
 	}
 	return row
 }
