@@ -18,14 +18,7 @@ import (
 // nothing); the board's messages accepted (each a forum clue), rejected
 // with a reason, pending, and replies only on closed cases.
 func checkHistoryChannels(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum demo.HistorySummary) {
-	count := func(q string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-		return n
-	}
+	count := counter(t, ctx, pool)
 	if n := count(`SELECT count(*) FROM ledger_items`); n != demo.HistoryLedgerItems {
 		t.Errorf("%d ledger items, want %d", n, demo.HistoryLedgerItems)
 	}
@@ -146,5 +139,17 @@ func checkMeetingsCallbacksRisk(t *testing.T, count func(string, ...any) int, su
 	}
 	if sum.Paths.Reopened != count(`SELECT count(DISTINCT whistle_id) FROM whistle_events WHERE action = 'reopen'`) {
 		t.Errorf("summary counts %d reopened whistles", sum.Paths.Reopened)
+	}
+}
+
+// counter returns a count query on pool that fails t when it cannot run.
+func counter(t *testing.T, ctx context.Context, pool *pgxpool.Pool) func(q string, args ...any) int {
+	return func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+		return n
 	}
 }

@@ -26,14 +26,7 @@ import (
 // placement measured against the truth the demo wrote beside the exports.
 func checkHotline(t *testing.T, ctx context.Context, pool *pgxpool.Pool, sum demo.HistorySummary) {
 	h := sum.Hotline
-	count := func(q string, args ...any) int {
-		t.Helper()
-		var n int
-		if err := pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-		return n
-	}
+	count := counter(t, ctx, pool)
 	t.Logf("hotline: %d orders in %d files (%d xlsx, %d GBK CSV), %d imported, %d unplaced, %d duplicates, %d rejected, precisions %v, in %v",
 		h.Orders, len(h.Files), h.XLSX, h.CSV, h.Imported, h.Unplaced, h.Duplicates, h.Rejected, h.Precisions, h.Took)
 
