@@ -631,7 +631,8 @@ func TestConcurrentCluesAtOneSpotRaiseOneWhistle(t *testing.T) {
 // names the same clue, and only one is new.
 func TestConcurrentDuplicateIntakeStoresOnce(t *testing.T) {
 	f := setup(t)
-	st := whistle.NewStore(f.env.Pool, f.env.Placer, whistle.Options{})
+	// several lanes, so that the same key can be in two transactions at once
+	st := whistle.NewStore(f.env.Pool, f.env.Placer, whistle.Options{IntakeLanes: 4})
 	lon, lat := f.lon, f.lat
 	in := whistle.ClueInput{Source: "hotline", ExternalID: "12345-2026-0042", Category: category, Text: "占道",
 		Lon: &lon, Lat: &lat, ReportedAt: time.Now().Format(time.RFC3339)}
