@@ -712,6 +712,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 
 	all := events{}
 	var ats []time.Time
+	var flagged []*intakeJob // judged high-risk (flagRisks)
 	for _, j := range jobs {
 		if j.stored {
 			continue
@@ -723,9 +724,17 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		}
 		j.ev.add("clue.received", j.township, clueEvent)
 		if j.risk != nil {
-			if j.riskWhistle, err = flagRisk(ctx, conn, &j.ev, j.clueID, j.whistleID, j.township, j.clue, j.risk, j.now); err != nil {
-				return err
-			}
+			flagged = append(flagged, j)
+		}
+	}
+	if len(flagged) > 0 {
+		if err := flagRisks(ctx, conn, flagged); err != nil {
+			return err
+		}
+	}
+	for _, j := range jobs {
+		if j.stored {
+			continue
 		}
 		all.rows = append(all.rows, j.ev.rows...)
 		for range j.ev.rows {
@@ -733,6 +742,10 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		}
 	}
 	b = &pgx.Batch{}
+	if len(flagged) > 0 {
+		q, args := clueRisks(flagged)
+		b.Queue(q, args...)
+	}
 	var top int64
 	if len(all.rows) > 0 {
 		q, args, err := all.insertAt(ats)
@@ -1010,12 +1023,27 @@ type dbtx interface {
 
 // trail appends a step to the whistle's trail.
 func trail(ctx context.Context, tx dbtx, whistleID, actorID int64, actor, action string, unitID int64, note string, data map[string]any, now time.Time) error {
+	args, err := trailArgs(whistleID, actorID, actor, action, unitID, note, data, now)
+	if err != nil {
+		return err
+	}
+	if _, err = tx.Exec(ctx, trailInsert, args...); err != nil {
+		return fmt.Errorf("whistle: trail: %w", err)
+	}
+	return nil
+}
+
+// trailInsert appends a step to a whistle's trail, with trailArgs.
+const trailInsert = `INSERT INTO whistle_events (whistle_id, at, actor_id, actor, action, unit_id, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// trailArgs are trailInsert's arguments (an actor or unit of 0 is none).
+func trailArgs(whistleID, actorID int64, actor, action string, unitID int64, note string, data map[string]any, now time.Time) ([]any, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
 	b, err := json.Marshal(data)
 	if err != nil {
-		return fmt.Errorf("whistle: trail: %w", err)
+		return nil, fmt.Errorf("whistle: trail: %w", err)
 	}
 	var aid, uid any
 	if actorID != 0 {
@@ -1024,12 +1052,7 @@ func trail(ctx context.Context, tx dbtx, whistleID, actorID int64, actor, action
 	if unitID != 0 {
 		uid = unitID
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO whistle_events (whistle_id, at, actor_id, actor, action, unit_id, note, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		whistleID, now, aid, actor, action, uid, note, b)
-	if err != nil {
-		return fmt.Errorf("whistle: trail: %w", err)
-	}
-	return nil
+	return []any{whistleID, now, aid, actor, action, uid, note, b}, nil
 }
 
 // raiseArgs is what raise needs.

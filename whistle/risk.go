@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,82 +220,173 @@ func (c *riskCheck) judge(rules *riskRulesCache, caller, place int) *Risk {
 	return &Risk{Reasons: reasons}
 }
 
-// flagRisk marks a clue just taken in, and its whistle, high-risk, in the
-// intake transaction q: the whistle is at least priority, with the
-// deadlines still ahead tightened to the category's fastest
-// (Policies.RiskPolicy, Tighten); the trail says why, and a clue.risk event
-// is added to ev. It returns the whistle's summary after, when there is a
-// whistle.
-func flagRisk(ctx context.Context, q dbtx, ev *events, clueID, whistleID int64, township string, clue map[string]any, risk *Risk, now time.Time) (*Summary, error) {
-	b, _ := json.Marshal(risk)
-	if _, err := q.Exec(ctx, `UPDATE clues SET risk = $2 WHERE id = $1`, clueID, b); err != nil {
-		return nil, fmt.Errorf("whistle: risk: %w", err)
+// flagRisks marks the clues just taken in that the rules flagged (jobs,
+// in the batch's order, each with its risk), and their whistles,
+// high-risk, in the intake transaction q: each whistle is at least
+// priority, with the deadlines still ahead tightened to the category's
+// fastest (Policies.RiskPolicy, Tighten); its trail says why, and each job
+// gets its whistle.risk or whistle.escalated event (with the whistle's
+// summary just after its step) and its clue.risk event, and riskWhistle
+// set. It takes two round trips for the batch: the whistles, locked, with
+// their categories' deadlines; then every whistle's update and trail rows,
+// each followed by its summary. The clues' own risk column is written by
+// the statement clueRisks returns, sent with the events.
+func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
+	type state struct {
+		grade    Grade
+		ri, rs   time.Time
+		category string
+		merged   Risk
 	}
-	var sum *Summary
-	if whistleID != 0 {
-		var grade Grade
-		var ri, rs time.Time
-		var category string
-		var old []byte
-		err := q.QueryRow(ctx, `SELECT w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
-			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = $1 FOR UPDATE OF w`, whistleID).Scan(&grade, &ri, &rs, &category, &old)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, fault.Errorf(ErrNotFound, "no whistle %d", whistleID)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("whistle: risk: %w", err)
-		}
-		var merged Risk
-		_ = json.Unmarshal(old, &merged)
-		for _, r := range risk.Reasons {
-			if !contains(merged.Reasons, r) {
-				merged.Reasons = append(merged.Reasons, r)
+	whistles := map[int64]*state{}
+	var ids []int64
+	var cats []string
+	for _, j := range jobs {
+		if j.whistleID != 0 && whistles[j.whistleID] == nil {
+			whistles[j.whistleID] = &state{}
+			ids = append(ids, j.whistleID)
+			if !slices.Contains(cats, j.row.category) {
+				cats = append(cats, j.row.category) // a clue joins or raises whistles of its own category
 			}
 		}
-		pol, err := loadPolicies(ctx, q, category)
-		if err != nil {
-			return nil, err
-		}
-		to := grade
-		if grade.Rank() < Priority.Rank() {
-			to = Priority
-		}
-		ri, rs = Tighten(now.Truncate(time.Microsecond), ri, rs, pol.RiskPolicy(category))
-		mb, _ := json.Marshal(merged)
-		esc := 0
-		if to != grade {
-			esc = 1
-		}
-		if _, err := q.Exec(ctx, `UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
-			whistleID, mb, string(to), ri, rs, esc, now); err != nil {
-			return nil, fmt.Errorf("whistle: risk: %w", err)
-		}
-		note := "风险研判：" + strings.Join(risk.Reasons, "；")
-		if err := trail(ctx, q, whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": clueID, "reasons": risk.Reasons}, now); err != nil {
-			return nil, err
-		}
-		kind := "whistle.risk"
-		extra := map[string]any{"clue_id": clueID, "reasons": risk.Reasons, "actor": "system"}
-		if to != grade {
-			if err := trail(ctx, q, whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": grade, "to": to}, now); err != nil {
-				return nil, err
+	}
+	var pol Policies
+	if len(ids) > 0 {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT w.id, w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
+			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = ANY($1) ORDER BY w.id FOR UPDATE OF w`, ids)
+		b.Queue(selectPolicies, strings.Join(cats, ","))
+		br := q.SendBatch(ctx, b)
+		rows, err := br.Query()
+		if err == nil {
+			for rows.Next() {
+				var id int64
+				var st state
+				var old []byte
+				if err = rows.Scan(&id, &st.grade, &st.ri, &st.rs, &st.category, &old); err != nil {
+					break
+				}
+				_ = json.Unmarshal(old, &st.merged)
+				*whistles[id] = st
 			}
-			kind = "whistle.escalated"
-			extra["from"], extra["to"], extra["reason"] = grade, to, note
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
 		}
-		if err := ev.whistle(ctx, q, kind, whistleID, extra); err != nil {
-			return nil, err
+		if err == nil {
+			rows, err = br.Query()
+			if err == nil {
+				pol, err = scanPolicies(rows)
+			}
 		}
-		w := ev.summaries[whistleID]
-		w.Risk = &merged
-		sum = &w
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("whistle: risk: %w", err)
+		}
+		for _, id := range ids {
+			if whistles[id].category == "" {
+				return fault.Errorf(ErrNotFound, "no whistle %d", id)
+			}
+		}
 	}
-	p := map[string]any{"clue_id": clueID, "clue": clue, "reasons": risk.Reasons}
-	if whistleID != 0 {
-		p["whistle_id"] = whistleID
+
+	b := &pgx.Batch{}
+	sums := make([]Summary, len(jobs))
+	escalated := make([]Grade, len(jobs)) // the grade before, when the flag raised it
+	for i, j := range jobs {
+		if j.whistleID == 0 {
+			continue
+		}
+		st := whistles[j.whistleID]
+		if _, ok := pol.Categories[st.category]; !ok { // not the clue's category after all
+			more, err := loadPolicies(ctx, q, st.category)
+			if err != nil {
+				return err
+			}
+			maps.Copy(pol.Categories, more.Categories)
+		}
+		for _, r := range j.risk.Reasons {
+			if !contains(st.merged.Reasons, r) {
+				st.merged.Reasons = append(st.merged.Reasons, r)
+			}
+		}
+		to, esc := st.grade, 0
+		if st.grade.Rank() < Priority.Rank() {
+			to, esc = Priority, 1
+			escalated[i] = st.grade
+		}
+		st.ri, st.rs = Tighten(j.now.Truncate(time.Microsecond), st.ri, st.rs, pol.RiskPolicy(st.category))
+		st.grade = to
+		mb, _ := json.Marshal(st.merged)
+		b.Queue(`UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
+			j.whistleID, mb, string(to), st.ri, st.rs, esc, j.now)
+		note := "风险研判：" + strings.Join(j.risk.Reasons, "；")
+		args, err := trailArgs(j.whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons}, j.now)
+		if err != nil {
+			return err
+		}
+		b.Queue(trailInsert, args...)
+		if esc == 1 {
+			if args, err = trailArgs(j.whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": escalated[i], "to": to}, j.now); err != nil {
+				return err
+			}
+			b.Queue(trailInsert, args...)
+		}
+		merged := Risk{Reasons: slices.Clone(st.merged.Reasons)}
+		b.Queue(`SELECT `+summaryColumns+` FROM whistle_summaries(now(), 'command', '', NULL) w WHERE w.id = $1`, j.whistleID).QueryRow(func(r pgx.Row) error {
+			w, err := scanSummary(r)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fault.Errorf(ErrNotFound, "no whistle %d", j.whistleID)
+			}
+			w.Risk = &merged
+			sums[i] = w
+			return err
+		})
 	}
-	ev.add("clue.risk", township, p)
-	return sum, nil
+	if b.Len() > 0 {
+		if err := q.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("whistle: risk: %w", err)
+		}
+	}
+	for i, j := range jobs {
+		if j.whistleID != 0 {
+			kind := "whistle.risk"
+			extra := map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons, "actor": "system"}
+			if escalated[i] != "" {
+				kind = "whistle.escalated"
+				extra["from"], extra["to"], extra["reason"] = escalated[i], Priority, "风险研判："+strings.Join(j.risk.Reasons, "；")
+			}
+			j.ev.addWhistle(kind, sums[i], extra)
+			w := sums[i]
+			j.riskWhistle = &w
+		}
+		p := map[string]any{"clue_id": j.clueID, "clue": j.clue, "reasons": j.risk.Reasons}
+		if j.whistleID != 0 {
+			p["whistle_id"] = j.whistleID
+		}
+		j.ev.add("clue.risk", j.township, p)
+	}
+	return nil
+}
+
+// batchTx is a connection or transaction that also takes batches.
+type batchTx interface {
+	dbtx
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// clueRisks is the statement that writes the flagged clues' risk column,
+// one statement for the batch, and its arguments.
+func clueRisks(jobs []*intakeJob) (string, []any) {
+	ids, risks := make([]int64, len(jobs)), make([]string, len(jobs))
+	for i, j := range jobs {
+		b, _ := json.Marshal(j.risk)
+		ids[i], risks[i] = j.clueID, string(b)
+	}
+	return `UPDATE clues c SET risk = x.risk::jsonb FROM unnest($1::bigint[], $2::text[]) AS x(id, risk) WHERE c.id = x.id`, []any{ids, risks}
 }
 
 func contains(l []string, s string) bool {

@@ -224,11 +224,12 @@ type rowsQuerier interface {
 }
 
 // selectPolicies reads each grade's deadlines, then each category's (all of
-// them when $1 is empty), in minutes.
+// them when $1 is empty, else those whose code is in the list $1), in
+// minutes.
 const selectPolicies = `
 SELECT '', grade, report_in_minutes, resolve_minutes FROM grade_policies
 UNION ALL
-SELECT code, default_grade, report_in_minutes, resolve_minutes FROM categories WHERE $1 = '' OR code = $1`
+SELECT code, default_grade, report_in_minutes, resolve_minutes FROM categories WHERE $1 = '' OR code = ANY(string_to_array($1, ','))`
 
 // LoadPolicies reads the deadline rules of every grade and category.
 func LoadPolicies(ctx context.Context, q rowsQuerier) (Policies, error) {
@@ -236,13 +237,19 @@ func LoadPolicies(ctx context.Context, q rowsQuerier) (Policies, error) {
 }
 
 // loadPolicies reads the deadline rules of every grade and of category
-// ("" for every category).
+// ("" for every category; several codes joined by commas: codes hold
+// none).
 func loadPolicies(ctx context.Context, q rowsQuerier, category string) (Policies, error) {
-	p := Policies{Grades: map[Grade]Policy{}, Categories: map[string]CategoryPolicy{}}
 	rows, err := q.Query(ctx, selectPolicies, category)
 	if err != nil {
-		return p, fmt.Errorf("whistle: policies: %w", err)
+		return Policies{}, fmt.Errorf("whistle: policies: %w", err)
 	}
+	return scanPolicies(rows)
+}
+
+// scanPolicies reads the rows of selectPolicies.
+func scanPolicies(rows pgx.Rows) (Policies, error) {
+	p := Policies{Grades: map[Grade]Policy{}, Categories: map[string]CategoryPolicy{}}
 	defer rows.Close()
 	for rows.Next() {
 		var code string
