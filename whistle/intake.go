@@ -53,14 +53,11 @@ type Options struct {
 // transaction runs shares the next one. What a transaction costs besides
 // its clues (its set-wise statements, the events insert, the commit and
 // its WAL flush) is about a millisecond of database time, so fewer and
-// larger batches carry more clues on the same CPU. On 2 cores, bench
-// clues (durable, 16 clients, alternated in one session) measured
-// 1,047–1,121 clues/s at 0.64–0.70 ms of database CPU a clue with one
-// lane (about 7 clues a batch), against 726–955 at 1.2–1.6 ms with four
-// lanes (about 2.2), and 917–974 with one lane handed on as soon as its
-// COMMIT was sent (the next batch then waits on the advisory locks of the
-// one committing, and is smaller). More lanes let a lock wait of one
-// category (at most batchLockTimeout) hold up its own lane only.
+// larger batches carry more clues on the same CPU: on 2 cores, bench
+// clues measured one lane at about 1.3× four lanes, run for run, with
+// half the database CPU a clue (README, Whistles). More lanes let a lock
+// wait of one category (at most batchLockTimeout) hold up its own lane
+// only.
 const DefaultIntakeLanes = 1
 
 // NewStore returns a Store that places clues with placer.
@@ -529,9 +526,6 @@ const (
 )
 
 func laneOf(category string, lanes int) int {
-	if lanes == 1 {
-		return 0
-	}
 	h := fnv.New32a()
 	h.Write([]byte(category))
 	return int(h.Sum32() % uint32(lanes))

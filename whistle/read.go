@@ -300,8 +300,15 @@ type querier interface {
 // summaryOf reads a whistle's summary as of the database's now, whatever
 // the jurisdiction (for events, which the live stream scopes itself).
 func summaryOf(ctx context.Context, q querier, id int64) (Summary, error) {
-	w, err := scanSummary(q.QueryRow(ctx, `SELECT `+summaryColumns+`
-		FROM whistle_summaries(now(), 'command', '', NULL) w WHERE w.id = $1`, id))
+	return scanSummaryOf(q.QueryRow(ctx, summaryByID, id), id)
+}
+
+// summaryByID reads whistle $1's summary as summaryOf does.
+const summaryByID = `SELECT ` + summaryColumns + ` FROM whistle_summaries(now(), 'command', '', NULL) w WHERE w.id = $1`
+
+// scanSummaryOf scans the answer of summaryByID for whistle id.
+func scanSummaryOf(r pgx.Row, id int64) (Summary, error) {
+	w, err := scanSummary(r)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return w, fault.Errorf(ErrNotFound, "no whistle %d", id)
 	}

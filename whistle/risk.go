@@ -3,7 +3,6 @@ package whistle
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -257,26 +256,20 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = ANY($1) ORDER BY w.id FOR UPDATE OF w`, ids)
 		b.Queue(selectPolicies, strings.Join(cats, ","))
 		br := q.SendBatch(ctx, b)
+		var id int64
+		var st state
+		var old []byte
 		rows, err := br.Query()
 		if err == nil {
-			for rows.Next() {
-				var id int64
-				var st state
-				var old []byte
-				if err = rows.Scan(&id, &st.grade, &st.ri, &st.rs, &st.category, &old); err != nil {
-					break
-				}
+			_, err = pgx.ForEachRow(rows, []any{&id, &st.grade, &st.ri, &st.rs, &st.category, &old}, func() error {
+				st.merged = Risk{}
 				_ = json.Unmarshal(old, &st.merged)
 				*whistles[id] = st
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
+				return nil
+			})
 		}
 		if err == nil {
-			rows, err = br.Query()
-			if err == nil {
+			if rows, err = br.Query(); err == nil {
 				pol, err = scanPolicies(rows)
 			}
 		}
@@ -296,10 +289,12 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 	b := &pgx.Batch{}
 	sums := make([]Summary, len(jobs))
 	escalated := make([]Grade, len(jobs)) // the grade before, when the flag raised it
+	notes := make([]string, len(jobs))
 	for i, j := range jobs {
 		if j.whistleID == 0 {
 			continue
 		}
+		notes[i] = "风险研判：" + strings.Join(j.risk.Reasons, "；")
 		st := whistles[j.whistleID]
 		if _, ok := pol.Categories[st.category]; !ok { // not the clue's category after all
 			more, err := loadPolicies(ctx, q, st.category)
@@ -323,24 +318,20 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 		mb, _ := json.Marshal(st.merged)
 		b.Queue(`UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
 			j.whistleID, mb, string(to), st.ri, st.rs, esc, j.now)
-		note := "风险研判：" + strings.Join(j.risk.Reasons, "；")
-		args, err := trailArgs(j.whistleID, 0, "system", "risk", 0, note, map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons}, j.now)
+		args, err := trailArgs(j.whistleID, 0, "system", "risk", 0, notes[i], map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons}, j.now)
 		if err != nil {
 			return err
 		}
 		b.Queue(trailInsert, args...)
 		if esc == 1 {
-			if args, err = trailArgs(j.whistleID, 0, "system", "escalate", 0, note, map[string]any{"from": escalated[i], "to": to}, j.now); err != nil {
+			if args, err = trailArgs(j.whistleID, 0, "system", "escalate", 0, notes[i], map[string]any{"from": escalated[i], "to": to}, j.now); err != nil {
 				return err
 			}
 			b.Queue(trailInsert, args...)
 		}
 		merged := Risk{Reasons: slices.Clone(st.merged.Reasons)}
-		b.Queue(`SELECT `+summaryColumns+` FROM whistle_summaries(now(), 'command', '', NULL) w WHERE w.id = $1`, j.whistleID).QueryRow(func(r pgx.Row) error {
-			w, err := scanSummary(r)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fault.Errorf(ErrNotFound, "no whistle %d", j.whistleID)
-			}
+		b.Queue(summaryByID, j.whistleID).QueryRow(func(r pgx.Row) error {
+			w, err := scanSummaryOf(r, j.whistleID)
 			w.Risk = &merged
 			sums[i] = w
 			return err
@@ -357,7 +348,7 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 			extra := map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons, "actor": "system"}
 			if escalated[i] != "" {
 				kind = "whistle.escalated"
-				extra["from"], extra["to"], extra["reason"] = escalated[i], Priority, "风险研判："+strings.Join(j.risk.Reasons, "；")
+				extra["from"], extra["to"], extra["reason"] = escalated[i], Priority, notes[i]
 			}
 			j.ev.addWhistle(kind, sums[i], extra)
 			w := sums[i]
