@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -504,7 +506,6 @@ type intakeJob struct {
 	err               error
 
 	done chan struct{} // closed when the job's transaction has ended
-	lead chan struct{} // closed when the job is to run its lane's next batch
 }
 
 // reset forgets what an attempt that was rolled back did.
@@ -537,75 +538,76 @@ func laneOf(category string, lanes int) int {
 // transactions of a lane run one at a time, so lanes keyed by category
 // never wait for each other: the advisory lock of whistle_intake_batch is per
 // category and township, and a clue joins only whistles of its category.
-// There is no goroutine of its own: the first caller runs a batch, then
-// hands the lane to the first caller still waiting.
+// A goroutine of the lane's own runs its batches while clues wait, and
+// ends when none does: it starts the next batch as soon as one commits,
+// where a caller woken to run it would first wait for the scheduler (about
+// 0.9 ms a batch on two busy cores).
 type lane struct {
 	mu    sync.Mutex
-	busy  bool
+	busy  bool // the lane's goroutine runs
 	queue []*intakeJob
 	// conn is the connection the lane's batches run on while the lane is
-	// busy, handed from leader to leader, so they run on one connection
-	// whose plans are made (the first call of whistle_intake_batch on a
-	// connection plans all its statements); back to the pool when the
-	// lane is idle.
+	// busy, so they run on one connection whose plans are made (the first
+	// call of whistle_intake_batch on a connection plans all its
+	// statements); back to the pool when the lane is idle.
 	conn *pgxpool.Conn
 }
 
 // run returns when j's transaction has ended, with j's fields set.
 func (l *lane) run(s *Store, j *intakeJob) {
-	j.done, j.lead = make(chan struct{}), make(chan struct{})
+	j.done = make(chan struct{})
 	l.mu.Lock()
 	l.queue = append(l.queue, j)
-	if l.busy {
-		l.mu.Unlock()
-		select {
-		case <-j.done:
-			return
-		case <-j.lead: // j is first in the queue: run the next batch
-		}
-		l.mu.Lock()
+	if !l.busy {
+		l.busy = true
+		go l.loop(s)
 	}
-	l.busy = true
-	n := min(len(l.queue), maxIntakeBatch)
-	batch := slices.Clone(l.queue[:n])
-	l.queue = slices.Delete(l.queue, 0, n)
 	l.mu.Unlock()
-
-	defer l.handOff(batch)
-	s.intakeBatch(l, batch)
+	<-j.done
 }
 
-// handOff ends a batch: it wakes its jobs and passes the lane to the first
-// job waiting, or leaves it idle. Should the batch panic, its jobs fail,
-// the lane goes on, and the panic goes on up the leader's request.
-func (l *lane) handOff(batch []*intakeJob) {
-	p := recover()
-	if p != nil {
+// loop runs the lane's batches, each of the clues waiting when it starts
+// (at most maxIntakeBatch), until none waits.
+func (l *lane) loop(s *Store) {
+	for {
+		l.mu.Lock()
+		n := min(len(l.queue), maxIntakeBatch)
+		if n == 0 {
+			l.busy = false
+			if l.conn != nil {
+				l.conn.Release()
+				l.conn = nil
+			}
+			l.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(l.queue[:n])
+		l.queue = slices.Delete(l.queue, 0, n)
+		l.mu.Unlock()
+		l.runBatch(s, batch)
+	}
+}
+
+// runBatch runs one batch and wakes its jobs. Should the batch panic, its
+// jobs fail with the panic and its stack (their requests answer 500 and log
+// it), the connection is dropped, and the lane goes on.
+func (l *lane) runBatch(s *Store, batch []*intakeJob) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("whistle: intake: panic: %v\n%s", p, debug.Stack())
+			for _, b := range batch {
+				b.err = err
+			}
+			if l.conn != nil {
+				l.conn.Release() // in a transaction: the pool drops it
+				l.conn = nil
+			}
+		}
 		for _, b := range batch {
-			b.err = fmt.Errorf("whistle: intake: %v", p)
+			close(b.done)
 		}
-		if l.conn != nil {
-			l.conn.Release() // in a transaction: the pool drops it
-			l.conn = nil
-		}
-	}
-	for _, b := range batch {
-		close(b.done)
-	}
-	l.mu.Lock()
-	if len(l.queue) > 0 {
-		close(l.queue[0].lead)
-	} else {
-		l.busy = false
-		if l.conn != nil {
-			l.conn.Release()
-			l.conn = nil
-		}
-	}
-	l.mu.Unlock()
-	if p != nil {
-		panic(p)
-	}
+	}()
+	s.intakeBatch(l, batch)
 }
 
 // intakeBatch runs the jobs in one transaction on l's connection. A job
@@ -693,6 +695,19 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 			b.Queue(clueAttachQuery, j.attach...) // after the clues' insert
 		}
 	}
+	// the deadlines a flag tightens to (flagRisks), read beside: a clue
+	// raises or joins only whistles of its own category
+	var cats []string
+	for _, j := range jobs {
+		if !slices.Contains(cats, j.row.category) {
+			cats = append(cats, j.row.category)
+		}
+	}
+	var pol Policies
+	b.Queue(selectPolicies, strings.Join(cats, ",")).Query(func(rows pgx.Rows) (err error) {
+		pol, err = scanPolicies(rows)
+		return err
+	})
 	err = s.readIntake(conn.SendBatch(ctx, b), 2, jobs, cached)
 	var pe *pgconn.PgError
 	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
@@ -706,11 +721,13 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 
 	all := events{}
 	var ats []time.Time
-	var flagged []*intakeJob // judged high-risk (flagRisks)
+	var flagged []*intakeJob      // judged high-risk (flagRisks)
+	latest := map[int64]Summary{} // each whistle after its last step of the batch
 	for _, j := range jobs {
 		if j.stored {
 			continue
 		}
+		maps.Copy(latest, j.ev.summaries)
 		j.clue["id"] = j.clueID
 		clueEvent := map[string]any{"clue": j.clue}
 		if j.whistleID != 0 {
@@ -722,7 +739,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		}
 	}
 	if len(flagged) > 0 {
-		if err := flagRisks(ctx, conn, flagged); err != nil {
+		if err := flagRisks(ctx, conn, flagged, latest, pol); err != nil {
 			return err
 		}
 	}

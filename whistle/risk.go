@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -226,66 +225,20 @@ func (c *riskCheck) judge(rules *riskRulesCache, caller, place int) *Risk {
 // fastest (Policies.RiskPolicy, Tighten); its trail says why, and each job
 // gets its whistle.risk or whistle.escalated event (with the whistle's
 // summary just after its step) and its clue.risk event, and riskWhistle
-// set. It takes two round trips for the batch: the whistles, locked, with
-// their categories' deadlines; then every whistle's update and trail rows,
-// each followed by its summary. The clues' own risk column is written by
-// the statement clueRisks returns, sent with the events.
-func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
+// set. It takes one round trip for the batch: every whistle's update and
+// trail rows, each followed by its summary. What it starts from needs no
+// read: whistle_intake_batch locked each whistle it joined and raised, and
+// latest holds each one's summary after its last step of the batch; pol
+// holds the deadlines of the batch's categories. The clues' own risk
+// column is written by the statement clueRisks returns, sent with the
+// events.
+func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob, latest map[int64]Summary, pol Policies) error {
 	type state struct {
 		grade    Grade
 		ri, rs   time.Time
 		category string
-		merged   Risk
 	}
 	whistles := map[int64]*state{}
-	var ids []int64
-	var cats []string
-	for _, j := range jobs {
-		if j.whistleID != 0 && whistles[j.whistleID] == nil {
-			whistles[j.whistleID] = &state{}
-			ids = append(ids, j.whistleID)
-			if !slices.Contains(cats, j.row.category) {
-				cats = append(cats, j.row.category) // a clue joins or raises whistles of its own category
-			}
-		}
-	}
-	var pol Policies
-	if len(ids) > 0 {
-		b := &pgx.Batch{}
-		b.Queue(`SELECT w.id, w.grade, w.report_in_due, w.resolve_due, c.code, coalesce(w.risk, '{"reasons":[]}')
-			FROM whistles w JOIN categories c ON c.id = w.category_id WHERE w.id = ANY($1) ORDER BY w.id FOR UPDATE OF w`, ids)
-		b.Queue(selectPolicies, strings.Join(cats, ","))
-		br := q.SendBatch(ctx, b)
-		var id int64
-		var st state
-		var old []byte
-		rows, err := br.Query()
-		if err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&id, &st.grade, &st.ri, &st.rs, &st.category, &old}, func() error {
-				st.merged = Risk{}
-				_ = json.Unmarshal(old, &st.merged)
-				*whistles[id] = st
-				return nil
-			})
-		}
-		if err == nil {
-			if rows, err = br.Query(); err == nil {
-				pol, err = scanPolicies(rows)
-			}
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("whistle: risk: %w", err)
-		}
-		for _, id := range ids {
-			if whistles[id].category == "" {
-				return fault.Errorf(ErrNotFound, "no whistle %d", id)
-			}
-		}
-	}
-
 	b := &pgx.Batch{}
 	sums := make([]Summary, len(jobs))
 	escalated := make([]Grade, len(jobs)) // the grade before, when the flag raised it
@@ -294,19 +247,22 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 		if j.whistleID == 0 {
 			continue
 		}
-		notes[i] = "风险研判：" + strings.Join(j.risk.Reasons, "；")
 		st := whistles[j.whistleID]
+		if st == nil {
+			w, ok := latest[j.whistleID]
+			if !ok {
+				return fault.Errorf(ErrNotFound, "no whistle %d in the batch", j.whistleID)
+			}
+			st = &state{grade: w.Grade, ri: w.ReportInDue, rs: w.ResolveDue, category: w.Category}
+			whistles[j.whistleID] = st
+		}
+		notes[i] = "风险研判：" + strings.Join(j.risk.Reasons, "；")
 		if _, ok := pol.Categories[st.category]; !ok { // not the clue's category after all
 			more, err := loadPolicies(ctx, q, st.category)
 			if err != nil {
 				return err
 			}
 			maps.Copy(pol.Categories, more.Categories)
-		}
-		for _, r := range j.risk.Reasons {
-			if !contains(st.merged.Reasons, r) {
-				st.merged.Reasons = append(st.merged.Reasons, r)
-			}
 		}
 		to, esc := st.grade, 0
 		if st.grade.Rank() < Priority.Rank() {
@@ -315,9 +271,8 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 		}
 		st.ri, st.rs = Tighten(j.now.Truncate(time.Microsecond), st.ri, st.rs, pol.RiskPolicy(st.category))
 		st.grade = to
-		mb, _ := json.Marshal(st.merged)
-		b.Queue(`UPDATE whistles SET risk = $2, grade = $3, report_in_due = $4, resolve_due = $5, escalations = escalations + $6, updated_at = $7 WHERE id = $1`,
-			j.whistleID, mb, string(to), st.ri, st.rs, esc, j.now)
+		reasons, _ := json.Marshal(j.risk.Reasons)
+		b.Queue(flagWhistle, j.whistleID, reasons, string(to), st.ri, st.rs, esc, j.now)
 		args, err := trailArgs(j.whistleID, 0, "system", "risk", 0, notes[i], map[string]any{"clue_id": j.clueID, "reasons": j.risk.Reasons}, j.now)
 		if err != nil {
 			return err
@@ -329,10 +284,8 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 			}
 			b.Queue(trailInsert, args...)
 		}
-		merged := Risk{Reasons: slices.Clone(st.merged.Reasons)}
 		b.Queue(summaryByID, j.whistleID).QueryRow(func(r pgx.Row) error {
 			w, err := scanSummaryOf(r, j.whistleID)
-			w.Risk = &merged
 			sums[i] = w
 			return err
 		})
@@ -363,6 +316,16 @@ func flagRisks(ctx context.Context, q batchTx, jobs []*intakeJob) error {
 	return nil
 }
 
+// flagWhistle flags whistle $1 high-risk: its risk's reasons get those of
+// $2 (a JSON array) that it lacks, in their order, after its own; its
+// grade and deadlines become $3, $4 and $5, its escalations grow by $6,
+// and it was updated at $7.
+const flagWhistle = `UPDATE whistles w SET risk = jsonb_build_object('reasons', coalesce(w.risk->'reasons', '[]') || coalesce(
+		(SELECT jsonb_agg(x.r ORDER BY x.n) FROM (SELECT DISTINCT ON (e.r) e.r, e.n FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(r, n) ORDER BY e.r, e.n) x
+		WHERE NOT coalesce(w.risk->'reasons', '[]') @> jsonb_build_array(x.r)), '[]')),
+	grade = $3, report_in_due = $4, resolve_due = $5, escalations = w.escalations + $6, updated_at = $7
+WHERE w.id = $1`
+
 // batchTx is a connection or transaction that also takes batches.
 type batchTx interface {
 	dbtx
@@ -378,13 +341,4 @@ func clueRisks(jobs []*intakeJob) (string, []any) {
 		ids[i], risks[i] = j.clueID, string(b)
 	}
 	return `UPDATE clues c SET risk = x.risk::jsonb FROM unnest($1::bigint[], $2::text[]) AS x(id, risk) WHERE c.id = x.id`, []any{ids, risks}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

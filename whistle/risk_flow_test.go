@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,9 @@ func TestRiskRulesFlagCluesAndWhistles(t *testing.T) {
 		t.Errorf("%d clue.risk events, want 1", events1-events0)
 	}
 
-	// each other rule, one at a time
+	// each other rule, one at a time, each clue joining w: its risk gains
+	// each new reason after those it has, once
+	want := []string{"关键词：燃气泄漏"}
 	for _, tt := range []struct {
 		name    string
 		changes map[string]any
@@ -143,15 +146,29 @@ func TestRiskRulesFlagCluesAndWhistles(t *testing.T) {
 		if status, body := put(command, tt.changes); status != 200 {
 			t.Fatalf("%s: put %d %s", tt.name, status, body)
 		}
-		c, _, body := post(tt.text)
-		if c.Risk == nil || len(c.Risk.Reasons) != 1 || !strings.HasPrefix(c.Risk.Reasons[0], tt.want) {
-			t.Errorf("%s: %s", tt.name, body)
+		c, cw, body := post(tt.text)
+		if c.Risk == nil || len(c.Risk.Reasons) != 1 || !strings.HasPrefix(c.Risk.Reasons[0], tt.want) || cw.ID != w.ID {
+			t.Fatalf("%s: %s", tt.name, body)
 		}
+		want = append(want, c.Risk.Reasons[0])
 		var stored []byte
 		_ = f.env.Pool.QueryRow(ctx, `SELECT risk FROM clues WHERE id = $1`, c.ID).Scan(&stored)
 		if !strings.Contains(string(stored), tt.want) {
 			t.Errorf("%s: stored %s", tt.name, stored)
 		}
+	}
+	// a reason the whistle has already is not added again
+	c, _, body = post("燃气泄漏还没修")
+	if c.Risk == nil || len(c.Risk.Reasons) != 2 || c.Risk.Reasons[0] != "关键词：燃气泄漏" || !strings.HasPrefix(c.Risk.Reasons[1], "同一地点") {
+		t.Fatalf("gas again: %s", body)
+	}
+	want = append(want, c.Risk.Reasons[1]) // the place's count has grown
+	var reasons []string
+	if err := f.env.Pool.QueryRow(ctx, `SELECT ARRAY(SELECT jsonb_array_elements_text(risk->'reasons')) FROM whistles WHERE id = $1`, w.ID).Scan(&reasons); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reasons, want) {
+		t.Errorf("the whistle's reasons %q, want %q", reasons, want)
 	}
 	// the reporter's phone is counted by its hash
 	var hashed bool
