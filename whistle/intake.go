@@ -641,9 +641,10 @@ func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
 
 // intakeTx runs jobs in one transaction, in two round trips: BEGIN, one
 // call of whistle_intake_batch for them all (the rules, whistles, clues and
-// risk counts) and clue_attach for those that need it; then their events
-// and COMMIT. A clue judged high-risk is flagged in between, in the same
-// transaction (flagRisk). A clue stored meanwhile by a concurrent intake
+// risk counts), clue_attach for those that need it and the deadlines of
+// their categories; then their events and COMMIT. The clues judged
+// high-risk are flagged in between, in one more round trip in the same
+// transaction (flagRisks). A clue stored meanwhile by a concurrent intake
 // (unique_violation on its key) leaves a lone job stored; in a batch it
 // fails the batch.
 //
