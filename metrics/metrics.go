@@ -34,6 +34,14 @@ const (
 	OutcomeFailed    = "failed"
 )
 
+// How an intake transaction began, and its result, for IntakeBatch.
+const (
+	BatchFresh     = "fresh"
+	BatchChained   = "chained"
+	BatchCommitted = "committed"
+	BatchFailed    = "failed"
+)
+
 // Import row outcomes for ImportRows.
 const (
 	RowStored  = "stored"
@@ -71,6 +79,14 @@ var (
 		Name: "whistlegrid_hotspot_scan_filed_total",
 		Help: "Hotspot findings filed as clues by scans.",
 	})
+	intakeBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "whistlegrid_intake_batches_total",
+		Help: "Intake transactions of the lanes, by how they began (fresh: sent when the lane had read the answers of the one before; chained: sent right behind the COMMIT of the one before, on the same connection) and result (committed; failed: a batch's clues then run one at a time).",
+	}, []string{"start", "result"})
+	intakeBatchClues = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "whistlegrid_intake_batch_clues_total",
+		Help: "Clues in the intake transactions of the lanes, by how they began (as whistlegrid_intake_batches_total); divided by those, the clues a transaction.",
+	}, []string{"start"})
 	importRows = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "whistlegrid_import_rows_total",
 		Help: "Rows read by imports, by source (the importer's name) and outcome (stored, refused).",
@@ -79,7 +95,8 @@ var (
 
 // collectors are the package's collectors, for Register.
 func collectors() []prometheus.Collector {
-	return []prometheus.Collector{intake, sweeps, sweepOverdue, sweepEscalations, sweepNotices, hotspotScans, hotspotFiled, importRows}
+	return []prometheus.Collector{intake, sweeps, sweepOverdue, sweepEscalations, sweepNotices, hotspotScans, hotspotFiled, importRows,
+		intakeBatches, intakeBatchClues}
 }
 
 func init() {
@@ -94,6 +111,12 @@ func init() {
 	}
 	for _, d := range []string{"report_in", "resolve"} {
 		sweepOverdue.WithLabelValues(d)
+	}
+	for _, start := range []string{BatchFresh, BatchChained} {
+		intakeBatchClues.WithLabelValues(start)
+		for _, r := range []string{BatchCommitted, BatchFailed} {
+			intakeBatches.WithLabelValues(start, r)
+		}
 	}
 }
 
@@ -116,6 +139,20 @@ func Register(reg prometheus.Registerer) error {
 // it took.
 func Intake(outcome string, took time.Duration) {
 	intake.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// IntakeBatch records one intake transaction of a lane: whether it was
+// chained behind the one before, its clues, and its error (nil: committed).
+func IntakeBatch(chained bool, clues int, err error) {
+	start, result := BatchFresh, BatchCommitted
+	if chained {
+		start = BatchChained
+	}
+	if err != nil {
+		result = BatchFailed
+	}
+	intakeBatches.WithLabelValues(start, result).Inc()
+	intakeBatchClues.WithLabelValues(start).Add(float64(clues))
 }
 
 // Sweep records one deadline sweep: its result (err nil or not), the

@@ -541,7 +541,10 @@ func laneOf(category string, lanes int) int {
 // A goroutine of the lane's own runs its batches while clues wait, and
 // ends when none does: it starts the next batch as soon as one commits,
 // where a caller woken to run it would first wait for the scheduler (about
-// 0.9 ms a batch on two busy cores).
+// 0.9 ms a batch on two busy cores). The first round trip of the next
+// batch goes out right behind the COMMIT of the one before, on the same
+// connection (intakeTx, pipeline), so the server starts it without waiting
+// for the client to read that COMMIT's answer.
 type lane struct {
 	mu    sync.Mutex
 	busy  bool // the lane's goroutine runs
@@ -551,6 +554,18 @@ type lane struct {
 	// call of whistle_intake_batch on a connection plans all its
 	// statements); back to the pool when the lane is idle.
 	conn *pgxpool.Conn
+	// next is the batch whose first round trip was sent behind the last
+	// COMMIT, to run next; nil when none was.
+	next *chained
+}
+
+// chained is a batch whose first round trip went out behind the COMMIT of
+// the batch before it.
+type chained struct {
+	batch []*intakeJob     // the jobs taken
+	live  []*intakeJob     // those whose requests still wait: the ones sent
+	trip  *firstTrip       // what was sent for them
+	br    pgx.BatchResults // its answers, not read yet
 }
 
 // run returns when j's transaction has ended, with j's fields set.
@@ -566,37 +581,83 @@ func (l *lane) run(s *Store, j *intakeJob) {
 	<-j.done
 }
 
-// loop runs the lane's batches, each of the clues waiting when it starts
-// (at most maxIntakeBatch), until none waits.
+// loop runs the lane's batches, the one chained behind the last commit or
+// else the clues waiting (at most maxIntakeBatch), until none waits.
 func (l *lane) loop(s *Store) {
 	for {
-		l.mu.Lock()
-		n := min(len(l.queue), maxIntakeBatch)
-		if n == 0 {
+		pre := l.next
+		l.next = nil
+		var batch []*intakeJob
+		if pre != nil {
+			batch = pre.batch
+		} else if batch = l.take(true); batch == nil {
+			return
+		}
+		l.runBatch(s, batch, pre)
+	}
+}
+
+// take takes the clues waiting, at most maxIntakeBatch. When none waits
+// and end is set, the lane's goroutine is to end: the lane is idle, and
+// its connection goes back to the pool.
+func (l *lane) take(end bool) []*intakeJob {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(len(l.queue), maxIntakeBatch)
+	if n == 0 {
+		if end {
 			l.busy = false
 			if l.conn != nil {
 				l.conn.Release()
 				l.conn = nil
 			}
-			l.mu.Unlock()
-			return
 		}
-		batch := slices.Clone(l.queue[:n])
-		l.queue = slices.Delete(l.queue, 0, n)
-		l.mu.Unlock()
-		l.runBatch(s, batch)
+		return nil
 	}
+	batch := slices.Clone(l.queue[:n])
+	l.queue = slices.Delete(l.queue, 0, n)
+	return batch
+}
+
+// requeue puts jobs back at the head of the queue, in their order.
+func (l *lane) requeue(jobs []*intakeJob) {
+	l.mu.Lock()
+	l.queue = slices.Insert(l.queue, 0, jobs...)
+	l.mu.Unlock()
+}
+
+// chain takes the clues waiting to go behind the COMMIT of the batch under
+// way, with their first round trip; nil when none waits whose request is
+// still there (those gone are done).
+func (l *lane) chain(s *Store) *chained {
+	batch := l.take(false)
+	live := liveJobs(batch)
+	if len(live) == 0 {
+		for _, j := range batch {
+			close(j.done)
+		}
+		return nil
+	}
+	return &chained{batch: batch, live: live, trip: s.firstTrip(live, false)}
 }
 
 // runBatch runs one batch and wakes its jobs. Should the batch panic, its
-// jobs fail with the panic and its stack (their requests answer 500 and log
-// it), the connection is dropped, and the lane goes on.
-func (l *lane) runBatch(s *Store, batch []*intakeJob) {
+// jobs and those of a batch chained behind it fail with the panic and its
+// stack (their requests answer 500 and log it), the connection is dropped,
+// and the lane goes on.
+func (l *lane) runBatch(s *Store, batch []*intakeJob, pre *chained) {
 	defer func() {
 		if p := recover(); p != nil {
 			err := fmt.Errorf("whistle: intake: panic: %v\n%s", p, debug.Stack())
 			for _, b := range batch {
 				b.err = err
+			}
+			if n := l.next; n != nil {
+				l.next = nil
+				for _, b := range n.batch {
+					b.err = err
+					close(b.done)
+				}
 			}
 			if l.conn != nil {
 				l.conn.Release() // in a transaction: the pool drops it
@@ -607,13 +668,12 @@ func (l *lane) runBatch(s *Store, batch []*intakeJob) {
 			close(b.done)
 		}
 	}()
-	s.intakeBatch(l, batch)
+	s.intakeBatch(l, batch, pre)
 }
 
-// intakeBatch runs the jobs in one transaction on l's connection. A job
-// whose request has gone is left out. When the shared transaction fails,
-// each job runs again alone.
-func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
+// liveJobs are the jobs whose requests are still there; each of the others
+// fails with its request's error.
+func liveJobs(jobs []*intakeJob) []*intakeJob {
 	live := jobs[:0:0]
 	for _, j := range jobs {
 		if err := j.ctx.Err(); err != nil {
@@ -622,73 +682,69 @@ func (s *Store) intakeBatch(l *lane, jobs []*intakeJob) {
 		}
 		live = append(live, j)
 	}
-	switch len(live) {
-	case 0:
+	return live
+}
+
+// intakeBatch runs the jobs in one transaction on l's connection, the
+// first round trip already sent when pre is set. A job whose request has
+// gone is left out. When the shared transaction fails, each job runs again
+// alone.
+func (s *Store) intakeBatch(l *lane, jobs []*intakeJob, pre *chained) {
+	c := pre
+	if c == nil {
+		c = &chained{live: liveJobs(jobs)}
+	}
+	switch {
+	case len(c.live) == 0:
 		return
-	case 1:
-		live[0].err = s.intakeTx(live[0].ctx, l, live)
+	case len(c.live) == 1 && pre == nil:
+		c.live[0].err = s.intakeTx(c.live[0].ctx, l, c, true)
+		metrics.IntakeBatch(false, 1, c.live[0].err)
 		return
 	}
-	// the batch serves several requests: it does not stop when one goes
-	if err := s.intakeTx(context.WithoutCancel(live[0].ctx), l, live); err == nil {
+	// the batch serves several requests, or was sent behind another: it
+	// does not stop when one goes
+	err := s.intakeTx(context.WithoutCancel(c.live[0].ctx), l, c, true)
+	metrics.IntakeBatch(pre != nil, len(c.live), err)
+	if err == nil {
 		return
 	}
-	for _, j := range live {
+	for _, j := range c.live {
 		j.reset()
-		j.err = s.intakeTx(j.ctx, l, []*intakeJob{j})
+		j.err = s.intakeTx(j.ctx, l, &chained{live: []*intakeJob{j}}, false)
+		metrics.IntakeBatch(false, 1, j.err)
 	}
 }
 
-// intakeTx runs jobs in one transaction, in two round trips: BEGIN, one
-// call of whistle_intake_batch for them all (the rules, whistles, clues and
-// risk counts), clue_attach for those that need it and the deadlines of
-// their categories; then their events and COMMIT. The clues judged
-// high-risk are flagged in between, in one more round trip in the same
-// transaction (flagRisks). A clue stored meanwhile by a concurrent intake
-// (unique_violation on its key) leaves a lone job stored; in a batch it
-// fails the batch.
-//
-// The events are written without the trigger's notification; once the
-// commit is durable they are notified on their own (notifier), so that
-// intake commits can share WAL flushes: PostgreSQL lets one notifying
-// commit at a time wait for its flush.
-func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err error) {
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("whistle: intake: %w", err)
-		}
-	}()
-	if l.conn == nil {
-		if l.conn, err = s.pool.Acquire(ctx); err != nil {
-			return err
-		}
-	}
-	conn := l.conn
-	defer func() {
-		if !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
-			// a failed step: end the transaction
-			_, _ = conn.Exec(ctx, "ROLLBACK")
-		}
-		if conn.Conn().IsClosed() || conn.Conn().PgConn().TxStatus() != 'I' {
-			conn.Release() // the pool drops it
-			l.conn = nil
-		}
-	}()
+// firstTrip is the first round trip of a lane's batch: BEGIN, one call of
+// whistle_intake_batch for them all (the rules, whistles, clues and risk
+// counts), clue_attach for those that need it and the deadlines of their
+// categories.
+type firstTrip struct {
+	b      *pgx.Batch
+	cached *riskRulesCache // the risk rules that judge the batch
+	pol    Policies        // the deadlines read, once its answers are read
+}
 
-	b := &pgx.Batch{}
+// firstTrip is jobs' first round trip; alone, the transaction waits for
+// locks as long as it takes (the session's lock_timeout), else at most
+// batchLockTimeout.
+func (s *Store) firstTrip(jobs []*intakeJob, alone bool) *firstTrip {
+	t := &firstTrip{b: &pgx.Batch{}}
+	b := t.b
 	b.Queue("BEGIN")
-	var lockTimeout *string // alone: the session's, waiting as long as it takes
-	if len(jobs) > 1 {
+	var lockTimeout *string
+	if !alone {
 		lockTimeout = new(batchLockTimeout)
 	}
 	b.Queue(`SELECT set_config('whistlegrid.notify', 'after_commit', true),
 		set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true)`, lockTimeout) // outbox.AfterCommit
 	// the risk rules in memory now judge the whole batch; the call answers
 	// the rules anew when they changed
-	cached := s.riskRules.Load()
+	t.cached = s.riskRules.Load()
 	version := ""
-	if cached != nil {
-		version = cached.version
+	if t.cached != nil {
+		version = t.cached.version
 	}
 	b.Queue(intakeBatchQuery, intakeBatchArgs(jobs, version)...)
 	for _, j := range jobs {
@@ -704,12 +760,59 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 			cats = append(cats, j.row.category)
 		}
 	}
-	var pol Policies
 	b.Queue(selectPolicies, strings.Join(cats, ",")).Query(func(rows pgx.Rows) (err error) {
-		pol, err = scanPolicies(rows)
+		t.pol, err = scanPolicies(rows)
 		return err
 	})
-	err = s.readIntake(conn.SendBatch(ctx, b), 2, jobs, cached)
+	return t
+}
+
+// intakeTx runs the live jobs of c in one transaction, in two round trips:
+// the first (firstTrip), sent already when c.br is set; then their events
+// and COMMIT. The clues judged high-risk are flagged in between, in one
+// more round trip in the same transaction (flagRisks). A clue stored
+// meanwhile by a concurrent intake (unique_violation on its key) leaves a
+// lone job stored; in a batch it fails the batch. With chain set, the
+// clues waiting by the COMMIT have their first round trip sent right
+// behind it (l.next).
+//
+// The events are written without the trigger's notification; once the
+// commit is durable they are notified on their own (notifier), so that
+// intake commits can share WAL flushes: PostgreSQL lets one notifying
+// commit at a time wait for its flush.
+func (s *Store) intakeTx(ctx context.Context, l *lane, c *chained, chain bool) (err error) {
+	jobs := c.live
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("whistle: intake: %w", err)
+		}
+	}()
+	if l.conn == nil {
+		if l.conn, err = s.pool.Acquire(ctx); err != nil {
+			return err
+		}
+	}
+	conn := l.conn
+	defer func() {
+		if l.next != nil {
+			return // the next batch's transaction is under way on conn
+		}
+		if !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
+			// a failed step: end the transaction
+			_, _ = conn.Exec(ctx, "ROLLBACK")
+		}
+		if conn.Conn().IsClosed() || conn.Conn().PgConn().TxStatus() != 'I' {
+			conn.Release() // the pool drops it
+			l.conn = nil
+		}
+	}()
+
+	trip, br := c.trip, c.br
+	if br == nil {
+		trip = s.firstTrip(jobs, len(jobs) == 1)
+		br = conn.SendBatch(ctx, trip.b)
+	}
+	err = s.readIntake(br, 2, jobs, trip.cached)
 	var pe *pgconn.PgError
 	if len(jobs) == 1 && errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "clues_source_external_id_key" {
 		jobs[0].reset()
@@ -740,7 +843,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		}
 	}
 	if len(flagged) > 0 {
-		if err := flagRisks(ctx, conn, flagged, latest, pol); err != nil {
+		if err := flagRisks(ctx, conn, flagged, latest, trip.pol); err != nil {
 			return err
 		}
 	}
@@ -753,7 +856,7 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 			ats = append(ats, j.now)
 		}
 	}
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	if len(flagged) > 0 {
 		q, args := clueRisks(flagged)
 		b.Queue(q, args...)
@@ -769,10 +872,50 @@ func (s *Store) intakeTx(ctx context.Context, l *lane, jobs []*intakeJob) (err e
 		})
 	}
 	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	if chain {
+		l.next = l.chain(s) // should this panic on, runBatch fails them too
+	}
+	if l.next == nil {
+		err = conn.SendBatch(ctx, b).Close()
+	} else {
+		err = commitChained(ctx, l, conn.Conn(), b)
+	}
+	if err != nil {
 		return err
 	}
 	s.notifier.Notify(s.pool, top)
+	return nil
+}
+
+// commitChained sends b, a batch's last round trip ending in its COMMIT,
+// and right behind it the first round trip of l.next, on one pipeline, and
+// reads b's answers. When b fails, l.next's round trip ran on a
+// transaction that failed, or began after it: it is read (and rolled back
+// by the caller), and its jobs wait again at the head of the queue.
+func commitChained(ctx context.Context, l *lane, conn *pgx.Conn, b *pgx.Batch) error {
+	next := l.next
+	fail := func(err error) error {
+		l.next = nil
+		l.requeue(next.batch)
+		return err
+	}
+	pl, err := startPipeline(context.WithoutCancel(ctx), conn, b, next.trip.b)
+	if err != nil {
+		return fail(err)
+	}
+	err = pl.send(b)
+	if err == nil {
+		err = pl.send(next.trip.b)
+	}
+	if err != nil {
+		_ = pl.close()
+		return fail(err)
+	}
+	next.br = pl.results(next.trip.b)
+	if err := pl.results(b).Close(); err != nil {
+		_ = next.br.Close()
+		return fail(err)
+	}
 	return nil
 }
 
