@@ -13,6 +13,22 @@ import (
 	"whistlegrid/internal/dbtest"
 )
 
+// sendTwo sends b1 and b2 on a pipeline, b2 right behind b1, and answers
+// their results, to be read in that order.
+func sendTwo(t *testing.T, conn *pgx.Conn, b1, b2 *pgx.Batch) (pgx.BatchResults, pgx.BatchResults) {
+	t.Helper()
+	p, err := startPipeline(context.Background(), conn, b1, b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*pgx.Batch{b1, b2} {
+		if err := p.send(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p.results(b1), p.results(b2)
+}
+
 // Batches sent one behind the other on a pipeline are answered each in
 // its own right: values of every type come back as the statement that
 // asked for them encoded them (the result formats of a batch are not
@@ -44,18 +60,8 @@ func TestPipelineBatches(t *testing.T) {
 	b2.Queue(`SELECT $1::text || '乙', 1.5::float8`, "甲").QueryRow(func(r pgx.Row) error {
 		return r.Scan(&s, &f)
 	})
-	p, err := startPipeline(ctx, conn, b1, b2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b1); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b2); err != nil {
-		t.Fatal(err)
-	}
-	r2 := p.results(b2)
-	if err := p.results(b1).Close(); err != nil {
+	r1, r2 := sendTwo(t, conn, b1, b2)
+	if err := r1.Close(); err != nil {
 		t.Fatalf("first batch: %v", err)
 	}
 	if n != 42 || at.IsZero() || !slices.Equal(ids, []int64{7, 8}) {
@@ -86,18 +92,9 @@ func TestPipelineBatches(t *testing.T) {
 		return nil
 	})
 	b2.Queue(`SELECT 3`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	if p, err = startPipeline(ctx, conn, b1, b2); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b1); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b2); err != nil {
-		t.Fatal(err)
-	}
-	r2 = p.results(b2)
+	r1, r2 = sendTwo(t, conn, b1, b2)
 	var pe *pgconn.PgError
-	if err := p.results(b1).Close(); !errors.As(err, &pe) || pe.Code != "22012" {
+	if err := r1.Close(); !errors.As(err, &pe) || pe.Code != "22012" {
 		t.Errorf("first batch: %v, want division_by_zero", err)
 	}
 	if !errors.As(sawErr, &pe) || pe.Code != "22012" {
@@ -118,17 +115,8 @@ func TestPipelineBatches(t *testing.T) {
 	b1.Queue("COMMIT")
 	b2.Queue("BEGIN")
 	b2.Queue(`SELECT 4`)
-	if p, err = startPipeline(ctx, conn, b1, b2); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b1); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.send(b2); err != nil {
-		t.Fatal(err)
-	}
-	r2 = p.results(b2)
-	if err := p.results(b1).Close(); !errors.As(err, &pe) || pe.Code != "22012" {
+	r1, r2 = sendTwo(t, conn, b1, b2)
+	if err := r1.Close(); !errors.As(err, &pe) || pe.Code != "22012" {
 		t.Errorf("first batch: %v, want division_by_zero", err)
 	}
 	if err := r2.Close(); !errors.As(err, &pe) || pe.Code != "25P02" {
