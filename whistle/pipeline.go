@@ -21,7 +21,7 @@ import (
 // first round trip behind the COMMIT of the batch before it).
 //
 // The statements of every batch are prepared on the connection before the
-// pipeline starts (start), which costs a round trip only the first time a
+// pipeline starts (startPipeline), which costs a round trip only the first time a
 // connection sees a statement; a prepared statement is what pgx.Conn's own
 // batches on that connection use too.
 type pipeline struct {
